@@ -1,0 +1,184 @@
+/* sg_buf: growable buffer and JSON string/number emitters. */
+#include "core/sg_buf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sg_mem.h"
+
+void sg_buf_init(struct sg_buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void sg_buf_release(struct sg_buf *b)
+{
+    free(b->data);
+    sg_buf_init(b);
+}
+
+void sg_buf_reset(struct sg_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void sg_buf_reserve(struct sg_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    b->data = sg_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void sg_buf_append(struct sg_buf *b, const void *p, size_t n)
+{
+    sg_buf_reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void sg_buf_puts(struct sg_buf *b, const char *s)
+{
+    sg_buf_append(b, s, strlen(s));
+}
+
+void sg_buf_putc(struct sg_buf *b, char c)
+{
+    sg_buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
+
+void sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return;
+    sg_buf_reserve(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void sg_buf_printf(struct sg_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sg_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned cp;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return len;
+}
+
+void sg_buf_json_str(struct sg_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    sg_buf_reserve(b, n + 2);
+    sg_buf_putc(b, '"');
+    size_t run = 0; /* start of the pending run of bytes copied verbatim */
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = u[i];
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t seq = c >= 0x80 ? utf8_seq(u + i, n - i) : 0;
+        if (seq) {
+            i += seq;
+            continue;
+        }
+        sg_buf_append(b, s + run, i - run);
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            sg_buf_append(b, esc, 2);
+        } else if (c == '\n') {
+            sg_buf_append(b, "\\n", 2);
+        } else if (c == '\t') {
+            sg_buf_append(b, "\\t", 2);
+        } else if (c == '\r') {
+            sg_buf_append(b, "\\r", 2);
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            sg_buf_append(b, esc, 6);
+        } else {
+            sg_buf_append(b, "\xEF\xBF\xBD", 3); /* invalid UTF-8 byte -> U+FFFD */
+        }
+        i++;
+        run = i;
+    }
+    sg_buf_append(b, s + run, n - run);
+    sg_buf_putc(b, '"');
+}
+
+void sg_buf_json_double(struct sg_buf *b, double v)
+{
+    if (!isfinite(v)) {
+        sg_buf_puts(b, "null");
+        return;
+    }
+    if (v == (double)(long long)v && fabs(v) < 1e15) {
+        sg_buf_printf(b, "%lld", (long long)v);
+        return;
+    }
+    char tmp[32];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    sg_buf_puts(b, tmp);
+}
+
+char *sg_buf_steal(struct sg_buf *b)
+{
+    char *d = b->data ? b->data : sg_xstrdup("");
+    sg_buf_init(b);
+    return d;
+}

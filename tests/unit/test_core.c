@@ -1,0 +1,225 @@
+/* Unit tests of src/core utilities: time parsing/formatting, buffers/JSON strings, arena,
+ * rng determinism, config table (YAML load, errors with file:line, overrides, committed
+ * conf/ and docs/ in sync with the table). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "core/sg_buf.h"
+#include "core/sg_config.h"
+#include "core/sg_err.h"
+#include "core/sg_mem.h"
+#include "core/sg_rng.h"
+#include "core/sg_time.h"
+
+static int64_t parse(const char *s)
+{
+    int64_t ms = -1;
+    if (sg_time_parse_rfc3339(s, strlen(s), &ms) != SG_OK)
+        return -1;
+    return ms;
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("1970-01-01T00:00:00Z"), 0);
+    assert_int_equal(parse("2026-11-25T21:07:20.123Z"), INT64_C(1795640840123));
+    assert_int_equal(parse("2026-11-25T22:07:20+01:00"), INT64_C(1795640840000));
+    assert_int_equal(parse("2026-11-25T21:07:20.1239999Z"), INT64_C(1795640840123));
+    assert_int_equal(parse("2024-02-29T00:00:00Z"), INT64_C(1709164800000));
+    assert_int_equal(parse("9999-12-31T23:59:59.999Z"), SG_TIME_MAX_MS);
+    assert_int_equal(parse("2023-02-29T00:00:00Z"), -1);  /* not a leap year */
+    assert_int_equal(parse("2026-11-25 21:07:20Z"), -1);  /* space separator */
+    assert_int_equal(parse("2026-11-25T21:07:20"), -1);   /* no offset */
+    assert_int_equal(parse("2026-11-25T21:07:20.Z"), -1); /* empty fraction */
+    assert_int_equal(parse("1969-12-31T23:59:59Z"), -1);  /* before the epoch */
+    assert_int_equal(parse("2026-13-01T00:00:00Z"), -1);
+    char out[32];
+    assert_int_equal(sg_time_format_rfc3339(INT64_C(1795640840123), out, sizeof out), 24);
+    assert_string_equal(out, "2026-11-25T21:07:20.123Z");
+    /* format/parse round trip over a spread of instants */
+    struct sg_rng r;
+    sg_rng_seed(&r, 1);
+    for (int i = 0; i < 10000; i++) {
+        int64_t ms = (int64_t)sg_rng_below(&r, (uint64_t)SG_TIME_MAX_MS + 1);
+        sg_time_format_rfc3339(ms, out, sizeof out);
+        assert_int_equal(parse(out), ms);
+    }
+}
+
+static void test_duration(void **state)
+{
+    (void)state;
+    int64_t ms;
+    assert_int_equal(sg_time_parse_duration("7d", &ms), SG_OK);
+    assert_int_equal(ms, 7 * 86400000LL);
+    assert_int_equal(sg_time_parse_duration("250ms", &ms), SG_OK);
+    assert_int_equal(ms, 250);
+    assert_int_equal(sg_time_parse_duration("30", &ms), SG_OK);
+    assert_int_equal(ms, 30000);
+    assert_int_equal(sg_time_parse_duration("7 days", &ms), SG_ERR_FORMAT);
+    assert_int_equal(sg_time_parse_duration("-1s", &ms), SG_ERR_FORMAT);
+}
+
+static void test_json_str(void **state)
+{
+    (void)state;
+    struct sg_buf b;
+    sg_buf_init(&b);
+    sg_buf_json_str(&b, "a\"b\\c\n\x01\xC3\xA9\xFF", 10);
+    assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\u0001\xC3\xA9\xEF\xBF\xBD\"");
+    sg_buf_reset(&b);
+    sg_buf_json_double(&b, 0.1);
+    sg_buf_putc(&b, ' ');
+    sg_buf_json_double(&b, 1.0 / 3.0);
+    sg_buf_putc(&b, ' ');
+    sg_buf_json_double(&b, 42);
+    assert_string_equal(b.data, "0.1 0.3333333333333333 42");
+    sg_buf_release(&b);
+}
+
+static void test_arena(void **state)
+{
+    (void)state;
+    struct sg_arena a;
+    sg_arena_init(&a, 128);
+    char *s = sg_arena_strndup(&a, "hello", 5);
+    char *big = sg_arena_alloc(&a, 1000); /* larger than a block */
+    memset(big, 'x', 1000);
+    assert_string_equal(s, "hello");
+    assert_int_equal(((uintptr_t)big) % 16, 0);
+    sg_arena_reset(&a);
+    char *t = sg_arena_strndup(&a, "again", 5);
+    assert_string_equal(t, "again");
+    sg_arena_release(&a);
+}
+
+static void test_rng(void **state)
+{
+    (void)state;
+    struct sg_rng a, b;
+    sg_rng_seed(&a, 7);
+    sg_rng_seed(&b, 7);
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(sg_rng_next(&a), sg_rng_next(&b));
+    sg_rng_seed(&b, 8);
+    assert_int_not_equal(sg_rng_next(&a), sg_rng_next(&b));
+    /* below(n) is in range and roughly uniform */
+    int hist[10] = {0};
+    for (int i = 0; i < 100000; i++)
+        hist[sg_rng_below(&a, 10)]++;
+    for (int i = 0; i < 10; i++)
+        assert_true(hist[i] > 9500 && hist[i] < 10500);
+}
+
+static char *write_tmp(const char *text)
+{
+    char *path = strdup("/tmp/sg-test-cfg-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static void test_config_load(void **state)
+{
+    (void)state;
+    struct sg_config c;
+    char err[256];
+    sg_config_init(&c);
+    assert_int_equal(c.batch.trees, 100);
+    char *p = write_tmp("batch:\n  trees: 250\n  contamination: 0.05\nstream:\n  retention: 2d\n"
+                        "kafka:\n  bootstrap.servers: \"h:9\"\n  security.protocol: ssl\n");
+    assert_int_equal(sg_config_load(&c, p, err, sizeof err), SG_OK);
+    assert_int_equal(c.batch.trees, 250);
+    assert_true(c.batch.contamination == 0.05);
+    assert_int_equal(c.stream.retention_ms, 2 * 86400000LL);
+    assert_string_equal(sg_config_kafka_get(&c, "bootstrap.servers"), "h:9");
+    assert_string_equal(sg_config_kafka_get(&c, "security.protocol"), "ssl");
+    unlink(p);
+    free(p);
+
+    p = write_tmp("batch:\n  trees: 10\n  treez: 5\n");
+    assert_int_equal(sg_config_load(&c, p, err, sizeof err), SG_ERR_CONFIG);
+    assert_non_null(strstr(err, ":3: unknown configuration key 'batch.treez'"));
+    unlink(p);
+    free(p);
+
+    p = write_tmp("batch:\n  contamination: 0.9\n");
+    assert_int_equal(sg_config_load(&c, p, err, sizeof err), SG_ERR_CONFIG);
+    assert_non_null(strstr(err, ":2: batch.contamination: 0.9 is outside"));
+    unlink(p);
+    free(p);
+
+    p = write_tmp("batch:\n  trees: [1, 2\n");
+    assert_int_equal(sg_config_load(&c, p, err, sizeof err), SG_ERR_CONFIG);
+    unlink(p);
+    free(p);
+
+    assert_int_equal(sg_config_set(&c, "stream.alerts", "maybe", err, sizeof err), SG_ERR_CONFIG);
+    assert_int_equal(sg_config_set(&c, "stream.alerts", "false", err, sizeof err), SG_OK);
+    assert_int_equal(c.stream.alerts, 0);
+    assert_int_equal(sg_config_load(&c, "/nonexistent/x.yaml", err, sizeof err), SG_ERR_NOTFOUND);
+    sg_config_release(&c);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    struct sg_buf b;
+    sg_buf_init(&b);
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        sg_buf_append(&b, tmp, n);
+    fclose(f);
+    return sg_buf_steal(&b);
+}
+
+/* The committed conf/streamguard.yaml and docs/CONFIG.md are generated from the table. */
+static void test_config_files_in_sync(void **state)
+{
+    (void)state;
+    struct sg_config c;
+    sg_config_init(&c);
+    struct sg_buf b;
+    sg_buf_init(&b);
+    sg_config_dump(&c, 1, &b);
+    char *conf = slurp("conf/streamguard.yaml");
+    assert_non_null(conf);
+    assert_string_equal(conf, b.data);
+    /* and the committed file loads back to the defaults */
+    char err[256];
+    assert_int_equal(sg_config_load(&c, "conf/streamguard.yaml", err, sizeof err), SG_OK);
+    sg_buf_reset(&b);
+    sg_config_docs(&b);
+    char *docs = slurp("docs/CONFIG.md");
+    assert_non_null(docs);
+    assert_string_equal(docs, b.data);
+    free(conf);
+    free(docs);
+    sg_buf_release(&b);
+    sg_config_release(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc3339),      cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_json_str),     cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_rng),          cmocka_unit_test(test_config_load),
+        cmocka_unit_test(test_config_files_in_sync),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
