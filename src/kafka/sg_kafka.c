@@ -1,0 +1,50 @@
+/* sg_kafka: librdkafka configuration from sg_config and error conversion. */
+#include "kafka/sg_kafka.h"
+
+#include <stdio.h>
+
+#include "core/sg_err.h"
+
+int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errbuf,
+                      size_t errlen)
+{
+    char err[256];
+    if (rd_kafka_conf_set(conf, key, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
+        snprintf(errbuf, errlen, "kafka property %s=%s: %s", key, value, err);
+        return SG_ERR_CONFIG;
+    }
+    return SG_OK;
+}
+
+rd_kafka_conf_t *sg_kafka_conf_new(const struct sg_config *cfg, const char *brokers,
+                                   char *errbuf, size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (sg_kafka_conf_set(conf, "client.id", "streamguard", errbuf, errlen) != SG_OK)
+        goto fail;
+    for (size_t i = 0; cfg && i < cfg->kafka_count; i++)
+        if (sg_kafka_conf_set(conf, cfg->kafka_keys[i], cfg->kafka_values[i], errbuf, errlen) !=
+            SG_OK)
+            goto fail;
+    if (brokers && sg_kafka_conf_set(conf, "bootstrap.servers", brokers, errbuf, errlen) != SG_OK)
+        goto fail;
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+int sg_kafka_err(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR: return SG_OK;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT: return SG_ERR_UNAVAILABLE;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION: return SG_ERR_NOTFOUND;
+    default: return SG_ERR_KAFKA;
+    }
+}

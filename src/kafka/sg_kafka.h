@@ -1,0 +1,27 @@
+/* sg_kafka: the seam between StreamGuard and librdkafka - building a client configuration
+ * from sg_config (kafka.* passthrough + overrides) and converting librdkafka errors.
+ * Producer/consumer helpers build on this. rd_kafka_resp_err_t never leaves src/kafka. */
+#ifndef SG_KAFKA_H
+#define SG_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "core/sg_config.h"
+
+/* Builds a librdkafka configuration: every kafka.* key of `cfg` verbatim, then
+ * bootstrap.servers = `brokers` when non-NULL (a --brokers flag wins over the file), and
+ * client.id = "streamguard". Returns a new conf (ownership passes to rd_kafka_new, or free with
+ * rd_kafka_conf_destroy), or NULL with a message naming the bad property in errbuf. */
+rd_kafka_conf_t *sg_kafka_conf_new(const struct sg_config *cfg, const char *brokers,
+                                   char *errbuf, size_t errlen);
+
+/* Sets one property on `conf`; returns SG_OK or SG_ERR_CONFIG with errbuf. */
+int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errbuf,
+                      size_t errlen);
+
+/* Maps a librdkafka error to an sg_err: transport/all-brokers-down -> SG_ERR_UNAVAILABLE,
+ * unknown topic/partition -> SG_ERR_NOTFOUND, everything else SG_ERR_KAFKA. */
+int sg_kafka_err(rd_kafka_resp_err_t err);
+
+#endif
