@@ -35,6 +35,9 @@ BIN := $(BUILD)/streamguard
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 COMP_SRC := $(sort $(wildcard tests/component/test_*.c))
 TEST_BINS := $(UNIT_SRC:%.c=$(BUILD)/%) $(COMP_SRC:%.c=$(BUILD)/%)
+# Test helpers (programs the e2e scripts drive, e.g. tests/helpers/pq_gen.c).
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(HELPER_SRC:%.c=$(BUILD)/%)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRC:%.c=$(BUILD)/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -42,7 +45,7 @@ FUZZ_BINS := $(FUZZ_SRC:%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps test check e2e demo fuzz fuzz-smoke bench clean format
-all: $(BIN) $(TEST_BINS) $(BENCH_BINS)
+all: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
 deps:
 	@bash scripts/deps.sh
