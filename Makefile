@@ -67,7 +67,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
 # libFuzzer targets: clang only, own build dir, whole library rebuilt with coverage.
-FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
 build-fuzz/%: %.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)

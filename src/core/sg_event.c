@@ -1271,9 +1271,8 @@ int sg_event_decode(const char *json, size_t len, struct sg_event *ev, struct sg
         rc = skip_value(&d);
         if (rc == 0) {
             skip_ws(&d);
-            if (d.p == d.end)
-                fail(&d, SG_REASON_NOT_OBJECT, "top-level value is not an object");
-            rc = -1;
+            rc = d.p == d.end ? fail(&d, SG_REASON_NOT_OBJECT, "top-level value is not an object")
+                              : bad_byte(&d, "unexpected data after the value");
         }
     }
     if (rc == 0) {

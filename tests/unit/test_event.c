@@ -349,6 +349,9 @@ static const struct tcase cases[] = {
     {"42", SG_REASON_NOT_OBJECT, ""},
     {"null", SG_REASON_NOT_OBJECT, ""},
     {"[1,2", SG_REASON_INVALID_JSON, ""},
+    {"false[\"x\"]", SG_REASON_INVALID_JSON, ""}, /* found by fuzz_event: had no reason */
+    {"[] x", SG_REASON_INVALID_JSON, ""},
+    {"1 2", SG_REASON_INVALID_JSON, ""},
 
     /* required fields */
     {"{}", SG_REASON_MISSING_FIELD, "event_id"},
