@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(cond, ...)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "fuzz_event: property failed: %s: ", #cond);                          \
+            fprintf(stderr, "fuzz_event: property failed: %s: ", #cond);                           \
             fprintf(stderr, __VA_ARGS__);                                                          \
             fputc('\n', stderr);                                                                   \
             abort();                                                                               \
@@ -114,8 +114,8 @@ static void check_roundtrip(const struct sg_event *ev, struct sg_arena *arena)
 
 static int syntax_reason(enum sg_event_reason r)
 {
-    return r == SG_REASON_INVALID_JSON || r == SG_REASON_INVALID_UTF8 ||
-           r == SG_REASON_TOO_DEEP || r == SG_REASON_TOO_LARGE;
+    return r == SG_REASON_INVALID_JSON || r == SG_REASON_INVALID_UTF8 || r == SG_REASON_TOO_DEEP ||
+           r == SG_REASON_TOO_LARGE;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -130,8 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sg_event_error err;
     int rc = sg_event_decode((const char *)data, size, &ev, &arena, &err);
     CHECK(rc == SG_OK || rc == SG_ERR_INVALID, "rc %d", rc);
-    CHECK((rc == SG_OK) == (err.reason == SG_REASON_NONE), "reason %d with rc %d", err.reason,
-          rc);
+    CHECK((rc == SG_OK) == (err.reason == SG_REASON_NONE), "reason %d with rc %d", err.reason, rc);
     CHECK(rc == SG_OK || (err.message[0] && err.reason < SG_REASON_COUNT), "empty message");
 
     char *z = sg_xmalloc(size + 1);

@@ -251,7 +251,8 @@ static void test_spec_valid_values(void **state)
 
 /* ---- own cases */
 
-#define HEAD "{\"event_id\":\"e1\",\"timestamp\":1000,\"event_type\":\"auth_attempt\",\"user\":\"u\""
+#define HEAD                                                                                       \
+    "{\"event_id\":\"e1\",\"timestamp\":1000,\"event_type\":\"auth_attempt\",\"user\":\"u\""
 #define SRC ",\"source_ip\":\"10.0.0.1\""
 #define BASE HEAD SRC
 
@@ -379,7 +380,8 @@ static const struct tcase cases[] = {
      "auth_details.attempts_count"},
     {HEAD ",\"event_type\":\"file_access\"" SRC ",\"file_details\":{\"access_denied\":1}}",
      SG_REASON_WRONG_TYPE, "file_details.access_denied"},
-    {HEAD ",\"event_type\":\"process_execution\"" SRC ",\"process_details\":{\"is_signed\":\"no\"}}",
+    {HEAD ",\"event_type\":\"process_execution\"" SRC
+          ",\"process_details\":{\"is_signed\":\"no\"}}",
      SG_REASON_WRONG_TYPE, "process_details.is_signed"},
     {HEAD ",\"event_type\":\"dns_query\"" SRC ",\"dns_details\":{\"ttl\":{}}}",
      SG_REASON_WRONG_TYPE, "dns_details.ttl"},
@@ -398,7 +400,8 @@ static const struct tcase cases[] = {
     {BASE ",\"threat_score\":-0.1}", SG_REASON_OUT_OF_RANGE, "threat_score"},
     {BASE ",\"threat_score\":1e400}", SG_REASON_OUT_OF_RANGE, "threat_score"},
     {BASE ",\"metadata\":{\"geo_lon\":180.5}}", SG_REASON_OUT_OF_RANGE, "metadata.geo_lon"},
-    {HEAD ",\"event_type\":\"network_connection\"" SRC ",\"network_details\":{\"source_port\":65536}}",
+    {HEAD ",\"event_type\":\"network_connection\"" SRC
+          ",\"network_details\":{\"source_port\":65536}}",
      SG_REASON_OUT_OF_RANGE, "network_details.source_port"},
     {HEAD ",\"event_type\":\"network_connection\"" SRC ",\"network_details\":{\"source_port\":-1}}",
      SG_REASON_OUT_OF_RANGE, "network_details.source_port"},
@@ -468,7 +471,8 @@ static void test_values(void **state)
     (void)state;
     struct sg_event ev;
     /* every escape (user would reject the control characters, so hostname) */
-    const char *j = BASE ",\"metadata\":{\"hostname\":\"\\\"q\\\\\\/\\b\\f\\n\\r\\tx\\u00e9\\ud83d\\ude00\"}}";
+    const char *j =
+        BASE ",\"metadata\":{\"hostname\":\"\\\"q\\\\\\/\\b\\f\\n\\r\\tx\\u00e9\\ud83d\\ude00\"}}";
     assert_int_equal(decode(j, strlen(j), &ev, NULL), SG_OK);
     assert_string_equal(ev.hostname.p, "\"q\\/\b\f\n\r\tx\xc3\xa9\xf0\x9f\x98\x80");
     assert_int_equal(ev.hostname.len, strlen("\"q\\/\b\f\n\r\tx\xc3\xa9\xf0\x9f\x98\x80"));
@@ -491,7 +495,8 @@ static void test_values(void **state)
     assert_int_equal(ev.status, SG_STATUS_SUCCESS);
     assert_true(ev.threat_score == 0);
 
-    j = BASE ",\"metadata\":{\"hostname\":\"h\",\"geo_lat\":1,\"geo_lon\":2},\"metadata\":{\"geo_lat\":3}}";
+    j = BASE ",\"metadata\":{\"hostname\":\"h\",\"geo_lat\":1,\"geo_lon\":2},\"metadata\":{\"geo_"
+             "lat\":3}}";
     assert_int_equal(decode(j, strlen(j), &ev, NULL), SG_OK);
     assert_int_equal(ev.hostname.len, 0); /* whole object replaced */
     assert_int_equal(ev.has_geo, 0);      /* only one coordinate */
@@ -607,9 +612,20 @@ static void rand_str(struct sg_rng *r, struct sg_arena *a, struct sg_str *out, c
 static void rand_text(struct sg_rng *r, struct sg_arena *a, struct sg_str *out, size_t max_chars,
                       int allow_ctrl)
 {
-    static const char *const pieces[] = {"a", "Z", "9", " ", "\"", "\\", "/", "\xc3\xa9",
-                                         "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xef\xbf\xbf",
-                                         "\xc2\xa0", "-", "_"};
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         "9",
+                                         " ",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\xc3\xa9",
+                                         "\xe4\xb8\xad",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xef\xbf\xbf",
+                                         "\xc2\xa0",
+                                         "-",
+                                         "_"};
     static const char *const ctrl[] = {"\n", "\t", "\x01", "\x7f"};
     size_t n = 1 + (size_t)sg_rng_below(r, max_chars);
     char *p = sg_arena_alloc(a, n * 4 + 1);
@@ -865,11 +881,16 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_valid),       cmocka_unit_test(test_spec_invalid),
-        cmocka_unit_test(test_spec_valid_values), cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_values),           cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_roundtrip_random), cmocka_unit_test(test_encode_shape),
-        cmocka_unit_test(test_names),            cmocka_unit_test(test_numbers_match_strtod),
+        cmocka_unit_test(test_spec_valid),
+        cmocka_unit_test(test_spec_invalid),
+        cmocka_unit_test(test_spec_valid_values),
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_roundtrip_random),
+        cmocka_unit_test(test_encode_shape),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_numbers_match_strtod),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
