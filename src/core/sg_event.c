@@ -333,10 +333,16 @@ static int lex_str(struct dec *d, struct raw *r)
     r->esc = 0;
     for (;;) {
         while (end - p >= 8) {
-            uint64_t w;
+            uint64_t w, m;
             memcpy(&w, p, 8);
-            if (special8(w))
+            m = special8(w);
+            if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the lowest flagged byte is exact (borrows only run upwards): jump to it */
+                p += (unsigned)__builtin_ctzll(m) >> 3;
+#endif
                 break;
+            }
             p += 8;
         }
         if (p >= end)
