@@ -533,6 +533,12 @@ static void test_values(void **state)
     assert_int_equal(decode(buf, (size_t)n, &ev, NULL), SG_OK);
     assert_int_equal(decode(buf, (size_t)n + 1, &ev, NULL), SG_ERR_INVALID);
 
+    /* arena use per call: one block of len + 1 bytes, rounded up to 16 */
+    sg_arena_reset(&arena);
+    n = snprintf(buf, sizeof buf, "%s}", BASE);
+    assert_int_equal(decode(buf, (size_t)n, &ev, NULL), SG_OK);
+    assert_int_equal(arena.used_total, ((size_t)n + 1 + 15) & ~(size_t)15);
+
     /* a NULL err is allowed and a rejection leaves ev initialised */
     assert_int_equal(decode("{}", 2, &ev, NULL), SG_ERR_INVALID);
     assert_int_equal(ev.event_id.len, 0);
