@@ -16,6 +16,8 @@
 
 #include "core/sg_buf.h"
 #include "core/sg_err.h"
+#include "core/sg_event.h"
+#include "core/sg_mem.h"
 #include "core/sg_time.h"
 #include "gen/sg_gen.h"
 
@@ -46,6 +48,39 @@ static const char *jstr(const cJSON *o, const char *k)
 static void copy(char *dst, size_t cap, const char *s)
 {
     snprintf(dst, cap, "%s", s ? s : "");
+}
+
+/* The project's own decoder must accept every generated event, and agree with cJSON. */
+static struct sg_arena arena;
+
+static int setup(void **state)
+{
+    (void)state;
+    sg_arena_init(&arena, 1 << 16);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sg_arena_release(&arena);
+    return 0;
+}
+
+static void decode_line(const char *line, size_t len, const struct rec *r)
+{
+    struct sg_event ev;
+    struct sg_event_error err;
+    if (sg_event_decode(line, len, &ev, &arena, &err) != SG_OK)
+        fail_msg("sg_event_decode rejected a generated event (%s %s: %s): %.*s",
+                 sg_event_reason_name(err.reason), err.field, err.message, (int)len, line);
+    assert_int_equal(ev.ts_ms, r->ts);
+    assert_string_equal(ev.user.p, r->user);
+    assert_string_equal(ev.event_id.p, r->id);
+    assert_string_equal(sg_event_type_name(ev.type), r->type);
+    assert_true(ev.has_geo);
+    assert_true(fabs(ev.threat_score - r->score) < 1e-12);
+    sg_arena_reset(&arena);
 }
 
 static void parse_line(const char *line, size_t len, struct rec *r)
@@ -89,6 +124,7 @@ static void parse_line(const char *line, size_t len, struct rec *r)
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(d, "bytes_sent");
     r->bytes_sent = cJSON_IsNumber(bs) ? (int64_t)bs->valuedouble : -1;
     cJSON_Delete(o);
+    decode_line(line, len, r);
 }
 
 static void gen_run(struct run *run, uint64_t seed, int64_t events, int64_t users, double attack,
@@ -229,7 +265,7 @@ static void test_truth_matches_events(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 11, 60000, 300, 0.1, 7);
+    gen_run(&a, 11, 40000, 300, 0.1, 7);
     size_t attackers = sg_gen_attacker_count(a.g);
     assert_int_equal(attackers, 30);
     struct rec **sorted = malloc(a.n * sizeof *sorted);
@@ -315,7 +351,7 @@ static void test_roles_shape_behaviour(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 5, 80000, 200, 0.0, 7);
+    gen_run(&a, 5, 50000, 200, 0.0, 7);
     double type_n[SG_ROLE_COUNT][5] = {{0}}, tot[SG_ROLE_COUNT] = {0}, night[SG_ROLE_COUNT] = {0};
     static const char *const types[] = {"auth_attempt", "network_connection", "file_access",
                                         "process_execution", "dns_query"};
@@ -366,7 +402,7 @@ static void test_threat_score_is_noisy(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 21, 60000, 300, 0.1, 7);
+    gen_run(&a, 21, 40000, 300, 0.1, 7);
     double *benign = malloc(a.n * sizeof *benign), *attack = malloc(a.n * sizeof *attack);
     size_t nb = 0, na = 0;
     for (size_t i = 0; i < a.n; i++) {
@@ -430,7 +466,7 @@ static void test_travel_plausible_attacks_not(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 31, 60000, 300, 0.1, 10);
+    gen_run(&a, 31, 40000, 300, 0.1, 10);
     int it = 0, moved = 0;
     for (size_t i = 0; i < sg_gen_user_count(a.g); i++) {
         struct sg_gen_user_info info;
@@ -452,7 +488,7 @@ static void test_scenario_signatures(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 41, 60000, 300, 0.1, 7);
+    gen_run(&a, 41, 40000, 300, 0.1, 7);
     for (size_t u = 0; u < sg_gen_user_count(a.g); u++) {
         struct sg_gen_user_info info;
         sg_gen_user_info(a.g, u, &info);
@@ -536,5 +572,5 @@ int main(void)
         cmocka_unit_test(test_scenario_signatures),
         cmocka_unit_test(test_bad_options),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
