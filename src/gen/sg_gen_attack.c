@@ -219,11 +219,18 @@ static void dns_ev(struct ctx *c, int64_t t, uint16_t place, const char *name, c
     ev->n1 = 0;
 }
 
-/* Same source address and user agent for every event of the attacker's session. */
+/* Same source address, user agent and device for every event of the attacker's session; the
+ * device is not one of the user's hosts ("DESKTOP-" + 7 random characters, Windows style). */
 static void stamp(struct ctx *c, size_t from, const char *ip, const char *ua)
 {
+    static const char chars[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+    char host[16] = "DESKTOP-";
+    for (int k = 0; k < 7; k++)
+        host[8 + k] = chars[below(c->r, (int64_t)sizeof chars - 1)];
+    host[15] = '\0';
     for (size_t i = from; i < c->plan->n; i++) {
         memcpy(c->plan->ev[i].src_ip, ip, 16);
+        memcpy(c->plan->ev[i].host, host, sizeof host);
         c->plan->ev[i].ua = ua;
     }
 }
