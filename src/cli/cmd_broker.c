@@ -22,7 +22,7 @@ static void help(void)
            "tests. Prints the bootstrap address, then runs until SIGINT/SIGTERM. Memory only:\n"
            "each partition keeps about the last 5 MiB of compressed batches (docs/BROKER.md).\n\n"
            "  -p, --partitions N       partitions per topic (broker.partitions, default 16)\n"
-           "  -b, --brokers N          brokers in the cluster (broker.brokers, default 1)\n"
+           "  -b, --brokers N          brokers in the cluster (broker.brokers, default 2)\n"
            "  -t, --topics a,b         topics to create (default: topics.events, .anomalies, .dlq)\n"
            "  -f, --bootstrap-file F   also write the bootstrap address to F (removed at exit)\n"
            "  -c, --config FILE        configuration file (default conf/streamguard.yaml)\n"
