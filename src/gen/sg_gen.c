@@ -281,7 +281,7 @@ static void start_streams(struct sg_gen *g)
         struct stream *st = &g->st[i];
         const struct sg_gen_user *u = &g->users[i];
         sg_rng_seed2(&st->trng, g->o.seed ^ UINT64_C(0x74696d65), i);
-        for (int64_t d = 0; d < g->o.days; d++)
+        for (int64_t d = 0; st->remaining > 0 && d < g->o.days; d++) /* idle users: skip */
             for (int h = 0; h < 24; h++)
                 st->w_left += sg_gen_model_hour_weight(
                     u, g->o.start_ms + d * SG_GEN_DAY_MS + h * SG_GEN_HOUR_MS);
