@@ -209,8 +209,8 @@ static void test_counts_and_order(void **state)
     (void)state;
     check_count(1, 0, 10, 0.5, 1);
     check_count(2, 1, 10, 0.5, 1);
-    check_count(3, 37, 1000, 0.2, 2);  /* fewer events than users, attacks must shrink */
-    check_count(4, 5000, 50, 1.0, 1);  /* every person attacked, one-day window */
+    check_count(3, 37, 1000, 0.2, 2); /* fewer events than users, attacks must shrink */
+    check_count(4, 5000, 50, 1.0, 1); /* every person attacked, one-day window */
     check_count(5, 30000, 300, 0.05, 14);
 }
 
@@ -295,7 +295,7 @@ static void test_truth_matches_events(void **state)
         cJSON_ArrayForEach(id, cJSON_GetObjectItem(o, "event_ids"))
         {
             const struct rec *r = find_id(sorted, a.n, id->valuestring);
-            assert_non_null(r);               /* the id exists in the output */
+            assert_non_null(r);                 /* the id exists in the output */
             assert_string_equal(r->user, user); /* and belongs to that user */
             assert_int_equal(r->scenario, s);
             lo = r->ts < lo ? r->ts : lo;
@@ -437,8 +437,8 @@ static double km(double la1, double lo1, double la2, double lo2)
 {
     const double rad = 3.14159265358979323846 / 180;
     double dla = (la2 - la1) * rad, dlo = (lo2 - lo1) * rad;
-    double h = sin(dla / 2) * sin(dla / 2) +
-               cos(la1 * rad) * cos(la2 * rad) * sin(dlo / 2) * sin(dlo / 2);
+    double h =
+        sin(dla / 2) * sin(dla / 2) + cos(la1 * rad) * cos(la2 * rad) * sin(dlo / 2) * sin(dlo / 2);
     return 2 * 6371 * asin(sqrt(h));
 }
 
