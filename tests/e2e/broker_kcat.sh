@@ -48,6 +48,16 @@ for line in open(sys.argv[1]):
     assert key == json.loads(val)["user"], (key, val[:80])
 PY
 
+# Defaults come from the configuration file; flags override it; a bad key is a usage error.
+printf 'generate:\n  events: 1234\n  users: 7\n  seed: 3\n' >"$tmp/gen.yaml"
+[ "$("$BIN" generate -c "$tmp/gen.yaml" -q | wc -l)" -eq 1234 ] || fail "generate.events from config"
+[ "$("$BIN" generate -c "$tmp/gen.yaml" -q | python3 -c 'import json,sys; print(len({json.loads(l)["user"] for l in sys.stdin}))')" -le 7 ] \
+    || fail "generate.users from config"
+[ "$("$BIN" generate -c "$tmp/gen.yaml" -n 50 -q | wc -l)" -eq 50 ] || fail "--events does not override"
+printf 'generate:\n  evnts: 3\n' >"$tmp/bad.yaml"
+set +e; "$BIN" generate -c "$tmp/bad.yaml" >/dev/null 2>&1; rcb=$?; set -e
+[ $rcb -eq 2 ] || fail "unknown config key exited $rcb, want 2"
+
 # CLI errors: usage -> 2, unreachable broker -> 3 with a clear message, within a few seconds.
 set +e
 "$BIN" generate --events abc >/dev/null 2>"$tmp/e1"; rc1=$?
