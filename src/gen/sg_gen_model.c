@@ -75,6 +75,14 @@ static const char *const user_agents[] = {
     "python-requests/2.31.0",
 };
 #define UA_SERVICE 8
+/* Occasional benign agents; some also appear in attacks, so no string is a label. */
+static const char *const misc_uas[] = {
+    "curl/8.4.0",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:102.0) Gecko/20100101 Firefox/102.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/119.0 Mobile Safari/537.36",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029)",
+};
 
 struct proc {
     const char *name, *cmd, *priv;
@@ -511,10 +519,18 @@ void sg_gen_model_base(const struct sg_gen_user *u, int64_t t, uint16_t place, s
         sg_gen_model_ip4(ev->src_ip, 10, 200, u->idx / 250 % 250, u->idx % 250 + 1);
         return;
     }
-    h = put_str(h, laptop ? "lt-" : "wks-");
-    h = put_str(h, code);
-    *h++ = '-';
-    h = put_u(h, laptop ? (u->wks_no * 7u + 13) % 10000 : u->wks_no);
+    if (laptop) { /* a new machine, named the way Windows names fresh installs */
+        static const char chars[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+        uint64_t x = sg_rng_mix64(u->idx ^ UINT64_C(0x6c6170746f70));
+        h = put_str(h, "DESKTOP-");
+        for (int k = 0; k < 7; k++, x /= (sizeof chars - 1))
+            *h++ = chars[x % (sizeof chars - 1)];
+    } else {
+        h = put_str(h, "wks-");
+        h = put_str(h, code);
+        *h++ = '-';
+        h = put_u(h, u->wks_no);
+    }
     *h = '\0';
     if (in_office(u, t, place))
         sg_gen_model_ip4(ev->src_ip, 10, u->home + 1u, u->idx / 250 % 250, u->idx % 250 + 2);
@@ -552,6 +568,8 @@ static void ev_auth(struct sg_gen_user *u, struct sg_gen_ev *ev)
     static const char *const types[] = {"sso", "sso", "sso", "mfa", "password"};
     ev->s1 = u->role == SG_ROLE_SERVICE ? "api_key" : types[pick(r, N_OF(types))];
     sg_gen_model_ip4(ev->dst_ip, 10, 0, 0, 10 + (unsigned)pick(r, 3));
+    if (ev->src_ip[0] != '1' || ev->src_ip[1] != '0' || ev->src_ip[2] != '.')
+        memcpy(ev->host, "vpn-gw-01", sizeof "vpn-gw-01"); /* remote logins land on the VPN */
     ev->n1 = 1;
     if (sg_rng_double(r) < 0.04) { /* typos, expired passwords, MFA timeouts */
         static const char *const why[] = {"invalid_password", "invalid_password", "mfa_timeout",
@@ -661,6 +679,8 @@ void sg_gen_model_benign(struct sg_gen_user *u, int64_t t, struct sg_gen_ev *ev)
     case SG_GT_PROC: ev_proc(u, ev); break;
     default: ev_dns(u, ev); break;
     }
+    if (u->role != SG_ROLE_SERVICE && sg_rng_double(r) < 0.01)
+        ev->ua = misc_uas[pick(r, N_OF(misc_uas))]; /* phone, scripts, an old browser */
     ev->score = sg_gen_model_score(r, 0);
     if (ev->status != SG_GS_SUCCESS)
         ev->score = ev->score + 0.05 > 1 ? 1 : ev->score + 0.05;
