@@ -82,6 +82,7 @@ static const char *const misc_uas[] = {
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/119.0 Mobile Safari/537.36",
     "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029)",
+    "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 Chrome/96.0 Safari/537.36",
 };
 
 struct proc {
@@ -650,6 +651,13 @@ static void ev_proc(struct sg_gen_user *u, struct sg_gen_ev *ev)
     ev->n1 = 1000 + (int64_t)pick(r, 64000);
     ev->n2 = 1 + (int64_t)pick(r, 999);
     ev->b1 = sg_rng_double(r) < 0.985;
+    if (u->role == SG_ROLE_ADMIN && sg_rng_double(r) < 0.3) { /* run on a server they manage */
+        char *h = ev->host;
+        h = put_str(h, "srv-");
+        h = put_u(h, u->servers[pick_skew(r, N_OF(u->servers))]);
+        h = put_str(h, "-10");
+        *h = '\0';
+    }
 }
 
 static void ev_dns(struct sg_gen_user *u, struct sg_gen_ev *ev)

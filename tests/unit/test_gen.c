@@ -25,7 +25,7 @@
 
 /* One generated event as read back from its JSON. */
 struct rec {
-    char id[40], user[48], src[48], qname[160], type[24], status[12];
+    char id[40], user[48], src[48], qname[160], type[24], status[12], ua[128], host[48];
     int64_t ts;
     double score, lat, lon;
     int64_t bytes_sent;
@@ -102,6 +102,9 @@ static void parse_line(const char *line, size_t len, struct rec *r)
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
     assert_true(cJSON_IsObject(md));
     assert_non_null(jstr(md, "hostname"));
+    copy(r->ua, sizeof r->ua, jstr(md, "user_agent"));
+    copy(r->host, sizeof r->host, jstr(md, "hostname"));
+    r->host[strcspn(r->host, "-")] = '\0'; /* keep the naming pattern: wks, DESKTOP, srv... */
     assert_non_null(jstr(md, "geo_location"));
     r->lat = cJSON_GetObjectItemCaseSensitive(md, "geo_lat")->valuedouble;
     r->lon = cJSON_GetObjectItemCaseSensitive(md, "geo_lon")->valuedouble;
@@ -544,6 +547,43 @@ static void test_scenario_signatures(void **state)
     run_free(&a);
 }
 
+/* Nothing but behaviour gives an attack away: every user agent and host naming pattern seen
+ * in attack events also occurs in benign ones. */
+static int in_sorted(char **v, size_t n, const char *s)
+{
+    return bsearch(&s, v, n, sizeof *v, cmp_idp) != NULL;
+}
+
+static void test_no_label_artefacts(void **state)
+{
+    (void)state;
+    struct run a;
+    gen_run(&a, 51, 40000, 300, 0.1, 7);
+    char **uas = malloc(a.n * sizeof *uas), **hosts = malloc(a.n * sizeof *hosts);
+    size_t nb = 0;
+    for (size_t i = 0; i < a.n; i++)
+        if (a.r[i].scenario < 0) {
+            uas[nb] = a.r[i].ua;
+            hosts[nb++] = a.r[i].host;
+        }
+    qsort(uas, nb, sizeof *uas, cmp_idp);
+    qsort(hosts, nb, sizeof *hosts, cmp_idp);
+    size_t attack = 0;
+    for (size_t i = 0; i < a.n; i++) {
+        if (a.r[i].scenario < 0)
+            continue;
+        attack++;
+        if (!in_sorted(uas, nb, a.r[i].ua))
+            fail_msg("attack-only user agent '%s'", a.r[i].ua);
+        if (!in_sorted(hosts, nb, a.r[i].host))
+            fail_msg("attack-only host pattern '%s'", a.r[i].host);
+    }
+    assert_true(attack > 500);
+    free(uas);
+    free(hosts);
+    run_free(&a);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
@@ -570,6 +610,7 @@ int main(void)
         cmocka_unit_test(test_threat_score_is_noisy),
         cmocka_unit_test(test_travel_plausible_attacks_not),
         cmocka_unit_test(test_scenario_signatures),
+        cmocka_unit_test(test_no_label_artefacts),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
