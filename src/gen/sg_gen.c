@@ -170,9 +170,18 @@ static void open_days(struct sg_gen *g, size_t i)
         }
         int64_t c = st->hcnt[st->hour], h0 = st->d0 + st->hour * SG_GEN_HOUR_MS;
         st->ts = sg_xgrow(st->ts, &st->cap, (size_t)c, sizeof *st->ts);
-        for (int64_t j = 0; j < c; j++)
-            st->ts[j] = h0 + (int64_t)sg_rng_below(&st->trng, (uint64_t)SG_GEN_HOUR_MS);
-        sort_small(st->ts, (size_t)c);
+        if (g->users[i].role == SG_ROLE_SERVICE) {
+            /* scheduled jobs: evenly spaced with a little jitter - benign periodicity that a
+             * beacon detector must not mistake for command and control */
+            int64_t step = SG_GEN_HOUR_MS / c;
+            for (int64_t j = 0; j < c; j++)
+                st->ts[j] =
+                    h0 + j * step + (int64_t)sg_rng_below(&st->trng, (uint64_t)(step / 10 + 1));
+        } else {
+            for (int64_t j = 0; j < c; j++)
+                st->ts[j] = h0 + (int64_t)sg_rng_below(&st->trng, (uint64_t)SG_GEN_HOUR_MS);
+            sort_small(st->ts, (size_t)c);
+        }
         st->n = (size_t)c;
         st->pos = 0;
         st->hour++;

@@ -419,6 +419,55 @@ static void test_roles_shape_behaviour(void **state)
     run_free(&a);
 }
 
+/* Mean over (user, hour) of the coefficient of variation of the gaps between the user's
+ * consecutive events in that hour (hours with at least 4 gaps), for users of `role`. */
+static double hourly_gap_cv(const struct run *a, int role)
+{
+    double cv_sum = 0;
+    int groups = 0;
+    for (size_t u = 0; u < sg_gen_user_count(a->g); u++) {
+        struct sg_gen_user_info info;
+        sg_gen_user_info(a->g, u, &info);
+        if ((int)info.role != role)
+            continue;
+        int64_t prev = -1;
+        double sum = 0, sq = 0, n = 0;
+        for (size_t i = 0; i <= a->n; i++) {
+            if (i < a->n && strcmp(a->r[i].user, info.name))
+                continue;
+            int64_t t = i < a->n ? a->r[i].ts : -1;
+            if (prev >= 0 && t / 3600000 == prev / 3600000) {
+                double g = (double)(t - prev);
+                sum += g;
+                sq += g * g;
+                n++;
+            } else if (n >= 4) { /* the hour is over: fold it in */
+                double mean = sum / n;
+                cv_sum += sqrt(fmax(0, sq / n - mean * mean)) / mean;
+                groups++;
+                sum = sq = n = 0;
+            } else {
+                sum = sq = n = 0;
+            }
+            prev = t;
+        }
+    }
+    assert_true(groups > 20);
+    return cv_sum / groups;
+}
+
+static void test_service_accounts_are_periodic(void **state)
+{
+    (void)state;
+    struct run a;
+    gen_run(&a, 8, 30000, 60, 0.0, 3);
+    double svc = hourly_gap_cv(&a, SG_ROLE_SERVICE), eng = hourly_gap_cv(&a, SG_ROLE_ENGINEER);
+    print_message("gap cv: service %.2f engineer %.2f\n", svc, eng);
+    assert_true(svc < 0.4); /* scheduled jobs */
+    assert_true(eng > 0.7); /* people are bursty/random */
+    run_free(&a);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -632,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_truth_matches_events),
         cmocka_unit_test(test_roles_shape_behaviour),
         cmocka_unit_test(test_threat_score_is_noisy),
+        cmocka_unit_test(test_service_accounts_are_periodic),
         cmocka_unit_test(test_travel_plausible_attacks_not),
         cmocka_unit_test(test_scenario_signatures),
         cmocka_unit_test(test_no_label_artefacts),
