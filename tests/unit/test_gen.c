@@ -29,7 +29,8 @@ struct rec {
     int64_t ts;
     double score, lat, lon;
     int64_t bytes_sent;
-    int scenario; /* from sg_gen_meta: ground truth */
+    int scenario;      /* from sg_gen_meta: ground truth */
+    const char *uptr; /* sg_gen_meta.user: the same pointer as sg_gen_user_info.name */
 };
 
 struct run {
@@ -151,6 +152,7 @@ static void gen_run_salt(struct run *run, uint64_t seed, int64_t events, int64_t
         assert_int_equal(r->ts, meta.ts_ms);
         assert_string_equal(r->user, meta.user);
         r->scenario = meta.scenario;
+        r->uptr = meta.user;
         sg_buf_append(&run->json, one.data, one.len);
         sg_buf_putc(&run->json, '\n');
         sg_buf_reset(&one);
@@ -433,7 +435,7 @@ static double hourly_gap_cv(const struct run *a, int role)
         int64_t prev = -1;
         double sum = 0, sq = 0, n = 0;
         for (size_t i = 0; i <= a->n; i++) {
-            if (i < a->n && strcmp(a->r[i].user, info.name))
+            if (i < a->n && a->r[i].uptr != info.name)
                 continue;
             int64_t t = i < a->n ? a->r[i].ts : -1;
             if (prev >= 0 && t / 3600000 == prev / 3600000) {
@@ -526,7 +528,7 @@ static double max_speed(const struct run *a, const char *user, int benign_only)
     double best = 0;
     for (size_t i = 0; i < a->n; i++) {
         const struct rec *r = &a->r[i];
-        if (strcmp(r->user, user) || (benign_only && r->scenario >= 0))
+        if (r->uptr != user || (benign_only && r->scenario >= 0))
             continue;
         if (prev && (r->lat != prev->lat || r->lon != prev->lon)) {
             double hours = (double)(r->ts - prev->ts) / 3.6e6 + 1e-6;
@@ -576,7 +578,7 @@ static void test_scenario_signatures(void **state)
         size_t gaps = 0;
         for (size_t i = 0; i < a.n; i++) {
             const struct rec *r = &a.r[i];
-            if (r->scenario != info.scenario || strcmp(r->user, info.name))
+            if (r->scenario != info.scenario || r->uptr != info.name)
                 continue;
             n++;
             first = first < 0 ? r->ts : first;
