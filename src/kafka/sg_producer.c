@@ -61,8 +61,8 @@ struct sg_producer *sg_producer_new(const struct sg_config *cfg, const char *bro
         {"linger.ms", "20"},
         {"batch.num.messages", "10000"},
         {"batch.size", "1000000"},
-        {"queue.buffering.max.messages", "500000"},
-        {"queue.buffering.max.kbytes", "1048576"},
+        {"queue.buffering.max.messages", "100000"},
+        {"queue.buffering.max.kbytes", "262144"},
         {"message.timeout.ms", "30000"},
         /* Successes are counted as sent - failed - still queued: no callback per message. */
         {"delivery.report.only.error", "true"},
