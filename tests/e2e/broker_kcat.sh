@@ -98,6 +98,21 @@ python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$tmp/i
     || fail "interrupted output has a broken line"
 [ -e "$tmp/int.truth" ] || fail "no truth after interrupt"
 
+# A broker that dies mid-run: undelivered messages are counted, reported, exit 1.
+"$BIN" broker --bootstrap-file "$tmp/boot2" >/dev/null 2>&1 &
+doomed=$!
+for _ in $(seq 100); do [ -s "$tmp/boot2" ] && break; sleep 0.1; done
+printf 'kafka:\n  message.timeout.ms: 2000\n' >"$tmp/short.yaml"
+"$BIN" generate -n 4000 --rate 4000 --brokers "$(cat "$tmp/boot2")" -c "$tmp/short.yaml" -q \
+    >/dev/null 2>"$tmp/e6" &
+gen_pid=$!
+sleep 0.5
+kill -KILL "$doomed"
+wait "$doomed" 2>/dev/null || true
+set +e; wait "$gen_pid"; rc8=$?; set -e
+[ $rc8 -eq 1 ] || fail "generate into a dead broker exited $rc8, want 1: $(cat "$tmp/e6")"
+grep -q "messages were not delivered" "$tmp/e6" || fail "no delivery report: $(cat "$tmp/e6")"
+
 # SIGTERM: clean exit, bootstrap file removed.
 kill -TERM "$broker_pid"
 wait "$broker_pid"; rc=$?
