@@ -103,10 +103,11 @@ python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$tmp/i
 doomed=$!
 for _ in $(seq 100); do [ -s "$tmp/boot2" ] && break; sleep 0.1; done
 printf 'kafka:\n  message.timeout.ms: 2000\n' >"$tmp/short.yaml"
-"$BIN" generate -n 4000 --rate 4000 --brokers "$(cat "$tmp/boot2")" -c "$tmp/short.yaml" -q \
+"$BIN" generate -n 8000 --rate 4000 --brokers "$(cat "$tmp/boot2")" -c "$tmp/short.yaml" \
     >/dev/null 2>"$tmp/e6" &
 gen_pid=$!
-sleep 0.5
+# kill the broker once generate is producing (its first progress line, after ~1 s)
+for _ in $(seq 100); do grep -q "^generate: " "$tmp/e6" && break; sleep 0.1; done
 kill -KILL "$doomed"
 wait "$doomed" 2>/dev/null || true
 set +e; wait "$gen_pid"; rc8=$?; set -e
