@@ -201,7 +201,7 @@ static const char *const common_domains[] = {
 static const char *const tail_domains[] = {
     "news.ycombinator.com", "en.wikipedia.org", "weather.com", "booking.com",
     "www.linkedin.com",     "www.reddit.com",   "medium.com",  "cdn.jsdelivr.net",
-    "www.nytimes.com",      "maps.google.com"};
+    "www.nytimes.com",      "maps.google.com",  "mega.nz",     "transfer.sh"};
 
 #define ROLE(n, a, b, c, d, e, sh, act, sent, fsz, p, dr, dm, fl)                                  \
     {                                                                                              \
