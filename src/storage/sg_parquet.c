@@ -348,8 +348,7 @@ static int phys_of(enum sg_pq_type t, int *width)
     return -1;
 }
 
-static int check_schema(const struct sg_pq_column *cols, size_t ncols, char *errbuf,
-                        size_t errlen)
+static int check_schema(const struct sg_pq_column *cols, size_t ncols, char *errbuf, size_t errlen)
 {
     if (!cols || ncols == 0 || ncols > 32767) {
         copy_msg(errbuf, errlen, "parquet: a schema needs 1..32767 columns");
@@ -453,8 +452,8 @@ static int64_t dict_put(struct dict *d, const char *p, uint32_t n, size_t limit,
         e--;
         if (d->hash[e] == h) {
             const uint8_t *q = (const uint8_t *)d->data.data + d->off[e];
-            uint32_t qn = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                          (uint32_t)q[3] << 24;
+            uint32_t qn =
+                (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
             if (qn == n && memcmp(q + 4, p, n) == 0) {
                 *added = 0;
                 return e;
@@ -654,8 +653,7 @@ static int stats_bytes(const struct col *c, uint8_t *mn, size_t *mnl, uint8_t *m
 
 /* Compresses `n` bytes at p with the file's codec. Returns the body to write (p itself when
  * uncompressed, else w->cbuf) and its length in *out_n. */
-static const uint8_t *compress(struct sg_pq_writer *w, const uint8_t *p, size_t n,
-                               size_t *out_n)
+static const uint8_t *compress(struct sg_pq_writer *w, const uint8_t *p, size_t n, size_t *out_n)
 {
     if (w->opt.codec == SG_PQ_UNCOMPRESSED) {
         *out_n = n;
@@ -907,8 +905,7 @@ static void append_str(struct sg_pq_writer *w, struct col *c, const struct sg_pq
                     if (added)
                         stats_str(c, v[i].p, v[i].len);
                     if (c->page_nonnull == c->idx_cap)
-                        c->idx = sg_xgrow(c->idx, &c->idx_cap, c->page_nonnull + 1,
-                                          sizeof *c->idx);
+                        c->idx = sg_xgrow(c->idx, &c->idx_cap, c->page_nonnull + 1, sizeof *c->idx);
                     c->idx[c->page_nonnull] = (uint32_t)e;
                 }
             } else {
@@ -964,8 +961,8 @@ static void encode_chunk(struct sg_thrift *t, const struct col *c, int64_t data_
                          int64_t dict_off, int64_t unc, int64_t comp, int codec)
 {
     sg_thrift_elem_struct_begin(t);
-    sg_thrift_field_i64(t, 2, 0);        /* file_offset: deprecated, 0 per spec */
-    sg_thrift_field_struct_begin(t, 3);  /* ColumnMetaData */
+    sg_thrift_field_i64(t, 2, 0);       /* file_offset: deprecated, 0 per spec */
+    sg_thrift_field_struct_begin(t, 3); /* ColumnMetaData */
     sg_thrift_field_i32(t, 1, c->phys);
     unsigned m = c->enc_mask;
     size_t ne = (size_t)__builtin_popcount(m);
@@ -1062,10 +1059,22 @@ static void encode_schema_element(struct sg_thrift *t, const struct col *c)
     sg_thrift_field_string(t, 4, c->name);
     int conv = -1, bits = 0;
     switch (c->type) {
-    case SG_PQ_INT8: conv = CT_INT_8; bits = 8; break;
-    case SG_PQ_INT16: conv = CT_INT_16; bits = 16; break;
-    case SG_PQ_INT32: conv = CT_INT_32; bits = 32; break;
-    case SG_PQ_INT64: conv = CT_INT_64; bits = 64; break;
+    case SG_PQ_INT8:
+        conv = CT_INT_8;
+        bits = 8;
+        break;
+    case SG_PQ_INT16:
+        conv = CT_INT_16;
+        bits = 16;
+        break;
+    case SG_PQ_INT32:
+        conv = CT_INT_32;
+        bits = 32;
+        break;
+    case SG_PQ_INT64:
+        conv = CT_INT_64;
+        bits = 64;
+        break;
     case SG_PQ_STRING: conv = CT_UTF8; break;
     case SG_PQ_TIMESTAMP_MS: conv = CT_TIMESTAMP_MILLIS; break;
     default: break;
@@ -1199,8 +1208,8 @@ static char *temp_name(const char *path)
 }
 
 struct sg_pq_writer *sg_pq_writer_new(const char *path, const struct sg_pq_column *cols,
-                                      size_t ncols, const struct sg_pq_options *opt,
-                                      char *errbuf, size_t errlen)
+                                      size_t ncols, const struct sg_pq_options *opt, char *errbuf,
+                                      size_t errlen)
 {
     struct sg_pq_options def;
     if (!opt) {
@@ -1270,8 +1279,8 @@ static int check_batch(struct sg_pq_writer *w, const void *const *values,
             const int32_t *v = values[ci];
             for (size_t i = 0; i < nrows; i++)
                 if ((!ok || ok[i]) && (v[i] > lim || v[i] < -lim - 1)) {
-                    set_err(w, SG_ERR_RANGE, "parquet: column %s row %zu: %d out of range",
-                            c->name, i, (int)v[i]);
+                    set_err(w, SG_ERR_RANGE, "parquet: column %s row %zu: %d out of range", c->name,
+                            i, (int)v[i]);
                     return SG_ERR_RANGE;
                 }
         }
@@ -1279,8 +1288,8 @@ static int check_batch(struct sg_pq_writer *w, const void *const *values,
             const struct sg_pq_str *v = values[ci];
             for (size_t i = 0; i < nrows; i++)
                 if ((!ok || ok[i]) && !sg_pq_utf8_valid(v[i].p, v[i].len)) {
-                    set_err(w, SG_ERR_INVALID, "parquet: column %s row %zu: invalid UTF-8",
-                            c->name, i);
+                    set_err(w, SG_ERR_INVALID, "parquet: column %s row %zu: invalid UTF-8", c->name,
+                            i);
                     return SG_ERR_INVALID;
                 }
         }

@@ -78,26 +78,25 @@ static void test_thrift_bytes(void **state)
     sg_buf_init(&b);
     struct sg_thrift t;
     sg_thrift_init(&t, &b);
-    sg_thrift_field_i32(&t, 1, 5);       /* delta 1, type 5: 0x15, zigzag(5) = 10 */
-    sg_thrift_field_bool(&t, 3, 1);      /* delta 2, BOOLEAN_TRUE: 0x21 */
+    sg_thrift_field_i32(&t, 1, 5);        /* delta 1, type 5: 0x15, zigzag(5) = 10 */
+    sg_thrift_field_bool(&t, 3, 1);       /* delta 2, BOOLEAN_TRUE: 0x21 */
     sg_thrift_field_string(&t, 20, "ab"); /* delta 17 > 15: 0x08, zigzag(20) = 40, len 2 */
     sg_thrift_field_struct_begin(&t, 21); /* delta 1, struct: 0x1C */
     sg_thrift_field_i64(&t, 1, -1);       /* 0x16, zigzag(-1) = 1 */
     sg_thrift_struct_end(&t);             /* 0x00 */
-    sg_thrift_field_list_begin(&t, 22, SG_THRIFT_I32, 2); /* 0x19, (2 << 4) | 5 = 0x25 */
-    sg_thrift_elem_i32(&t, 300);                          /* zigzag 600 = 0xD8 0x04 */
-    sg_thrift_elem_i32(&t, -2);                           /* 3 */
+    sg_thrift_field_list_begin(&t, 22, SG_THRIFT_I32, 2);  /* 0x19, (2 << 4) | 5 = 0x25 */
+    sg_thrift_elem_i32(&t, 300);                           /* zigzag 600 = 0xD8 0x04 */
+    sg_thrift_elem_i32(&t, -2);                            /* 3 */
     sg_thrift_field_list_begin(&t, 23, SG_THRIFT_I64, 15); /* long form: 0x19, 0xF6, 15 */
     for (int i = 0; i < 15; i++)
         sg_thrift_elem_i64(&t, 0);
     sg_thrift_field_i64(&t, 24, INT64_MIN); /* zigzag = 2^64 - 1: ten bytes */
     sg_thrift_struct_end(&t);
     assert_int_equal(sg_thrift_finish(&t), SG_OK);
-    const uint8_t want[] = {0x15, 10,   0x21, 0x08, 40,   2,    'a',  'b',  0x1C, 0x16, 1,
-                            0x00, 0x19, 0x25, 0xD8, 0x04, 3,    0x19, 0xF6, 15,   0,    0,
-                            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
-                            0,    0,    0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                            0xFF, 0x01, 0x00};
+    const uint8_t want[] = {0x15, 10,   0x21, 0x08, 40,   2,    'a',  'b',  0x1C, 0x16, 1,   0x00,
+                            0x19, 0x25, 0xD8, 0x04, 3,    0x19, 0xF6, 15,   0,    0,    0,   0,
+                            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,   0x16,
+                            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00};
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
     /* and it decodes with the independent reader */
@@ -232,9 +231,9 @@ static void test_utf8(void **state)
     assert_true(sg_pq_utf8_valid("", 0));
     assert_true(sg_pq_utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
     assert_true(sg_pq_utf8_valid("\0", 1));
-    assert_false(sg_pq_utf8_valid("\xc3", 1));         /* truncated */
-    assert_false(sg_pq_utf8_valid("\xc0\xaf", 2));     /* overlong */
-    assert_false(sg_pq_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(sg_pq_utf8_valid("\xc3", 1));             /* truncated */
+    assert_false(sg_pq_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(sg_pq_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
     assert_false(sg_pq_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
     assert_false(sg_pq_utf8_valid("\xff", 1));
 }
@@ -444,7 +443,7 @@ static void test_dataset_replace(void **state)
     assert_non_null(d);
     write_part(d, "is_anomaly=0", 0);
     assert_int_equal(sg_pq_dataset_commit(d, err, sizeof err), SG_OK);
-    assert_int_equal(access(p, F_OK), -1); /* is_anomaly=1 came from the old tree */
+    assert_int_equal(access(p, F_OK), -1);   /* is_anomaly=1 came from the old tree */
     assert_int_equal(count_entries(dir), 2); /* is_anomaly=0, _SUCCESS */
     assert_int_equal(count_entries(root), 1);
     /* abort leaves DIR as it was */
