@@ -21,6 +21,7 @@ struct command {
 static const struct command commands[] = {
     {"broker", cmd_broker, "run an in-memory development Kafka (librdkafka mock)"},
     {"config", cmd_config, "show, check or document the configuration"},
+    {"demo", cmd_demo, "run the whole pipeline on this machine (broker, stream, batch, serve)"},
     {"generate", cmd_generate, "generate realistic security events with labelled attacks"},
 };
 

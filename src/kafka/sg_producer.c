@@ -36,14 +36,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 /* librdkafka logs connection trouble on its own; route it to our log at debug level so a
- * missing broker gives one clear message from us instead of a stream of retries. */
+ * missing broker gives one clear message from us (sg_producer_check, delivery counts)
+ * instead of a stream of retries. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level <= 3)
-        sg_log_ratelimited(SG_LOG_WARN, 1, "kafka %s: %s", fac, buf);
-    else
-        sg_log_debug("kafka %s: %s", fac, buf);
+    (void)level;
+    sg_log_debug("kafka %s: %s", fac, buf);
 }
 
 static int set_default(rd_kafka_conf_t *conf, const struct sg_config *cfg, const char *key,
