@@ -35,6 +35,9 @@
 #define SEGMENT_ROWS 65536
 /* Longest string statistic stored; longer min/max are truncated (is_*_value_exact = false). */
 #define STAT_MAX_BYTES 64
+/* Longest string value and largest page/dictionary target: keeps every page size far below the
+ * int32 sizes of a PageHeader (a page holds < page_bytes + one value + levels). */
+#define MAX_VALUE_BYTES (256u << 20)
 
 /* parquet.thrift enum values used here. */
 enum { T_BOOLEAN = 0, T_INT32 = 1, T_INT64 = 2, T_DOUBLE = 5, T_BYTE_ARRAY = 6 };
@@ -382,6 +385,10 @@ static int check_options(const struct sg_pq_options *o, char *errbuf, size_t err
     }
     if (o->row_group_rows < 1 || o->row_group_bytes < 1 || o->page_bytes < 1) {
         copy_msg(errbuf, errlen, "parquet: row group and page limits must be positive");
+        return SG_ERR_INVALID;
+    }
+    if (o->page_bytes > MAX_VALUE_BYTES || o->dict_max_bytes > MAX_VALUE_BYTES) {
+        copy_msg(errbuf, errlen, "parquet: page_bytes and dict_max_bytes must be <= 256 MiB");
         return SG_ERR_INVALID;
     }
     if (o->codec == SG_PQ_ZSTD &&
@@ -1286,12 +1293,18 @@ static int check_batch(struct sg_pq_writer *w, const void *const *values,
         }
         if (c->type == SG_PQ_STRING) {
             const struct sg_pq_str *v = values[ci];
-            for (size_t i = 0; i < nrows; i++)
+            for (size_t i = 0; i < nrows; i++) {
+                if ((!ok || ok[i]) && v[i].len > MAX_VALUE_BYTES) {
+                    set_err(w, SG_ERR_RANGE, "parquet: column %s row %zu: string of %u bytes",
+                            c->name, i, (unsigned)v[i].len);
+                    return SG_ERR_RANGE;
+                }
                 if ((!ok || ok[i]) && !sg_pq_utf8_valid(v[i].p, v[i].len)) {
                     set_err(w, SG_ERR_INVALID, "parquet: column %s row %zu: invalid UTF-8", c->name,
                             i);
                     return SG_ERR_INVALID;
                 }
+            }
         }
     }
     return SG_OK;
@@ -1407,10 +1420,11 @@ int sg_pq_writer_close(struct sg_pq_writer *w, char *errbuf, size_t errlen)
         set_err(w, SG_ERR_IO, "parquet: rename %s -> %s: %s", w->tmp, w->path, strerror(errno));
     if (!w->err) {
         int e = fsync_parent(w->path);
-        if (e)
+        if (e) {
+            /* the rename may not be durable: keep the contract "error => no file" */
             set_err(w, SG_ERR_IO, "parquet: fsync directory of %s: %s", w->path, strerror(e));
-        /* the file is complete under its final name; a failed directory fsync only weakens
-         * durability, so keep the file but report the error */
+            unlink(w->path);
+        }
     } else {
         unlink(w->tmp);
     }

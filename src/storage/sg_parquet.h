@@ -5,7 +5,9 @@
  *
  * Usage: sg_pq_writer_new(path, schema) -> sg_pq_write_batch(...)* -> sg_pq_writer_close().
  * The file is written under a temporary name in the same directory and renamed to `path` by
- * close, so a crash never leaves a partial file under the final name. */
+ * close, so a crash never leaves a partial file under the final name.
+ * Thread-safety: a writer (or dataset) is used by one thread at a time; distinct writers are
+ * independent and may run in parallel. */
 #ifndef SG_PARQUET_H
 #define SG_PARQUET_H
 

@@ -344,6 +344,10 @@ static void test_bad_schema_and_paths(void **state)
     assert_null(sg_pq_writer_new(path, bad, 1, NULL, err, sizeof err));
     struct sg_pq_options o;
     sg_pq_options_default(&o);
+    o.page_bytes = 1u << 30;
+    assert_null(sg_pq_writer_new(path, dup, 1, &o, err, sizeof err));
+    assert_non_null(strstr(err, "256 MiB"));
+    o.page_bytes = 1u << 20;
     o.zstd_level = 1000;
     assert_null(sg_pq_writer_new(path, dup, 1, &o, err, sizeof err));
     assert_non_null(strstr(err, "zstd level"));
