@@ -207,7 +207,8 @@ static int random_case(const char *outdir, uint64_t seed, int k)
 {
     struct sg_rng r;
     sg_rng_seed2(&r, seed, (uint64_t)k);
-    size_t ncols = 1 + sg_rng_below(&r, 10);
+    /* mostly narrow; every 7th case wide (>= 15 schema elements: long-form thrift lists) */
+    size_t ncols = k % 7 == 4 ? 15 + sg_rng_below(&r, 26) : 1 + sg_rng_below(&r, 10);
     struct rcol *cols = sg_xcalloc(ncols, sizeof *cols);
     struct sg_pq_column *defs = sg_xcalloc(ncols, sizeof *defs);
     static const double null_ps[] = {0, 0.1, 0.5, 0.97, 1.0};
