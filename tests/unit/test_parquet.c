@@ -410,6 +410,42 @@ static void test_dict_fallback_and_pages(void **state)
     free(file);
 }
 
+static void test_rowgroup_byte_cut(void **state)
+{
+    (void)state;
+    /* 1M doubles = 8 MB with a 1 MiB row-group limit: the byte limit (checked every 64K rows)
+     * cuts groups of 128K rows; the row limit (default 1M) never triggers */
+    char path[300], err[256];
+    snprintf(path, sizeof path, "%s/rg.parquet", tmpdir);
+    struct sg_pq_column cols[] = {{"x", SG_PQ_DOUBLE, 0}};
+    struct sg_pq_options o;
+    sg_pq_options_default(&o);
+    o.row_group_bytes = 1 << 20;
+    o.codec = SG_PQ_UNCOMPRESSED;
+    struct sg_pq_writer *w = sg_pq_writer_new(path, cols, 1, &o, err, sizeof err);
+    assert_non_null(w);
+    size_t n = 1000000;
+    double *x = sg_xmalloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)i;
+    const void *v[] = {x};
+    assert_int_equal(sg_pq_write_batch(w, v, NULL, n), SG_OK);
+    assert_int_equal(sg_pq_writer_close(w, err, sizeof err), SG_OK);
+    free(x);
+    size_t len;
+    uint8_t *file = slurp(path, &len);
+    struct pqf f;
+    assert_int_equal(pqf_parse(file, len, &f), 0);
+    assert_int_equal(pqf_check_pages(file, len, &f), 0);
+    assert_int_equal(f.nrg, 8);
+    for (int g = 0; g < 7; g++)
+        assert_int_equal(f.rg_rows[g], 131072);
+    assert_int_equal(f.rg_rows[7], 1000000 - 7 * 131072);
+    pqf_release(&f);
+    free(file);
+    unlink(path);
+}
+
 /* ---- dataset --------------------------------------------------------------------------- */
 
 static void write_part(struct sg_pq_dataset *d, const char *partition, int part)
@@ -473,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_batch_validation),
         cmocka_unit_test(test_bad_schema_and_paths),
         cmocka_unit_test(test_dict_fallback_and_pages),
+        cmocka_unit_test(test_rowgroup_byte_cut),
         cmocka_unit_test(test_dataset_replace),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
