@@ -4,9 +4,11 @@
  * no bloom filters, no encryption. See sg_parquet.h and docs/PARQUET.md. */
 #include "storage/sg_parquet.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1476,6 +1478,36 @@ static int remove_tree(const char *path)
     return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Removes `<dir>.tmp-<pid>-*` siblings left by dataset writers that died (their pid no longer
+ * exists), including `.old` trees of an interrupted replace. Assumes one host writes DIR. */
+static void remove_stale(const char *dir)
+{
+    const char *slash = strrchr(dir, '/');
+    char *parent = slash ? sg_xstrndup(dir, (size_t)(slash - dir)) : sg_xstrdup(".");
+    const char *base = slash ? slash + 1 : dir;
+    size_t bl = strlen(base);
+    DIR *dh = opendir(*parent ? parent : "/");
+    struct dirent *e;
+    while (dh && (e = readdir(dh))) {
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp-", 5))
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        if (pid <= 0 || *end != '-' || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (or not ours to judge) */
+        struct sg_buf p;
+        sg_buf_init(&p);
+        sg_buf_printf(&p, "%s/%s", parent, e->d_name);
+        remove_tree(p.data);
+        sg_buf_release(&p);
+    }
+    if (dh)
+        closedir(dh);
+    free(parent);
+}
+
 struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t errlen)
 {
     if (!dir || !*dir) {
@@ -1487,6 +1519,7 @@ struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t er
     while (n > 1 && dir[n - 1] == '/')
         n--;
     d->dir = sg_xstrndup(dir, n);
+    remove_stale(d->dir);
     uint8_t r[4];
     random_bytes(r, sizeof r);
     struct sg_buf b;

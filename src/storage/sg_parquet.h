@@ -99,7 +99,9 @@ int64_t sg_pq_writer_rows(const struct sg_pq_writer *w);
  * is removed only after the swap succeeded). */
 struct sg_pq_dataset;
 
-/* Creates the temporary directory. Returns NULL with errbuf on failure. */
+/* Creates the temporary directory, after removing `DIR.tmp-<pid>-*` leftovers of dataset
+ * writers whose process no longer exists (crashed runs; assumes one host writes DIR).
+ * Returns NULL with errbuf on failure. */
 struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t errlen);
 
 /* The temporary directory's path (borrowed; valid until commit/abort): extra files such as

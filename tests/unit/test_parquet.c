@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <math.h>
 #include <dirent.h>
@@ -463,7 +464,7 @@ static void write_part(struct sg_pq_dataset *d, const char *partition, int part)
 static void test_dataset_replace(void **state)
 {
     (void)state;
-    char root[300], dir[320], p[400], err[256];
+    char root[300], dir[320], p[512], err[256];
     snprintf(root, sizeof root, "%s/dsroot", tmpdir);
     assert_int_equal(mkdir(root, 0755), 0);
     snprintf(dir, sizeof dir, "%s/ds", root);
@@ -492,6 +493,26 @@ static void test_dataset_replace(void **state)
     sg_pq_dataset_abort(d);
     assert_int_equal(count_entries(dir), 2);
     assert_int_equal(count_entries(root), 1);
+    /* leftovers of a crashed writer (its pid is gone) are removed by the next run; a live
+     * writer's temporary tree is left alone */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    assert_true(child > 0);
+    waitpid(child, NULL, 0);
+    char stale[400], live[400]; /* < sizeof p */
+    snprintf(stale, sizeof stale, "%s.tmp-%ld-dead", dir, (long)child);
+    snprintf(live, sizeof live, "%s.tmp-%ld-live", dir, (long)getppid());
+    assert_int_equal(mkdir(stale, 0755), 0);
+    assert_int_equal(mkdir(live, 0755), 0);
+    snprintf(p, sizeof p, "%s/x", stale);
+    assert_int_equal(mkdir(p, 0755), 0);
+    d = sg_pq_dataset_new(dir, err, sizeof err);
+    assert_non_null(d);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    sg_pq_dataset_abort(d);
+    rmdir(live);
     snprintf(p, sizeof p, "%s/missing/ds", tmpdir);
     assert_null(sg_pq_dataset_new(p, err, sizeof err));
     assert_non_null(strstr(err, "mkdir"));
