@@ -19,6 +19,7 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    {"batch", cmd_batch, "learn user behaviour from the event history, flag anomalous users"},
     {"config", cmd_config, "show, check or document the configuration"},
 };
 
