@@ -62,10 +62,9 @@ int sg_event_type_parse(const char *s, size_t n)
 
 static int status_parse(const char *s, size_t n)
 {
-    for (int i = 0; i < SG_STATUS_COUNT; i++)
-        if (strlen(status_names[i]) == n && memcmp(s, status_names[i], n) == 0)
-            return i;
-    return -1;
+    int st = n == 7 ? (s[0] == 's' ? SG_STATUS_SUCCESS : SG_STATUS_BLOCKED)
+                    : n == 6 ? SG_STATUS_FAILED : -1;
+    return st >= 0 && memcmp(s, status_names[st], n) == 0 ? st : -1;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -484,15 +483,56 @@ static int lex_num(struct dec *d, struct num *nm)
     return 0;
 }
 
+/* Exact fast path (Clinger): a decimal with at most 19 significant digits whose mantissa m
+ * fits in 53 bits and whose power of ten |k| <= 22 is m * 10^k or m / 10^-k, both operands
+ * exact doubles, so the one IEEE operation is correctly rounded, the same as strtod. Covers
+ * scores like 0.05013226516832672 and coordinates; anything else goes to strtod. */
+static int num_fast(const struct num *nm, double *out)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const unsigned char *p = nm->s, *end = nm->s + nm->n;
+    int neg = *p == '-';
+    p += neg;
+    uint64_t m = 0;
+    int nd = 0, k = 0;
+    for (; p < end && *p >= '0' && *p <= '9'; p++) {
+        if (m == 0 && *p == '0')
+            continue;
+        if (++nd > 19)
+            return 0;
+        m = m * 10 + (uint64_t)(*p - '0');
+    }
+    if (p < end && *p == '.') {
+        for (p++; p < end && *p >= '0' && *p <= '9'; p++) {
+            k--;
+            if (m == 0 && *p == '0')
+                continue;
+            if (++nd > 19)
+                return 0;
+            m = m * 10 + (uint64_t)(*p - '0');
+        }
+    }
+    if (p != end || m > (UINT64_C(1) << 53) || k < -22)
+        return 0; /* exponent part or out of the exact range */
+    double v = k ? (double)m / p10[-k] : (double)m;
+    *out = neg ? -v : v;
+    return 1;
+}
+
 /* strtod on a length-bounded token: copies it to a NUL-terminated buffer first. strtod is
  * locale-dependent; StreamGuard never calls setlocale, so the decimal point is '.'. */
 static double num_value(const struct num *nm)
 {
+    double v;
+    if (num_fast(nm, &v))
+        return v;
     char small[64];
     char *buf = nm->n < sizeof small ? small : sg_xmalloc(nm->n + 1);
     memcpy(buf, nm->s, nm->n);
     buf[nm->n] = '\0';
-    double v = strtod(buf, NULL);
+    v = strtod(buf, NULL);
     if (buf != small)
         free(buf);
     return v;
@@ -908,10 +948,12 @@ enum { M_HOST, M_GEO, M_LAT, M_LON, M_UA, M_SESSION, M_COUNT };
 static const char *const meta_names[M_COUNT] = {"hostname",   "geo_location", "geo_lat",
                                                 "geo_lon",    "user_agent",   "session_id"};
 
+static const uint8_t meta_lens[M_COUNT] = {8, 12, 7, 7, 10, 10};
+
 static int meta_key(const char *k, size_t n)
 {
     for (int i = 0; i < M_COUNT; i++)
-        if (strlen(meta_names[i]) == n && memcmp(k, meta_names[i], n) == 0)
+        if (meta_lens[i] == n && memcmp(k, meta_names[i], n) == 0)
             return i;
     return -1;
 }

@@ -767,6 +767,46 @@ static void test_roundtrip_random(void **state)
     sg_arena_reset(&arena);
 }
 
+/* Numbers: the decoder's exact fast path and strtod must agree on every decimal form. */
+static void test_numbers_match_strtod(void **state)
+{
+    (void)state;
+    struct sg_rng r;
+    sg_rng_seed(&r, 7);
+    char json[256], num[64];
+    for (int i = 0; i < 50000; i++) {
+        double v = sg_rng_double(&r);
+        if (i % 7 == 0)
+            v = (double)sg_rng_below(&r, 1000) / 1000.0;
+        int prec = 1 + (int)sg_rng_below(&r, 20);
+        switch (i % 4) {
+        case 0: snprintf(num, sizeof num, "%.*g", prec, v); break;
+        case 1: snprintf(num, sizeof num, "%.*f", prec, v); break;
+        case 2: snprintf(num, sizeof num, "%.*e", prec, v); break;
+        default: snprintf(num, sizeof num, "%.*f000", prec, v); break;
+        }
+        double want = strtod(num, NULL);
+        if (want > 1)
+            continue;
+        int n = snprintf(json, sizeof json, BASE ",\"threat_score\":%s}", num);
+        struct sg_event ev;
+        assert_int_equal(decode(json, (size_t)n, &ev, NULL), SG_OK);
+        if (ev.threat_score != want)
+            fail_msg("%s decoded as %.17g, strtod says %.17g", num, ev.threat_score, want);
+        /* geo_lat exercises negative values and integer parts */
+        double g = v * 180 - 90;
+        snprintf(num, sizeof num, "%.*f", prec, g);
+        want = strtod(num, NULL);
+        n = snprintf(json, sizeof json, BASE ",\"metadata\":{\"geo_lat\":%s,\"geo_lon\":0}}", num);
+        assert_int_equal(decode(json, (size_t)n, &ev, NULL), SG_OK);
+        if (ev.geo_lat != want)
+            fail_msg("%s decoded as %.17g, strtod says %.17g", num, ev.geo_lat, want);
+        if (i % 1024 == 0)
+            sg_arena_reset(&arena);
+    }
+    sg_arena_reset(&arena);
+}
+
 /* The encoder's shape: only set fields, <kind>_details, integer timestamp. */
 static void test_encode_shape(void **state)
 {
@@ -826,7 +866,7 @@ int main(void)
         cmocka_unit_test(test_spec_valid_values), cmocka_unit_test(test_cases),
         cmocka_unit_test(test_values),           cmocka_unit_test(test_limits),
         cmocka_unit_test(test_roundtrip_random), cmocka_unit_test(test_encode_shape),
-        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_names),            cmocka_unit_test(test_numbers_match_strtod),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
