@@ -136,18 +136,22 @@ static double kmv_count(const struct sg_kmv *k)
     return (k->n - 1) / u;
 }
 
+static uint64_t hash_str(const struct sg_str *s)
+{
+    return sg_hash_bytes(s->p, s->len, HSEED);
+}
+
 static void kmv_str(struct sg_kmv *k, const struct sg_str *s)
 {
     if (s->len)
-        kmv_add(k, sg_hash_bytes(s->p, s->len, HSEED));
+        kmv_add(k, hash_str(s));
 }
 
 /* ---- frequency table ---- */
 
 /* Counts `s`; returns how often it was seen before (0 for an untracked key). */
-static uint32_t topk_add(struct sg_topk *t, const char *p, size_t len)
+static uint32_t topk_add(struct sg_topk *t, uint64_t h, const char *p, size_t len)
 {
-    uint64_t h = sg_hash_bytes(p, len, HSEED);
     for (uint32_t i = 0; i < t->n; i++)
         if (t->hash[i] == h)
             return t->count[i]++;
@@ -225,14 +229,38 @@ static double char_entropy(const char *s, size_t n)
     return e;
 }
 
+/* Case-insensitive "contains any needle": one lowercase copy (first 512 bytes), then memmem
+ * per needle (needles are lowercase). Much cheaper than strcasestr on the hot path. */
 static int contains_any(const struct sg_str *s, const char *const *needles)
 {
     if (!s->len)
         return 0;
+    char low[512];
+    size_t n = s->len < sizeof low ? s->len : sizeof low;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s->p[i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
     for (size_t i = 0; needles[i]; i++)
-        if (strcasestr(s->p, needles[i]))
+        if (memmem(low, n, needles[i], strlen(needles[i])))
             return 1;
     return 0;
+}
+
+/* contains_any() memoised per user by the string's hash (seeded per needle list). */
+static int matches(struct sg_features *f, const struct sg_str *s, const char *const *needles,
+                   uint64_t seed)
+{
+    if (!s->len)
+        return 0;
+    uint64_t h = sg_hash_bytes(s->p, s->len, seed) | 1;
+    unsigned slot = (unsigned)(h >> 60);
+    if (f->memo_key[slot] == h)
+        return f->memo_val[slot];
+    int r = contains_any(s, needles);
+    f->memo_key[slot] = h;
+    f->memo_val[slot] = (uint8_t)r;
+    return r;
 }
 
 static const char *const sensitive_paths[] = {
@@ -252,7 +280,8 @@ static void add_time(struct sg_features *f, const struct sg_event *ev)
     int64_t hour = floor_div(ev->ts_ms, 3600000) - days * 24;
     int64_t wd = ((days + 4) % 7 + 7) % 7; /* 1970-01-01 was a Thursday */
     f->week_hour[wd * 24 + hour]++;
-    kmv_add(&f->days, sg_hash_bytes(&days, sizeof days, HSEED));
+    if (f->n == 0 || days != floor_div(f->last_ts, 86400000)) /* same day as before: known */
+        kmv_add(&f->days, sg_hash_bytes(&days, sizeof days, HSEED));
     if (ev->type == SG_EV_NETWORK && ev->d.net.bytes_sent > 0)
         f->bytes_hour[hour] += (double)ev->d.net.bytes_sent;
     if (f->n > 0) {
@@ -273,8 +302,9 @@ static void add_geo(struct sg_features *f, const struct sg_event *ev)
 {
     const struct sg_str *loc = &ev->geo_location;
     if (loc->len) {
-        kmv_str(&f->locations, loc);
-        topk_add(&f->loc_top, loc->p, loc->len);
+        uint64_t lh = hash_str(loc);
+        kmv_add(&f->locations, lh);
+        topk_add(&f->loc_top, lh, loc->p, loc->len);
         const char *dash = memchr(loc->p, '-', loc->len);
         size_t cl = dash ? (size_t)(dash - loc->p) : loc->len;
         uint64_t c = sg_hash_bytes(loc->p, cl, HSEED);
@@ -332,7 +362,9 @@ static void add_network(struct sg_features *f, const struct sg_event *ev)
         kmv_add(&f->ports, sg_hash_bytes(&port, sizeof port, HSEED));
     }
     if (ev->destination_ip.len) {
-        uint32_t seen = topk_add(&f->dst_top, ev->destination_ip.p, ev->destination_ip.len);
+        uint64_t h = hash_str(&ev->destination_ip);
+        kmv_add(&f->dst_ips, h);
+        uint32_t seen = topk_add(&f->dst_top, h, ev->destination_ip.p, ev->destination_ip.len);
         if (seen < RARE_COUNT)
             f->bytes_rare += b;
     }
@@ -366,15 +398,15 @@ static void add_process(struct sg_features *f, const struct sg_event *ev)
         f->proc_priv++;
     if (ev->d.proc.is_signed == 0)
         f->proc_unsigned++;
-    if (contains_any(&ev->d.proc.process_name, admin_tools) ||
-        contains_any(&ev->d.proc.command_line, admin_tools))
+    if (matches(f, &ev->d.proc.process_name, admin_tools, 1) ||
+        matches(f, &ev->d.proc.command_line, admin_tools, 1))
         f->proc_tool++;
     kmv_str(&f->procs, &ev->d.proc.process_name);
 }
 
 static void add_file(struct sg_features *f, const struct sg_event *ev)
 {
-    if (contains_any(&ev->d.file.file_path, sensitive_paths))
+    if (matches(f, &ev->d.file.file_path, sensitive_paths, 2))
         f->file_sensitive++;
     if (ev->d.file.access_denied == 1)
         f->file_denied++;
@@ -395,10 +427,12 @@ void sg_features_add(struct sg_features *f, const struct sg_event *ev)
         f->threat_max = ev->threat_score;
     if (ev->threat_score >= HIGH_THREAT)
         f->threat_high++;
-    if (topk_add(&f->src_top, ev->source_ip.p, ev->source_ip.len) < RARE_COUNT)
+    uint64_t sh = hash_str(&ev->source_ip);
+    if (topk_add(&f->src_top, sh, ev->source_ip.p, ev->source_ip.len) < RARE_COUNT)
         f->rare_ip_events++;
-    kmv_str(&f->src_ips, &ev->source_ip);
-    kmv_str(&f->dst_ips, &ev->destination_ip);
+    kmv_add(&f->src_ips, sh);
+    if (ev->type != SG_EV_NETWORK) /* network events count it in add_network */
+        kmv_str(&f->dst_ips, &ev->destination_ip);
     kmv_str(&f->hosts, &ev->hostname);
     switch (ev->type) {
     case SG_EV_AUTH: add_auth(f, ev); break;

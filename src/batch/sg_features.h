@@ -75,6 +75,9 @@ struct sg_features {
     double max_speed;
     uint64_t last_country;
     uint32_t fast_country_switch;
+    /* memo of keyword matches (process names, command lines, paths repeat): hash -> result */
+    uint64_t memo_key[16];
+    uint8_t memo_val[16];
 };
 
 /* The feature table (SG_FEAT_COUNT entries, static). */
