@@ -102,7 +102,8 @@ void sg_model_score(const struct sg_model *m, const double *raw, double *z,
     double *v = z ? z : tmp;
     sg_scaler_row(&m->scaler, raw, v);
     out->iforest = sg_iforest_score_one(m->forest, v);
-    out->cluster = sg_kmeans_nearest(&m->km, v, &out->kmeans_dist);
+    out->cluster = sg_kmeans_nearest(&m->km, v, NULL);
+    out->kmeans_dist = sg_kmeans_score(&m->km, v);
     out->anomaly_score = sg_model_combine(m, out->iforest, out->kmeans_dist);
     out->is_anomaly = out->anomaly_score >= m->threshold;
 }
@@ -200,6 +201,9 @@ int sg_model_save(const struct sg_model *m, const char *dir, const char *meta_js
             sg_buf_putc(&b, ',');
         put_array(&b, m->km.c + (size_t)c * m->d, m->d);
     }
+    sg_buf_puts(&b, "],\"sizes\":[");
+    for (int c = 0; c < m->km.k; c++)
+        sg_buf_printf(&b, "%s%" PRIu64, c ? "," : "", m->km.size[c]);
     sg_buf_puts(&b, "]},\n\"quantiles\":{\"iforest\":");
     put_array(&b, m->q_iforest, SG_MODEL_QUANTILES);
     sg_buf_puts(&b, ",\"kmeans\":");
@@ -301,10 +305,8 @@ static int check_features(const cJSON *root, char *errbuf, size_t errlen)
     }
     char mine[17];
     snprintf(mine, sizeof mine, "%016" PRIx64, sg_features_hash());
-    if (!strcmp(hash->valuestring, mine) && cJSON_GetArraySize(feats) == SG_FEAT_COUNT)
-        return 0;
     const struct sg_feature_def *defs = sg_features_defs();
-    int i = 0;
+    int i = 0, differs = 0;
     const char *theirs = "(none)", *ours = "(none)";
     for (const cJSON *f = feats->child;; f = f->next, i++) {
         const cJSON *nm = f ? cJSON_GetObjectItemCaseSensitive(f, "name") : NULL;
@@ -316,11 +318,15 @@ static int check_features(const cJSON *root, char *errbuf, size_t errlen)
         if (!t || !o || strcmp(t, o) || (o && cJSON_IsTrue(lg) != (defs[i].log1p != 0))) {
             theirs = t ? t : "(end of list)";
             ours = o ? o : "(end of list)";
+            differs = 1;
             break;
         }
         if (!f)
             break;
     }
+    /* the names and flags are compared one by one; the hash also covers the version */
+    if (!differs && !strcmp(hash->valuestring, mine))
+        return 0;
     snprintf(errbuf, errlen,
              "model was trained with a different feature list: model has %d features "
              "(version %d, hash %s), this build has %d (version %d, hash %s); first "
@@ -360,6 +366,17 @@ static int load_scaler_kmeans(struct sg_model *m, const cJSON *root, char *errbu
             snprintf(errbuf, errlen, "model.json: malformed centroid %d", c);
             return -1;
         }
+    double sizes[1000];
+    if (m->km.k > 1000 ||
+        get_doubles(cJSON_GetObjectItemCaseSensitive(km, "sizes"), sizes, (size_t)m->km.k)) {
+        snprintf(errbuf, errlen, "model.json: malformed kmeans sizes");
+        return -1;
+    }
+    m->km.size = sg_xcalloc((size_t)m->km.k, sizeof *m->km.size);
+    m->km.large = sg_xcalloc((size_t)m->km.k, 1);
+    for (int i = 0; i < m->km.k; i++)
+        m->km.size[i] = sizes[i] > 0 ? (uint64_t)sizes[i] : 0;
+    sg_kmeans_mark_large(&m->km);
     if (get_doubles(cJSON_GetObjectItemCaseSensitive(q, "iforest"), m->q_iforest,
                     SG_MODEL_QUANTILES) ||
         get_doubles(cJSON_GetObjectItemCaseSensitive(q, "kmeans"), m->q_kmeans,
@@ -550,7 +567,7 @@ void sg_model_free(struct sg_model *m)
     if (m->scaler.mean)
         sg_scaler_release(&m->scaler);
     sg_iforest_free(m->forest);
-    free(m->km.c);
+    sg_kmeans_release(&m->km);
     for (size_t i = 0; i < m->base_cap; i++)
         free(m->base[i].user);
     free(m->base);
