@@ -292,9 +292,10 @@ static int run(const struct opts *o, struct sg_config *cfg)
         code = o->brokers && strstr(err, "unavailable") ? EXIT_UNAVAIL : EXIT_RUNTIME;
         goto out;
     }
-    users = sg_users_new(p.threads);
+    users = sg_users_new(p.threads * 4); /* finer than threads: dynamic balance */
     int quiet = o->quiet;
-    struct sg_ingest_opts io = {.max_events = p.max_events, .stop = cli_stop_flag(),
+    struct sg_ingest_opts io = {.threads = p.threads, .max_events = p.max_events,
+                                .stop = cli_stop_flag(),
                                 .progress = progress, .ctx = &quiet};
     struct sg_ingest_stats st;
     struct sg_batch_timings t = {0};

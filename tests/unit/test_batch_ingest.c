@@ -141,8 +141,8 @@ static void ingest(struct run *r, const char *name, int threads, uint64_t max)
     const char *paths[] = {path};
     struct sg_source *src = sg_source_ndjson_new(paths, 1, r->err, sizeof r->err);
     assert_non_null(src);
-    r->u = sg_users_new(threads);
-    struct sg_ingest_opts o = {.max_events = max};
+    r->u = sg_users_new(threads * 3 + 1);
+    struct sg_ingest_opts o = {.threads = threads, .max_events = max};
     r->rc = sg_ingest_run(src, r->u, &o, &r->st, r->err, sizeof r->err);
     sg_source_free(src);
     sg_batch_features(r->u, threads, &r->data);
