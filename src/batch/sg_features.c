@@ -19,6 +19,8 @@
 #define GEO_JITTER_KM 50.0
 #define MIN_TRAVEL_HOURS (1.0 / 60.0)
 #define MAX_SPEED_KMH 20000.0
+#define IMPOSSIBLE_KMH 1000.0 /* faster than any airliner */
+#define IMPOSSIBLE_MIN_KM 500.0
 #define FAST_SWITCH_MS (2 * 3600 * 1000)
 #define DNS_MIN_FOR_REGULARITY 10
 
@@ -76,6 +78,7 @@ static const struct sg_feature_def defs[SG_FEAT_COUNT] = {
     {"perm_change_rate", 0, "share of file accesses changing permissions"},
     {"max_travel_kmh", 1, "largest implied speed between consecutive geo-located events"},
     {"fast_country_switches", 1, "country changes less than 2 h after the previous event"},
+    {"impossible_travel_hops", 1, "consecutive geo-located events > 500 km apart at > 1000 km/h"},
 };
 
 const struct sg_feature_def *sg_features_defs(void)
@@ -327,6 +330,8 @@ static void add_geo(struct sg_features *f, const struct sg_event *ev)
         if (h < MIN_TRAVEL_HOURS)
             h = MIN_TRAVEL_HOURS;
         double v = km < GEO_JITTER_KM ? 0 : km / h;
+        if (km >= IMPOSSIBLE_MIN_KM && v > IMPOSSIBLE_KMH)
+            f->impossible_hops++;
         if (v > MAX_SPEED_KMH)
             v = MAX_SPEED_KMH;
         if (v > f->max_speed)
@@ -547,6 +552,7 @@ static void finish_details(const struct sg_features *f, double *o)
     o[50] = ratio(f->file_perm, fn);
     o[51] = f->max_speed;
     o[52] = f->fast_country_switch;
+    o[53] = f->impossible_hops;
 }
 
 void sg_features_finish(const struct sg_features *f, double *o)
