@@ -186,6 +186,10 @@ static int set_key(struct sg_config *c, const struct key *k, const char *v, char
 
 static int set_kafka(struct sg_config *c, const char *key, const char *v, char *err, size_t n)
 {
+    if (strlen(key) > 200) { /* librdkafka names are short; YAML keys are capped at 1024 */
+        snprintf(err, n, "kafka: property name longer than 200 bytes");
+        return SG_ERR_CONFIG;
+    }
     for (size_t i = 0; i < c->kafka_count; i++) {
         if (strcmp(c->kafka_keys[i], key) == 0) {
             free(c->kafka_values[i]);
