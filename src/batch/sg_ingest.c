@@ -23,7 +23,6 @@
 struct slot {
     struct sg_event ev;
     uint64_t hash;
-    int part;
 };
 
 struct worker {
@@ -45,6 +44,7 @@ struct shared {
     struct sg_users *users;
     int nparts;
     struct slot *slots;       /* BATCH_MSGS: chunk c's valid events at [c * CHUNK, + chunk_n[c]) */
+    int32_t *part_of;         /* partition of each slot, apart so the route scan stays in cache */
     uint32_t chunk_n[BATCH_MSGS / CHUNK];
     size_t nchunks;
     _Atomic size_t next_chunk, next_part;
@@ -84,7 +84,7 @@ static void decode_chunk(struct worker *w, size_t c)
             continue;
         }
         s->hash = sg_users_hash(s->ev.user.p, s->ev.user.len);
-        s->part = sg_users_partition(sh->users, s->hash);
+        sh->part_of[lo + n] = sg_users_partition(sh->users, s->hash);
         n++;
     }
     sh->chunk_n[c] = n;
@@ -105,10 +105,11 @@ static void phase_decode(struct worker *w)
 static void route_part(struct shared *sh, int part)
 {
     for (size_t c = 0; c < sh->nchunks; c++) {
-        const struct slot *s = &sh->slots[c * CHUNK], *end = s + sh->chunk_n[c];
-        for (; s < end; s++) {
-            if (s->part != part)
+        const int32_t *po = &sh->part_of[c * CHUNK];
+        for (uint32_t i = 0; i < sh->chunk_n[c]; i++) {
+            if (po[i] != part)
                 continue;
+            const struct slot *s = &sh->slots[c * CHUNK + i];
             struct sg_user *u = sg_users_get(sh->users, part, s->ev.user.p, s->ev.user.len,
                                              s->hash);
             sg_features_add(&u->f, &s->ev);
@@ -215,6 +216,7 @@ int sg_ingest_run(struct sg_source *src, struct sg_users *u, const struct sg_ing
     sh->nparts = sg_users_partitions(u);
     sh->users = u;
     sh->slots = sg_xmalloc(BATCH_MSGS * sizeof *sh->slots);
+    sh->part_of = sg_xmalloc(BATCH_MSGS * sizeof *sh->part_of);
     pthread_t tid[MAX_THREADS];
     for (int i = 0; i < sh->nt; i++) {
         sh->w[i].id = i;
@@ -259,6 +261,7 @@ int sg_ingest_run(struct sg_source *src, struct sg_users *u, const struct sg_ing
     for (int i = 0; i < sh->nt; i++)
         sg_arena_release(&sh->w[i].arena);
     free(sh->slots);
+    free(sh->part_of);
     free(sh);
     return rc;
 }

@@ -138,6 +138,32 @@ static void put_array(struct sg_buf *b, const double *v, size_t n)
     sg_buf_putc(b, ']');
 }
 
+/* Baselines are descriptive statistics: 6 significant digits are plenty, and one snprintf per
+ * number is several times cheaper than the shortest round-trip form (10K users x 35 numbers). */
+static void num6(struct sg_buf *b, double v)
+{
+    if (!isfinite(v)) {
+        sg_buf_puts(b, "null");
+        return;
+    }
+    if (v == 0) {
+        sg_buf_putc(b, '0');
+        return;
+    }
+    sg_buf_printf(b, "%.6g", v);
+}
+
+static void put_array6(struct sg_buf *b, const double *v, size_t n)
+{
+    sg_buf_putc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sg_buf_putc(b, ',');
+        num6(b, v[i]);
+    }
+    sg_buf_putc(b, ']');
+}
+
 static int write_file(const char *path, const struct sg_buf *b, char *errbuf, size_t errlen)
 {
     FILE *f = fopen(path, "w");
@@ -228,19 +254,19 @@ void sg_model_baseline_line(const char *user, size_t len, const struct sg_featur
     sg_buf_puts(out, "{\"user\":");
     sg_buf_json_str(out, user, len);
     sg_buf_printf(out, ",\"events\":%u,\"tz_hours\":%d,\"hour_share\":", f->n, b.tz_hours);
-    put_array(out, b.hour_share, 24);
+    put_array6(out, b.hour_share, 24);
     sg_buf_puts(out, ",\"events_per_day\":");
-    sg_buf_json_double(out, b.events_per_day);
+    num6(out, b.events_per_day);
     sg_buf_puts(out, ",\"bytes_per_event\":");
-    sg_buf_json_double(out, b.bytes_per_event);
+    num6(out, b.bytes_per_event);
     sg_buf_puts(out, ",\"failed_rate\":");
-    sg_buf_json_double(out, b.failed_rate);
+    num6(out, b.failed_rate);
     sg_buf_puts(out, ",\"ips\":[");
     for (int i = 0; i < b.n_ips; i++) {
         sg_buf_puts(out, i ? ",[" : "[");
         sg_buf_json_str(out, b.ips[i], strlen(b.ips[i]));
         sg_buf_putc(out, ',');
-        sg_buf_json_double(out, b.ip_share[i]);
+        num6(out, b.ip_share[i]);
         sg_buf_putc(out, ']');
     }
     sg_buf_puts(out, "],\"locations\":[");
@@ -248,7 +274,7 @@ void sg_model_baseline_line(const char *user, size_t len, const struct sg_featur
         sg_buf_puts(out, i ? ",[" : "[");
         sg_buf_json_str(out, b.locs[i], strlen(b.locs[i]));
         sg_buf_putc(out, ',');
-        sg_buf_json_double(out, b.loc_share[i]);
+        num6(out, b.loc_share[i]);
         sg_buf_putc(out, ']');
     }
     sg_buf_puts(out, "]}\n");
