@@ -169,6 +169,19 @@ bk = open(sys.argv[2] + "/model/baselines.ndjson").read()
 assert bf == bk, "per-user state differs (Kafka keyed by user keeps per-user order)"
 assert k2["totals"]["messages"] == 1000, k2["totals"]
 PY
+# --group: starts from the group's committed offsets and commits after writing the output.
+timeout 60 "$BIN" batch --brokers "$boot" --group g1 -o "$tmp/outg1" -q || fail "group run 1"
+set +e
+timeout 60 "$BIN" batch --brokers "$boot" --group g1 -o "$tmp/outg2" -q 2>"$tmp/eg"; rcg=$?
+set -e
+[ $rcg -eq 1 ] && grep -q 'no valid events' "$tmp/eg" || fail "group run 2 should find nothing new ($rcg)"
+"$BIN" generate -n 5000 -u 50 --seed 8 --brokers "$boot" -q || fail "generate more"
+timeout 60 "$BIN" batch --brokers "$boot" --group g1 -o "$tmp/outg3" -q || fail "group run 3"
+$PY -c "
+import json
+a = json.load(open('$tmp/outg1/anomaly_report.json'))['totals']['messages']
+b = json.load(open('$tmp/outg3/anomaly_report.json'))['totals']['messages']
+assert (a, b) == ($N, 5000), (a, b)" || fail "group offsets"
 set +e
 timeout 60 "$BIN" batch --brokers "$boot" --topic no-such-topic -o "$tmp/x" -q 2>"$tmp/e"; rc=$?
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null; broker_pid=
