@@ -5,7 +5,7 @@
 
 #include "core/sg_config.h"
 
-#define SG_VERSION "0.1.0"
+#include "core/sg_version.h"
 
 /* Documented exit codes (README and `streamguard --help`). */
 enum {
