@@ -20,6 +20,7 @@ struct command {
 /* Sorted by name. */
 static const struct command commands[] = {
     {"config", cmd_config, "show, check or document the configuration"},
+    {"stream", cmd_stream, "speed layer: detect anomalies in the event stream in real time"},
 };
 
 static void usage(FILE *f)
