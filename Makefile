@@ -35,6 +35,9 @@ BIN := $(BUILD)/streamguard
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 COMP_SRC := $(sort $(wildcard tests/component/test_*.c))
 TEST_BINS := $(UNIT_SRC:%.c=$(BUILD)/%) $(COMP_SRC:%.c=$(BUILD)/%)
+# Test helpers (programs the e2e scripts drive, e.g. tests/helpers/pq_gen.c).
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(HELPER_SRC:%.c=$(BUILD)/%)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRC:%.c=$(BUILD)/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -42,7 +45,7 @@ FUZZ_BINS := $(FUZZ_SRC:%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps test check e2e demo fuzz fuzz-smoke bench clean format
-all: $(BIN) $(TEST_BINS) $(BENCH_BINS)
+all: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
 deps:
 	@bash scripts/deps.sh
@@ -66,11 +69,21 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
-# libFuzzer targets: clang only, own build dir, whole library rebuilt with coverage.
-FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
-build-fuzz/%: %.c $(LIB_SRC)
+# libFuzzer targets: clang only, own build dir; the library is rebuilt with coverage
+# instrumentation (fuzzer-no-link) once and shared by every target.
+FUZZ_SAN := -fsanitize=address,undefined
+FUZZ_CFLAGS := -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+FUZZ_LIB := build-fuzz/libstreamguard.a
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)
+build-fuzz/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+build-fuzz/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
 # check: the test suite against $(BUILD) (unit, component, end to end).
 check: all
@@ -103,4 +116,4 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard build-fuzz/src/*/*.d)
