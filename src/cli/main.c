@@ -19,7 +19,9 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    {"broker", cmd_broker, "run an in-memory development Kafka (librdkafka mock)"},
     {"config", cmd_config, "show, check or document the configuration"},
+    {"generate", cmd_generate, "generate realistic security events with labelled attacks"},
     {"stream", cmd_stream, "speed layer: detect anomalies in the event stream in real time"},
 };
 
