@@ -33,6 +33,7 @@ struct consumer {
     int failed;   /* a store write failed: stop */
     int paused;
     int fatal_rc;
+    int64_t last_activity; /* monotonic ms of the last message or assignment */
     char errbuf[512];
 };
 
@@ -137,7 +138,10 @@ static int flush(struct consumer *c)
             sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
         c->produced = 0;
     }
+    size_t n = sg_pipeline_pending(c->p);
+    int64_t t0 = sg_time_mono_ns();
     int rc = sg_pipeline_flush(c->p);
+    sg_log_debug("batch of %zu written in %.2f ms", n, (double)(sg_time_mono_ns() - t0) / 1e6);
     if (rc != SG_OK) {
         c->failed = 1;
         c->fatal_rc = rc;
@@ -153,6 +157,7 @@ static int flush(struct consumer *c)
 
 static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts)
 {
+    c->last_activity = sg_time_mono_ms();
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t next;
@@ -184,6 +189,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
     /* Revoked: store what was consumed so far, so the next owner - this process later, or
      * another one reading its own store - resumes from a consistent point. */
+    c->last_activity = sg_time_mono_ms(); /* a rebalance is activity: wait for the new share */
     flush(c);
     for (int i = 0; i < parts->cnt; i++) {
         int32_t pn = parts->elems[i].partition;
@@ -310,8 +316,8 @@ static int loop(struct consumer *c)
 {
     const struct sg_consumer_opts *o = c->o;
     size_t bs = o->batch_size ? o->batch_size : 1000;
-    int64_t last_msg = sg_time_mono_ms();
     int rc = SG_OK;
+    int64_t start = sg_time_mono_ms();
     while (rc == SG_OK && !c->failed) {
         if (o->stop && *o->stop) {
             rc = SG_ERR_INTERRUPTED;
@@ -321,12 +327,17 @@ static int loop(struct consumer *c)
         if (!m) { /* nothing more right now: write what we have */
             rc = flush(c);
             backpressure(c);
-            if (o->idle_exit_ms > 0 && sg_time_mono_ms() - last_msg > o->idle_exit_ms)
+            /* idle = no message since the last assignment/message (a group join takes seconds;
+             * never having been assigned anything for 30 s also counts) */
+            int64_t now = sg_time_mono_ms();
+            if (o->idle_exit_ms > 0 &&
+                ((c->last_activity && now - c->last_activity > o->idle_exit_ms) ||
+                 (!c->last_activity && now - start > 30000 + o->idle_exit_ms)))
                 break;
             continue;
         }
         if (!m->err)
-            last_msg = sg_time_mono_ms();
+            c->last_activity = sg_time_mono_ms();
         rc = handle(c, m);
         rd_kafka_message_destroy(m);
         if (rc == SG_OK && sg_pipeline_pending(c->p) >= bs) {
