@@ -130,6 +130,8 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
             break;
         }
     }
+    if (rc == SG_OK && o->stop && *o->stop)
+        rc = SG_ERR_INTERRUPTED; /* a signal interrupted the read (EINTR): stop cleanly */
     if (rc == SG_OK && ferror(in)) {
         snprintf(errbuf, errlen, "%s: read error: %s", o->path, strerror(errno));
         rc = SG_ERR_IO;
