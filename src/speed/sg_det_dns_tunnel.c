@@ -2,7 +2,8 @@
  * without its last two labels) of a tunnelling query is long and random: with length L and
  * Shannon entropy H (bits/char), L >= 30 and H >= 3.5 flag, score = 0.5 + (L - 30) / 60 +
  * (H - 3.5) / 2; TXT/NULL query types add 0.1. A name far longer than the user's EWMA of
- * query lengths (z > 4) also counts when L >= 30. */
+ * query lengths (z > 4) also counts when L >= 30 and H >= 3 (long but repetitive names, e.g.
+ * CDN hashes of one letter, are not data). */
 #include "speed/sg_detect.h"
 
 #include <math.h>
@@ -33,7 +34,7 @@ void sg_det_dns_tunnel(const struct sg_user_state *u, const struct sg_event *ev,
     double z = 0;
     if (u->dns_len.n >= 20)
         z = ((double)ev->d.dns.query_name.len - u->dns_len.mean) / sqrt(u->dns_len.var + 4);
-    if (H < 3.5 && z <= 4)
+    if (H < 3.5 && (z <= 4 || H < 3.0))
         return;
     double sc = 0.5 + ((double)L - 30) / 60 + (H - 3.5) / 2;
     const struct sg_str *qt = &ev->d.dns.query_type;

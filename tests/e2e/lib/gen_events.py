@@ -18,7 +18,7 @@ p.add_argument("--attack-users", type=float, default=0.1)
 p.add_argument("--truth", help="write the event ids of attack events here")
 a = p.parse_args()
 r = random.Random(a.seed)
-T0 = 1793491200000  # 2026-11-02T00:00:00Z, a Monday
+T0 = 1793577600000  # 2026-11-02T00:00:00Z, a Monday
 COUNTRIES = [("US-NY-New York", 40.71, -74.0), ("DE-BER-Berlin", 52.52, 13.40),
              ("GB-LND-London", 51.5, -0.12), ("JP-TYO-Tokyo", 35.68, 139.69)]
 users = []
