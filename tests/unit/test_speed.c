@@ -134,7 +134,7 @@ static void test_bounded_sets(void **state)
         ev.source_ip = S("10.0.0.1");
         sg_user_update(&u, &ev);
     }
-    char ip[40][16];
+    char ip[40][24];
     for (int i = 0; i < 40; i++) {
         snprintf(ip[i], sizeof ip[i], "192.0.2.%d", i);
         ev.source_ip = S(ip[i]);
@@ -271,7 +271,7 @@ static void test_failure_burst_and_rate(void **state)
     struct sg_event ev;
     normal(&ev, &r, 11, SG_EV_AUTH);
     ev.status = SG_STATUS_FAILED;
-    char dst[8][16];
+    char dst[8][24];
     int burst_at = -1, spray = 0;
     for (int i = 0; i < 8; i++) {
         snprintf(dst[i], sizeof dst[i], "10.9.9.%d", i);
