@@ -181,6 +181,31 @@ static int exit_code(int rc)
     }
 }
 
+/* The closing JSON line: counts, wall time, the busy span (first message to last write) and
+ * the latency percentiles the benchmarks quote. */
+static void summary(const struct sg_pipeline_totals *t, double secs)
+{
+    double busy = t->last_ns > t->first_ns ? (double)(t->last_ns - t->first_ns) / 1e9 : 0;
+    uint64_t msgs = t->events + t->duplicates + t->invalid;
+    struct sg_buf b;
+    sg_buf_init(&b);
+    sg_buf_printf(&b, "{\"events\":%llu,\"duplicates\":%llu,\"invalid\":%llu,\"anomalies\":%llu,"
+                  "\"batches\":%llu,\"seconds\":%.3f,\"busy_seconds\":%.3f,\"messages_per_second\":",
+                  (unsigned long long)t->events, (unsigned long long)t->duplicates,
+                  (unsigned long long)t->invalid, (unsigned long long)t->anomalies,
+                  (unsigned long long)t->batches, secs, busy);
+    sg_buf_json_double(&b, busy > 0 ? (double)msgs / busy : 0);
+    sg_buf_puts(&b, ",\"processing_p99_us\":");
+    sg_buf_json_double(&b, t->processing_p99_s * 1e6);
+    sg_buf_puts(&b, ",\"e2e_p50_ms\":");
+    sg_buf_json_double(&b, t->e2e_p50_s * 1e3);
+    sg_buf_puts(&b, ",\"e2e_p99_ms\":");
+    sg_buf_json_double(&b, t->e2e_p99_s * 1e3);
+    sg_buf_puts(&b, "}\n");
+    fwrite(b.data, 1, b.len, stdout);
+    sg_buf_release(&b);
+}
+
 static int run(const struct sg_config *cfg, const struct args *a, struct sg_store *store)
 {
     struct sg_metrics *metrics = sg_metrics_new();
@@ -240,11 +265,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
     if (rc != SG_OK && rc != SG_ERR_INTERRUPTED)
         fprintf(stderr, "streamguard stream: %s\n", err[0] ? err : sg_strerror(rc));
     else
-        printf("{\"events\":%llu,\"duplicates\":%llu,\"invalid\":%llu,\"anomalies\":%llu,"
-               "\"batches\":%llu,\"seconds\":%.3f}\n",
-               (unsigned long long)t.events, (unsigned long long)t.duplicates,
-               (unsigned long long)t.invalid, (unsigned long long)t.anomalies,
-               (unsigned long long)t.batches, secs);
+        summary(&t, secs);
     sg_metrics_http_stop(http);
     sg_metrics_free(metrics);
     return exit_code(rc);

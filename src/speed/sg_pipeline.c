@@ -83,7 +83,8 @@ struct sg_pipeline {
 
 static const double detect_bounds[] = {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 5e-4, 1e-3, 1e-2};
 static const double write_bounds[] = {1e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 2};
-static const double lag_bounds[] = {1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.5, 1, 5, 60, 3600, 86400};
+static const double lag_bounds[] = {5e-4, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 7.5e-3, 1e-2, 2.5e-2,
+                                    5e-2, 0.1, 0.25, 0.5, 1, 5, 60, 3600, 86400};
 static const double size_bounds[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
 
 static double store_size(void *ctx)
@@ -276,7 +277,11 @@ size_t sg_pipeline_pending(const struct sg_pipeline *p)
 
 struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p)
 {
-    return p->totals;
+    struct sg_pipeline_totals t = p->totals;
+    t.processing_p99_s = sg_histogram_quantile(p->m.detect, 0.99);
+    t.e2e_p50_s = sg_histogram_quantile(p->m.e2e, 0.50);
+    t.e2e_p99_s = sg_histogram_quantile(p->m.e2e, 0.99);
+    return t;
 }
 
 /* ---- user cache ------------------------------------------------------------------------- */
@@ -504,6 +509,8 @@ static void invalid(struct sg_pipeline *p, const struct sg_msg *m, const struct 
 int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
 {
     int64_t t0 = sg_time_mono_ns();
+    if (!p->totals.first_ns)
+        p->totals.first_ns = t0;
     p->pending++;
     note_offset(p, m);
     struct sg_event ev;
@@ -612,6 +619,7 @@ int sg_pipeline_flush(struct sg_pipeline *p)
     }
     sg_gauge_set(p->m.watermark, (double)sg_store_watermark(p->o.store) / 1000.0);
     p->totals.batches++;
+    p->totals.last_ns = now_ns;
     batch_reset(p);
     cache_evict(p);
     sg_gauge_set(p->m.users_cached, (double)p->count);

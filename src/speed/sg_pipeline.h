@@ -41,6 +41,9 @@ struct sg_pipeline_opts {
 
 struct sg_pipeline_totals {
     uint64_t events, duplicates, invalid, anomalies, batches;
+    int64_t first_ns, last_ns; /* monotonic: first message added, last batch written */
+    double processing_p99_s;   /* per-event processing time, p99 (histogram estimate) */
+    double e2e_p50_s, e2e_p99_s; /* produce timestamp -> stored (NaN without timestamps) */
 };
 
 struct sg_pipeline;
