@@ -205,6 +205,15 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- setup ------------------------------------------------------------------------------ */
 
+/* Sets key=value unless the configuration's kafka: section sets it (the operator wins). */
+static int set_default(rd_kafka_conf_t *conf, const struct sg_config *cfg, const char *key,
+                       const char *value, char *err, size_t n)
+{
+    if (cfg && sg_config_kafka_get(cfg, key))
+        return SG_OK;
+    return sg_kafka_conf_set(conf, key, value, err, n);
+}
+
 static rd_kafka_t *make_consumer(struct consumer *c, char *err, size_t n)
 {
     const struct sg_consumer_opts *o = c->o;
@@ -215,7 +224,11 @@ static rd_kafka_t *make_consumer(struct consumer *c, char *err, size_t n)
         sg_kafka_conf_set(conf, "enable.auto.commit", "false", err, n) ||
         sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, n) ||
         sg_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, n) ||
-        sg_kafka_conf_set(conf, "enable.partition.eof", "false", err, n)) {
+        sg_kafka_conf_set(conf, "enable.partition.eof", "false", err, n) ||
+        /* latency: answer fetches quickly when little data is waiting (the dev broker does
+         * not wake a waiting fetch when data arrives) */
+        set_default(conf, o->cfg, "fetch.wait.max.ms", "10", err, n) ||
+        set_default(conf, o->cfg, "queued.max.messages.kbytes", "65536", err, n)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
@@ -235,8 +248,8 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     rd_kafka_conf_t *conf = sg_kafka_conf_new(c->o->cfg, c->o->brokers, err, n);
     if (!conf)
         return NULL;
-    if (sg_kafka_conf_set(conf, "linger.ms", "5", err, n) ||
-        sg_kafka_conf_set(conf, "enable.idempotence", "true", err, n)) {
+    if (set_default(conf, c->o->cfg, "linger.ms", "5", err, n) ||
+        set_default(conf, c->o->cfg, "enable.idempotence", "true", err, n)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
