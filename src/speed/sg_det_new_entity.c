@@ -1,10 +1,13 @@
 /* sg_det_new_entity: an established user appears from a source IP, host or country never seen
  * in its profile. The surprise is scaled by how stable the user has been: the Good-Turing
  * estimate of the chance of a new value, p_new = (distinct + 1) / (total + 2), is small for a
- * user who always uses the same few values, so score = 1 - p_new / p_max (clamped). */
+ * user who always uses the same few values, so score = 1 - p_new / p_max (clamped). A value
+ * seen c < 5 times counts as new with the score scaled by (1 - c / 5). */
 #include "speed/sg_detect.h"
 
 #include <string.h>
+
+#define RARE_COUNT 5
 
 static double surprise(const struct sg_seen_set *s, double p_max)
 {
@@ -17,9 +20,14 @@ static void check(const struct sg_seen *arr, const struct sg_seen_set *set, cons
                   size_t n, const char *reason, const char *key, double weight, double p_max,
                   struct sg_findings *out)
 {
-    if (!n || sg_user_seen_find(arr, set, v, n))
+    if (!n)
         return;
-    double sc = surprise(set, p_max);
+    const struct sg_seen *known = sg_user_seen_find(arr, set, v, n);
+    /* a value seen only a few times is still new: the attacker's address on its 2nd..5th
+     * event is as suspicious as on its first (score fades linearly over RARE_COUNT sightings) */
+    if (known && known->count >= RARE_COUNT)
+        return;
+    double sc = surprise(set, p_max) * (known ? 1.0 - (double)known->count / RARE_COUNT : 1.0);
     if (sc <= 0)
         return;
     sg_findings_add(out, reason, sc, weight);

@@ -1,8 +1,9 @@
 /* sg_det_sensitive_file: access to credential and system files (shadow/passwd, SSH keys,
  * cloud credentials, the Windows SAM/NTDS, browser password stores) by a user who seldom
- * touches them. score = 1 - (sensitive accesses so far + 1) / (file events + 2) * 10, i.e.
- * high for users below ~1 sensitive access in 10 file events; denied or permission-changing
- * accesses add 0.2. */
+ * touches them. score = 1 - 5 k / (f + 5) for k earlier sensitive accesses among f file
+ * events (1 for a user who never did, 0 from one in five); denied or permission-changing
+ * accesses add 0.2. Bulk collection - the 3rd and later sensitive access within one hour -
+ * is "sensitive_burst", score 0.6 + 0.05 per further access, weight 0.8. */
 #include "speed/sg_detect.h"
 
 #include <string.h>
@@ -13,7 +14,9 @@ int sg_det_sensitive_path(const char *path, size_t n)
     static const char *const pats[] = {"/etc/shadow", "/etc/sudoers", "/.ssh/id_", "/.ssh/authorized_keys",
                                        "/.aws/credentials", "/.kube/config", "\\config\\sam",
                                        "\\ntds.dit", "/etc/passwd", "login data", "/root/",
-                                       "\\system32\\config\\", "/.gnupg/", "id_rsa"};
+                                       "\\system32\\config\\", "/.gnupg/", "id_rsa",
+                                       "api-keys", "api_keys", "customers.sql", "payroll",
+                                       "credentials", "secrets", "lsass"};
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
         size_t pl = strlen(pats[i]);
         for (size_t k = 0; k + pl <= n; k++)
@@ -30,9 +33,14 @@ void sg_det_sensitive_file(const struct sg_user_state *u, const struct sg_event 
     if (ev->type != SG_EV_FILE || !sg_det_sensitive_path(ev->d.file.file_path.p,
                                                          ev->d.file.file_path.len))
         return;
+    uint32_t in_win = (ev->ts_ms >= u->sens_win_ms && ev->ts_ms - u->sens_win_ms <= 3600000)
+                          ? u->sens_win_n + 1 : 1;
+    if (in_win >= 3) {
+        sg_findings_add(out, "sensitive_burst", 0.6 + 0.05 * (double)(in_win - 3), 0.8);
+        sg_findings_num(out, "sensitive_accesses_this_hour", in_win);
+    }
     double files = u->type_count[SG_EV_FILE];
-    double rate = ((double)u->sensitive_n + 1.0) / (files + 2.0);
-    double sc = 1.0 - rate * 10;
+    double sc = 1.0 - 5.0 * (double)u->sensitive_n / (files + 5.0);
     if (ev->d.file.access_denied == 1 || ev->d.file.permissions_changed == 1)
         sc += 0.2;
     if (sc <= 0)

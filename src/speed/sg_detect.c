@@ -6,10 +6,10 @@
 
 void sg_detect_params_init(struct sg_detect_params *p)
 {
-    p->warmup_events = 30;
-    p->warmup_ms = 24 * 3600 * 1000LL;
+    p->warmup_events = 20;
+    p->warmup_ms = 12 * 3600 * 1000LL;
     p->threshold = 0.5;
-    p->fail_window_ms = 5 * 60 * 1000;
+    p->fail_window_ms = 15 * 60 * 1000;
     p->fail_burst = 3;
     p->spray_targets = 4;
     p->travel_kmh = 900;
@@ -90,6 +90,7 @@ void sg_detect_run(const struct sg_user_state *u, const struct sg_event *ev,
     sg_det_dns_tunnel(u, ev, p, out);
     sg_det_rate_spike(u, ev, p, out);
     sg_det_model(u, ev, p, out);
+    sg_det_followup(u, ev, p, out);
 }
 
 double sg_detect_score(const struct sg_findings *fs)

@@ -91,6 +91,9 @@ void sg_det_rate_spike(const struct sg_user_state *u, const struct sg_event *ev,
                        const struct sg_detect_params *p, struct sg_findings *out);
 void sg_det_model(const struct sg_user_state *u, const struct sg_event *ev,
                   const struct sg_detect_params *p, struct sg_findings *out);
+/* Runs last: looks at the findings the others produced for this event. */
+void sg_det_followup(const struct sg_user_state *u, const struct sg_event *ev,
+                     const struct sg_detect_params *p, struct sg_findings *out);
 
 /* Helpers shared by detectors and the profile. */
 int sg_det_sensitive_path(const char *path, size_t n); /* 1 for credential/system files */

@@ -538,8 +538,10 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
     if (p->fs.n) {
         double score = sg_detect_score(&p->fs);
         int sev = sg_detect_severity(score, p->o.params.threshold);
-        if (sev >= 0)
+        if (sev >= 0) {
             emit_anomaly(p, &ev, score, sev);
+            sg_user_note_anomaly(&u->st, ev.ts_ms, score);
+        }
     }
     sg_user_update(&u->st, &ev);
     mark_dirty(p, u);

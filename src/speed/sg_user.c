@@ -130,6 +130,14 @@ static void rate_add(struct sg_user_state *u, int64_t ts)
     } /* older than the current minute: out of order, not counted in the rate */
 }
 
+void sg_user_note_anomaly(struct sg_user_state *u, int64_t ts, double score)
+{
+    if (ts >= u->risk_ms) {
+        u->risk_ms = ts;
+        u->risk = score;
+    }
+}
+
 void sg_user_update(struct sg_user_state *u, const struct sg_event *ev)
 {
     int64_t ts = ev->ts_ms;
@@ -160,8 +168,14 @@ void sg_user_update(struct sg_user_state *u, const struct sg_event *ev)
         seen_add(u, u->procs, &u->proc_set, ev->d.proc.process_name.p,
                  ev->d.proc.process_name.len, ts);
     if (ev->type == SG_EV_FILE &&
-        sg_det_sensitive_path(ev->d.file.file_path.p, ev->d.file.file_path.len))
+        sg_det_sensitive_path(ev->d.file.file_path.p, ev->d.file.file_path.len)) {
         u->sensitive_n++;
+        if (ts - u->sens_win_ms > 3600000 || ts < u->sens_win_ms) {
+            u->sens_win_ms = ts;
+            u->sens_win_n = 0;
+        }
+        u->sens_win_n++;
+    }
     if (ev->has_geo && ts >= u->loc_ms) {
         u->has_loc = 1;
         u->lat = ev->geo_lat;
@@ -252,7 +266,11 @@ void sg_user_encode(const struct sg_user_state *u, struct sg_buf *b)
     put_d(b, u->lon);
     put_i(b, u->loc_ms);
     put_u(b, u->sensitive_n);
+    put_i(b, u->sens_win_ms);
+    put_u(b, u->sens_win_n);
     put_d(b, u->model_score);
+    put_i(b, u->risk_ms);
+    put_d(b, u->risk);
 }
 
 struct rd {
@@ -368,7 +386,11 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
     u->lon = get_d(&r);
     u->loc_ms = get_i(&r);
     u->sensitive_n = (uint32_t)get_u(&r);
+    u->sens_win_ms = get_i(&r);
+    u->sens_win_n = (uint32_t)get_u(&r);
     u->model_score = get_d(&r);
+    u->risk_ms = get_i(&r);
+    u->risk = get_d(&r);
     if (r.bad || r.p != r.end) {
         sg_user_init(u);
         return SG_ERR_FORMAT;

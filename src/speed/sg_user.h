@@ -67,10 +67,15 @@ struct sg_user_state {
     int has_loc;
     double lat, lon;
     int64_t loc_ms;
-    /* sensitive file accesses seen */
+    /* sensitive file accesses seen, and those in the current one-hour window */
     uint32_t sensitive_n;
+    int64_t sens_win_ms;
+    uint32_t sens_win_n;
     /* batch model: the user's anomaly score in [0,1] (negative = no model opinion) */
     double model_score;
+    /* the user's last anomaly: time and composite score (0 = none) */
+    int64_t risk_ms;
+    double risk;
 };
 
 /* Initialises an empty profile. */
@@ -78,6 +83,9 @@ void sg_user_init(struct sg_user_state *u);
 
 /* Folds the event into the profile (after the detectors looked at it). */
 void sg_user_update(struct sg_user_state *u, const struct sg_event *ev);
+
+/* Remembers that the event at `ts` was an anomaly with composite `score`. */
+void sg_user_note_anomaly(struct sg_user_state *u, int64_t ts, double score);
 
 /* Looks a value up in a set; returns its entry or NULL. */
 const struct sg_seen *sg_user_seen_find(const struct sg_seen *arr, const struct sg_seen_set *set,

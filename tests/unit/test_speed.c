@@ -298,6 +298,62 @@ static void test_failure_burst_and_rate(void **state)
     sg_findings_release(&fs);
 }
 
+static void test_sequences(void **state)
+{
+    (void)state;
+    struct sg_user_state u;
+    struct sg_detect_params p;
+    baseline(&u, &p);
+    struct sg_rng r;
+    sg_rng_seed(&r, 21);
+    struct sg_findings fs;
+    sg_findings_init(&fs);
+    struct sg_event ev;
+    /* brute force then success: the success is flagged */
+    normal(&ev, &r, 11, SG_EV_AUTH);
+    ev.status = SG_STATUS_FAILED;
+    for (int i = 0; i < 4; i++) {
+        ev.ts_ms += 3000;
+        sg_user_update(&u, &ev);
+    }
+    ev.status = SG_STATUS_SUCCESS;
+    ev.ts_ms += 3000;
+    double s = detect(&u, &p, &ev, &fs);
+    assert_true(has_reason(&fs, "success_after_failures") && s >= p.threshold);
+    sg_user_note_anomaly(&u, ev.ts_ms, s);
+    sg_user_update(&u, &ev);
+    /* the attacker's session: a new recon tool right after, then even a quiet event */
+    normal(&ev, &r, 11, SG_EV_PROCESS);
+    ev.ts_ms = u.risk_ms + 60000;
+    ev.d.proc.process_name = S("whoami.exe");
+    s = detect(&u, &p, &ev, &fs);
+    assert_true(has_reason(&fs, "recon_tool") && has_reason(&fs, "follows_anomaly"));
+    assert_true(s >= p.threshold);
+    ev.d.proc.process_name = S("chrome");
+    ev.ts_ms = u.risk_ms + 10 * 60000;
+    detect(&u, &p, &ev, &fs);
+    assert_true(has_reason(&fs, "follows_anomaly")); /* r >= 0.75: 30 min of inherited risk */
+    ev.ts_ms = u.risk_ms + 45 * 60000;
+    detect(&u, &p, &ev, &fs);
+    assert_false(has_reason(&fs, "follows_anomaly")); /* quiet event after 30 min */
+    ev.ts_ms = u.risk_ms + 2 * HOUR;
+    ev.d.proc.process_name = S("mimikatz");
+    detect(&u, &p, &ev, &fs);
+    assert_false(has_reason(&fs, "follows_anomaly")); /* window over */
+    /* bulk reads of sensitive files: from the 3rd in an hour a burst */
+    normal(&ev, &r, 12, SG_EV_FILE);
+    ev.d.file.file_path = S("/srv/exports/customers.sql");
+    int bursts = 0;
+    for (int i = 0; i < 6; i++) {
+        ev.ts_ms += 60000;
+        detect(&u, &p, &ev, &fs);
+        bursts += has_reason(&fs, "sensitive_burst");
+        sg_user_update(&u, &ev);
+    }
+    assert_int_equal(bursts, 4);
+    sg_findings_release(&fs);
+}
+
 static void test_score_and_severity(void **state)
 {
     (void)state;
@@ -330,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_warmup),
         cmocka_unit_test(test_detectors),
         cmocka_unit_test(test_failure_burst_and_rate),
+        cmocka_unit_test(test_sequences),
         cmocka_unit_test(test_score_and_severity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
