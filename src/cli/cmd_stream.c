@@ -14,6 +14,7 @@
 #include "core/sg_metrics_http.h"
 #include "core/sg_time.h"
 #include "speed/sg_consumer.h"
+#include "speed/sg_modelwatch.h"
 #include "speed/sg_replay.h"
 #include "storage/sg_store.h"
 
@@ -35,6 +36,8 @@ static void help(void)
            "      --alerts-file FILE  with --input: write anomalies as NDJSON to FILE\n"
            "      --dlq FILE          with --input: write dead letters as NDJSON to FILE\n"
            "      --max-users N       user profiles cached in memory (default 100000)\n"
+           "      --model DIR         batch model (model.json + baselines.ndjson): new users are\n"
+           "                          warm-started from their baselines; reloaded on change\n"
            "      --idle-exit DUR     stop after DUR without messages (Kafka; tests, benchmarks)\n"
            "      --sync              fsync every batch (survives power loss, slower)\n"
            "      --dump-store        print the store's canonical content and exit\n"
@@ -47,14 +50,14 @@ static void help(void)
 
 struct args {
     const char *config, *brokers, *topic, *group, *input, *db, *listen, *alerts_file, *dlq_file;
-    const char *retention, *batch_size, *max_users, *idle_exit;
+    const char *retention, *batch_size, *max_users, *idle_exit, *model;
     int no_alerts, sync, dump;
     const char *sets[64];
     int nsets;
 };
 
 enum { O_RETENTION = 256, O_BATCH, O_LISTEN, O_NOALERTS, O_ALERTSFILE, O_DLQ, O_MAXUSERS,
-       O_IDLE, O_SYNC, O_DUMP, O_SET };
+       O_IDLE, O_SYNC, O_DUMP, O_SET, O_MODEL };
 
 static int parse(int argc, char **argv, struct args *a)
 {
@@ -73,6 +76,7 @@ static int parse(int argc, char **argv, struct args *a)
         {"sync", no_argument, NULL, O_SYNC},
         {"dump-store", no_argument, NULL, O_DUMP},
         {"set", required_argument, NULL, O_SET},
+        {"model", required_argument, NULL, O_MODEL},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -97,6 +101,7 @@ static int parse(int argc, char **argv, struct args *a)
         case O_IDLE: a->idle_exit = optarg; break;
         case O_SYNC: a->sync = 1; break;
         case O_DUMP: a->dump = 1; break;
+        case O_MODEL: a->model = optarg; break;
         case O_SET:
             if (a->nsets == 64 || !strchr(optarg, '='))
                 return cli_usage_error("stream", "--set needs KEY=VALUE");
@@ -134,6 +139,8 @@ static int configure(struct sg_config *cfg, const struct args *a)
         rc = cli_set(cfg, "topics.events", a->topic);
     if (rc == EXIT_OK && a->listen)
         rc = cli_set(cfg, "stream.metrics_listen", a->listen);
+    if (rc == EXIT_OK && a->model)
+        rc = cli_set(cfg, "stream.model", a->model);
     if (rc == EXIT_OK && a->no_alerts)
         rc = cli_set(cfg, "stream.alerts", "false");
     if (rc == EXIT_OK && sg_log_parse_level(cfg->log.level, &(enum sg_log_level){0}) == SG_OK) {
@@ -225,7 +232,19 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         }
         sg_log_info("metrics on http://%s (port %d)", listen, sg_metrics_http_port(http));
     }
+    struct sg_modelwatch *model = NULL;
+    if (cfg->stream.model[0]) {
+        model = sg_modelwatch_new(cfg->stream.model, err, sizeof err);
+        if (!model) {
+            fprintf(stderr, "streamguard stream: model: %s\n", err);
+            sg_metrics_http_stop(http);
+            sg_metrics_free(metrics);
+            return EXIT_RUNTIME;
+        }
+        err[0] = 0;
+    }
     struct sg_pipeline_opts po = {0};
+    po.model = model;
     po.store = store;
     po.metrics = metrics;
     sg_detect_params_init(&po.params);
@@ -268,6 +287,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         summary(&t, secs);
     sg_metrics_http_stop(http);
     sg_metrics_free(metrics);
+    sg_modelwatch_free(model);
     return exit_code(rc);
 }
 

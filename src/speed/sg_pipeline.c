@@ -12,6 +12,7 @@
 #include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "core/sg_time.h"
+#include "batch/sg_model.h"
 
 #define HSEED 0x55534552u
 #define MAX_REASONS 32
@@ -40,7 +41,7 @@ struct reason_stat {
 
 struct stats {
     uint64_t events, by_type[SG_EV_TYPE_COUNT], duplicates, invalid[SG_REASON_COUNT],
-        anomalies[SG_SEV_COUNT], users;
+        anomalies[SG_SEV_COUNT], users, warm_started;
     size_t nreasons;
     struct reason_stat reasons[MAX_REASONS];
 };
@@ -163,6 +164,8 @@ static void load_stat(void *ctx, const char *name, uint64_t v)
         s->duplicates = v;
     else if (!strcmp(name, "users"))
         s->users = v;
+    else if (!strcmp(name, "users_warm_started"))
+        s->warm_started = v;
     else if (!strncmp(name, "anomaly_reason.", 15)) {
         struct reason_stat *r = reason_stat(p, name + 15);
         if (r)
@@ -195,6 +198,8 @@ static void stage_stats(struct sg_pipeline *p)
     sg_store_batch_put_stat(p->batch, "events", s->events);
     sg_store_batch_put_stat(p->batch, "duplicates", s->duplicates);
     sg_store_batch_put_stat(p->batch, "users", s->users);
+    if (s->warm_started)
+        sg_store_batch_put_stat(p->batch, "users_warm_started", s->warm_started);
     for (int t = 0; t < SG_EV_TYPE_COUNT; t++) {
         snprintf(k, sizeof k, "events.%s", sg_event_type_name(t));
         sg_store_batch_put_stat(p->batch, k, s->by_type[t]);
@@ -307,8 +312,10 @@ static void cache_rehash(struct sg_pipeline *p, size_t newcap)
     free(old);
 }
 
-/* Returns the user's cached profile, loading it from the store (or creating it) if needed. */
-static struct uentry *user_get(struct sg_pipeline *p, const char *user, size_t ul, int *rc)
+/* Returns the user's cached profile, loading it from the store (or creating it, warm-started
+ * from the batch model's baseline when there is one, as of `ts`) if needed. */
+static struct uentry *user_get(struct sg_pipeline *p, const char *user, size_t ul, int64_t ts,
+                               int *rc)
 {
     uint64_t h = sg_hash_bytes(user, ul, HSEED);
     size_t mask = p->cap - 1;
@@ -329,6 +336,12 @@ static struct uentry *user_get(struct sg_pipeline *p, const char *user, size_t u
     } else if (r == SG_ERR_NOTFOUND) {
         sg_user_init(&e->st);
         p->stats.users++;
+        const struct sg_baseline *b =
+            p->o.model ? sg_model_baseline(sg_modelwatch_get(p->o.model), user, ul) : NULL;
+        if (b) {
+            sg_user_warm_start(&e->st, b, ts, 100);
+            p->stats.warm_started++;
+        }
     } else {
         free(e->user);
         free(e);
@@ -527,7 +540,7 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
         return SG_OK;
     }
     int rc = SG_OK;
-    struct uentry *u = user_get(p, ev.user.p, ev.user.len, &rc);
+    struct uentry *u = user_get(p, ev.user.p, ev.user.len, ev.ts_ms, &rc);
     if (!u)
         return rc;
     sg_buf_reset(&p->scratch);
@@ -557,7 +570,7 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
 void sg_pipeline_set_model_score(struct sg_pipeline *p, const char *user, size_t ul, double s)
 {
     int rc = SG_OK;
-    struct uentry *u = user_get(p, user, ul, &rc);
+    struct uentry *u = user_get(p, user, ul, 0, &rc);
     if (!u)
         return;
     u->st.model_score = s;
@@ -624,6 +637,8 @@ int sg_pipeline_flush(struct sg_pipeline *p)
     p->totals.last_ns = now_ns;
     batch_reset(p);
     cache_evict(p);
+    if (p->o.model)
+        sg_modelwatch_poll(p->o.model, 5000);
     sg_gauge_set(p->m.users_cached, (double)p->count);
     return SG_OK;
 }

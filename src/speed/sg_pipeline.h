@@ -11,6 +11,7 @@
 #include "core/sg_event.h"
 #include "core/sg_metrics.h"
 #include "speed/sg_detect.h"
+#include "speed/sg_modelwatch.h"
 #include "storage/sg_store.h"
 
 /* One input message (borrowed for the duration of sg_pipeline_add). */
@@ -37,6 +38,8 @@ struct sg_pipeline_opts {
     sg_alert_fn alert;          /* NULL = none */
     sg_dlq_fn dlq;              /* NULL = none (still counted) */
     void *sink_ctx;
+    struct sg_modelwatch *model; /* NULL = none; borrowed; new users are warm-started from its
+                                  * baselines, and it is reloaded between batches on change */
 };
 
 struct sg_pipeline_totals {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/sg_err.h"
+#include "batch/sg_features.h"
 #include "core/sg_hash.h"
 #include "speed/sg_detect.h"
 
@@ -128,6 +129,45 @@ static void rate_add(struct sg_user_state *u, int64_t ts)
         u->rate_minute = minute;
         u->rate_count = 1;
     } /* older than the current minute: out of order, not counted in the rate */
+}
+
+static uint32_t share_count(double share, uint32_t pseudo)
+{
+    long c = lround(share * pseudo);
+    return c < 1 ? 1 : (uint32_t)c;
+}
+
+void sg_user_warm_start(struct sg_user_state *u, const struct sg_baseline *b, int64_t ts,
+                        uint32_t pseudo)
+{
+    int64_t start = ts - 7 * 24 * 3600000LL;
+    for (int h = 0; h < 24; h++) {
+        int utc = ((h - b->tz_hours) % 24 + 24) % 24;
+        long c = lround(b->hour_share[h] * pseudo);
+        for (int d = 0; d < 7; d++)
+            u->how[d * 24 + utc] = (uint16_t)(c > UINT16_MAX ? UINT16_MAX : c);
+    }
+    for (int i = 0; i < b->n_ips; i++) {
+        uint32_t c = share_count(b->ip_share[i], pseudo);
+        for (uint32_t k = 0; k < c; k++)
+            seen_add(u, u->ips, &u->ip_set, b->ips[i], strlen(b->ips[i]), start);
+    }
+    for (int i = 0; i < b->n_locs; i++) {
+        const char *loc = b->locs[i];
+        const char *dash = strchr(loc, '-');
+        size_t cl = dash ? (size_t)(dash - loc) : strlen(loc);
+        uint32_t c = share_count(b->loc_share[i], pseudo);
+        for (uint32_t k = 0; k < c; k++)
+            seen_add(u, u->countries, &u->country_set, loc, cl, start);
+    }
+    if (b->bytes_per_event > 0) {
+        u->volume.mean = log1p(b->bytes_per_event);
+        u->volume.var = 1.0;
+        u->volume.n = 20;
+    }
+    u->n_events = pseudo;
+    u->first_ms = start;
+    u->last_ms = start;
 }
 
 void sg_user_note_anomaly(struct sg_user_state *u, int64_t ts, double score)

@@ -84,6 +84,14 @@ void sg_user_init(struct sg_user_state *u);
 /* Folds the event into the profile (after the detectors looked at it). */
 void sg_user_update(struct sg_user_state *u, const struct sg_event *ev);
 
+struct sg_baseline;
+
+/* Warm start: seeds a brand-new profile from the batch layer's baseline of the user (usual
+ * local hours, top IPs and locations with their shares, bytes per event) as if `pseudo`
+ * events had been seen over the week before `ts`, so the user is established at once. */
+void sg_user_warm_start(struct sg_user_state *u, const struct sg_baseline *b, int64_t ts,
+                        uint32_t pseudo);
+
 /* Remembers that the event at `ts` was an anomaly with composite `score`. */
 void sg_user_note_anomaly(struct sg_user_state *u, int64_t ts, double score);
 
