@@ -76,11 +76,21 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS)
 
-# libFuzzer targets: clang only, own build dir, whole library rebuilt with coverage.
-FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS)
-build-fuzz/%: %.c $(LIB_SRC)
+# libFuzzer targets: clang only, own build dir; the library is rebuilt with coverage
+# instrumentation (fuzzer-no-link) once and shared by every target.
+FUZZ_SAN := -fsanitize=address,undefined
+FUZZ_CFLAGS := -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
+FUZZ_LIB := build-fuzz/libstreamguard.a
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)
+build-fuzz/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+build-fuzz/tests/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_LIB) $(PKG_LIBS)
 
 # check: the test suite against $(BUILD) (unit, component, end to end).
 check: all
@@ -113,4 +123,4 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard build-fuzz/src/*/*.d)
