@@ -212,6 +212,8 @@ static enum MHD_Result answer(struct MHD_Connection *con, struct sg_http_resp *r
     MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(m, "Content-Security-Policy",
                             "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    if (r->scan[0])
+        MHD_add_response_header(m, "X-StreamGuard-Scan", r->scan);
     if (r->status == 405)
         MHD_add_response_header(m, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (r->status == 401)

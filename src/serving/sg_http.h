@@ -31,6 +31,7 @@ struct sg_http_resp {
     struct sg_buf body;
     const void *static_body;
     size_t static_len;
+    char scan[96]; /* if set, sent as "X-StreamGuard-Scan" (store work done for the request) */
 };
 
 typedef void (*sg_http_handler)(const struct sg_http_req *req, struct sg_http_resp *resp,
