@@ -12,6 +12,7 @@
 #include "core/sg_mem.h"
 
 #define SG_EVENT_MAX_BYTES (1024 * 1024) /* larger messages are invalid (too_large) */
+#define SG_EVENT_MAX_DEPTH 64            /* deeper nesting of containers is too_deep */
 
 enum sg_event_type {
     SG_EV_AUTH = 0,   /* auth_attempt */
@@ -64,8 +65,10 @@ struct sg_event {
     int has_geo;                   /* geo_lat and geo_lon both present */
     double geo_lat, geo_lon;
 
-    /* Details of the event's own kind only; integers are -1 when absent, booleans -1/0/1. */
-    union {
+    /* Details of the event's own kind only; integers are -1 when absent, booleans -1/0/1,
+     * strings len 0. Which member is meaningful (and initialised) follows `type`: change the
+     * type of an initialised event with sg_event_set_type, which resets the details. */
+    union sg_event_details {
         struct {
             struct sg_str auth_type, failure_reason;
             int64_t attempts_count;
@@ -111,8 +114,17 @@ int sg_event_decode(const char *json, size_t len, struct sg_event *ev, struct sg
  * detail object named `<kind>_details`, timestamp as integer ms. decode(encode(e)) == e. */
 void sg_event_encode(const struct sg_event *ev, struct sg_buf *out);
 
-/* Initialises `ev` to an empty event with every optional field absent/default. */
+/* Initialises `ev` to an empty event of type SG_EV_AUTH with every optional field
+ * absent/default (strings "" with len 0, integers -1, booleans -1, status success, score 0). */
 void sg_event_init(struct sg_event *ev);
+
+/* Sets ev->type to `t` and resets ev->d to "all absent" for that kind (the union members
+ * overlap, so an event initialised for one kind does not read as empty for another). */
+void sg_event_set_type(struct sg_event *ev, enum sg_event_type t);
+
+/* Field-by-field equality of two events (strings by content, doubles by ==, details of the
+ * shared type only). Used by round-trip tests and the fuzz oracle. Returns 1 if equal. */
+int sg_event_equal(const struct sg_event *a, const struct sg_event *b);
 
 const char *sg_event_type_name(enum sg_event_type t);     /* "auth_attempt", ... */
 int sg_event_type_parse(const char *s, size_t n);         /* type or -1 */
