@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/sg_buf.h"
+
 /* Column types: physical type + logical annotation. */
 enum sg_pq_type {
     SG_PQ_BOOLEAN,      /* BOOLEAN;                      values: uint8_t (0/1) */
@@ -114,5 +116,15 @@ int sg_pq_dataset_commit(struct sg_pq_dataset *d, char *errbuf, size_t errlen);
 
 /* Removes the temporary directory and frees `d`. NULL-safe. */
 void sg_pq_dataset_abort(struct sg_pq_dataset *d);
+
+/* Lower-level pieces, exposed for tests and for other writers of the same encodings. */
+
+/* Appends the RLE / bit-packed hybrid encoding (Encodings.md, RLE = 3, without the 4-byte
+ * length prefix) of `n` values, each < 2^width, 1 <= width <= 32. */
+void sg_pq_rle_encode(struct sg_buf *out, const uint32_t *v, size_t n, int width);
+
+/* Returns 1 if s[0..n) is valid UTF-8 (no overlongs, surrogates or code points > U+10FFFF).
+ * STRING columns reject invalid UTF-8 (SG_ERR_INVALID) since readers refuse such files. */
+int sg_pq_utf8_valid(const char *s, size_t n);
 
 #endif
