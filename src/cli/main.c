@@ -20,6 +20,7 @@ struct command {
 /* Sorted by name. */
 static const struct command commands[] = {
     {"config", cmd_config, "show, check or document the configuration"},
+    {"serve", cmd_serve, "HTTP API, dashboard and /metrics over the store and batch output"},
 };
 
 static void usage(FILE *f)
