@@ -41,7 +41,7 @@ struct sg_serve {
     int64_t refresh_ms;
     int64_t started_ms;
     /* metrics */
-    struct sg_counter *store_seeks, *store_rows, *store_bytes, *catchups, *catchup_errors;
+    struct sg_counter *store_seeks, *store_rows, *store_compares, *catchups, *catchup_errors;
     struct sg_histogram *request_seconds;
     struct sg_gauge *batch_loaded_ts;
 };
@@ -50,7 +50,7 @@ struct sg_serve {
 struct sg_api_scan {
     uint64_t seeks; /* iterator seeks + point reads issued */
     uint64_t rows;  /* rows the store handed back */
-    uint64_t bytes; /* bytes RocksDB's iterators read (perf context), 0 if unavailable */
+    uint64_t compares; /* RocksDB key comparisons (perf context): grows with keys scanned */
     void *perf;     /* rocksdb_perfcontext_t */
 };
 

@@ -41,17 +41,18 @@ void sg_api_scan_begin(struct sg_api_scan *sc)
 void sg_api_scan_end(struct sg_serve *s, struct sg_api_scan *sc, struct sg_http_resp *r)
 {
     if (sc->perf) {
-        sc->bytes = rocksdb_perfcontext_metric(sc->perf, rocksdb_iter_read_bytes) +
-                    rocksdb_perfcontext_metric(sc->perf, rocksdb_get_read_bytes);
+        /* Key comparisons grow with every key an iterator steps over, in memtables and SST
+         * files alike (RocksDB 7.8's C API exposes no per-iterator next count). */
+        sc->compares = rocksdb_perfcontext_metric(sc->perf, rocksdb_user_key_comparison_count);
         rocksdb_perfcontext_destroy(sc->perf);
         sc->perf = NULL;
     }
     sg_counter_add(s->store_seeks, sc->seeks);
     sg_counter_add(s->store_rows, sc->rows);
-    sg_counter_add(s->store_bytes, sc->bytes);
-    snprintf(r->scan, sizeof r->scan, "seeks=%llu rows=%llu read_bytes=%llu",
+    sg_counter_add(s->store_compares, sc->compares);
+    snprintf(r->scan, sizeof r->scan, "seeks=%llu rows=%llu key_compares=%llu",
              (unsigned long long)sc->seeks, (unsigned long long)sc->rows,
-             (unsigned long long)sc->bytes);
+             (unsigned long long)sc->compares);
 }
 
 void sg_api_put_key(struct sg_buf *b, const char *key)
@@ -272,9 +273,9 @@ static void register_metrics(struct sg_serve *s)
                                         NULL);
     s->store_rows = sg_metrics_counter(s->metrics, "streamguard_serve_store_rows_total",
                                        "rows the store returned to the API", NULL);
-    s->store_bytes = sg_metrics_counter(s->metrics, "streamguard_serve_store_read_bytes_total",
-                                        "bytes RocksDB iterators and gets read for the API",
-                                        NULL);
+    s->store_compares = sg_metrics_counter(
+        s->metrics, "streamguard_serve_store_key_compares_total",
+        "RocksDB key comparisons done for the API (grows with the keys scanned)", NULL);
     s->catchups = sg_metrics_counter(s->metrics, "streamguard_serve_store_catchups_total",
                                      "successful catch-ups with the speed layer's writes", NULL);
     s->catchup_errors = sg_metrics_counter(s->metrics,
