@@ -16,6 +16,8 @@
 struct sg_batch_view; /* sg_api_batch.c: one loaded batch output (report + per-user rows) */
 
 #define SG_API_RATE_SAMPLES 64
+#define SG_API_ROUTES 16 /* at least the route table's size (checked in sg_serve.c) */
+#define SG_API_CODES 10  /* status codes counted separately, the last is "other" */
 
 /* A cached /api/stats document and the samples its rates come from (refresh thread). */
 struct sg_api_stats_cache {
@@ -39,10 +41,14 @@ struct sg_serve {
     int thread_started;
     _Atomic int stopping;
     int64_t refresh_ms;
+    int64_t stats_at_ms;     /* when the statistics were last rebuilt (monotonic) */
+    int64_t users_at_ms;     /* when users_total was last counted */
+    uint64_t users_counted;
     int64_t started_ms;
     /* metrics */
     struct sg_counter *store_seeks, *store_rows, *store_compares, *catchups, *catchup_errors;
     struct sg_histogram *request_seconds;
+    struct sg_counter *_Atomic req_cells[SG_API_ROUTES + 1][SG_API_CODES];
     struct sg_gauge *batch_loaded_ts;
 };
 

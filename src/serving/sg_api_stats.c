@@ -20,6 +20,7 @@
 #define RECENT_MAX 5000
 #define RATE_WINDOW_MS 10000
 #define TOP_USERS 10
+#define USERS_EVERY_MS 30000
 #define MAX_NAMES 64
 
 static const char *const severities[] = {"low", "medium", "high", "critical"};
@@ -264,8 +265,15 @@ void sg_api_stats_refresh(struct sg_serve *s, struct sg_store *st)
     memset(&c, 0, sizeof c);
     sg_buf_init(&c.raw);
     sg_store_stats_each(st, on_counter, &c);
-    if (!c.has_users) /* O(users): only on the refresh thread, never per request */
-        sg_store_users_each(st, NULL, SIZE_MAX, count_user, &c.users);
+    if (!c.has_users) { /* O(users): on the refresh thread only, at most every 30 s */
+        int64_t now = sg_time_mono_ms();
+        if (!s->users_at_ms || now - s->users_at_ms >= USERS_EVERY_MS) {
+            s->users_counted = 0;
+            sg_store_users_each(st, NULL, SIZE_MAX, count_user, &s->users_counted);
+            s->users_at_ms = now;
+        }
+        c.users = s->users_counted;
+    }
     struct recent r;
     memset(&r, 0, sizeof r);
     r.users = sg_xcalloc(RECENT_MAX, sizeof *r.users);

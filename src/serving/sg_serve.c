@@ -196,17 +196,33 @@ static const struct sg_http_route routes[] = {
     {"/api/batch/users", sg_api_batch_users, 0},
 };
 
+#define NROUTES (sizeof routes / sizeof routes[0])
+_Static_assert(NROUTES <= SG_API_ROUTES, "raise SG_API_ROUTES");
+static const int codes[SG_API_CODES] = {200, 400, 401, 404, 405, 414, 431, 500, 503, 0};
+
+/* Counts a request in streamguard_serve_requests_total{route,code}. The cells are registered
+ * on first use and cached per (route, code), so the hot path takes no registry lock. */
 static void observe(void *ctx, const char *route, int status, int64_t ns)
 {
     struct sg_serve *s = ctx;
-    char code[8];
-    snprintf(code, sizeof code, "%d", status);
-    /* Registration of an existing (route, code) pair returns the same cell; the set is
-     * bounded by the route table times the handful of codes we answer. */
-    const char *labels[] = {"route", route, "code", code, NULL};
-    sg_counter_inc(sg_metrics_counter(s->metrics, "streamguard_serve_requests_total",
-                                      "HTTP requests answered, by route pattern and status",
-                                      labels));
+    size_t ri = NROUTES, ci = SG_API_CODES - 1;
+    for (size_t i = 0; i < NROUTES; i++)
+        if (routes[i].pattern == route)
+            ri = i;
+    for (size_t i = 0; i + 1 < SG_API_CODES; i++)
+        if (codes[i] == status)
+            ci = i;
+    struct sg_counter *c = atomic_load_explicit(&s->req_cells[ri][ci], memory_order_acquire);
+    if (!c) {
+        char code[8];
+        snprintf(code, sizeof code, "%d", ci + 1 < SG_API_CODES ? status : 0);
+        const char *labels[] = {"route", ri < NROUTES ? route : "unmatched", "code",
+                                ci + 1 < SG_API_CODES ? code : "other", NULL};
+        c = sg_metrics_counter(s->metrics, "streamguard_serve_requests_total",
+                               "HTTP requests answered, by route pattern and status", labels);
+        atomic_store_explicit(&s->req_cells[ri][ci], c, memory_order_release);
+    }
+    sg_counter_inc(c);
     sg_histogram_observe(s->request_seconds, (double)ns / 1e9);
 }
 
@@ -229,7 +245,9 @@ static void try_open_store(struct sg_serve *s)
     sg_log_info("serve: following the store at %s", s->db_dir);
 }
 
-int sg_serve_refresh(struct sg_serve *s)
+#define STATS_EVERY_MS 2000
+
+static int refresh(struct sg_serve *s, int force)
 {
     int rc = SG_OK;
     pthread_mutex_lock(&s->refresh_lock);
@@ -241,18 +259,30 @@ int sg_serve_refresh(struct sg_serve *s)
         if (rc != SG_OK)
             sg_log_ratelimited(SG_LOG_WARN, 1, "serve: catching up with the store failed: %s",
                                sg_strerror(rc));
-        sg_api_stats_refresh(s, st);
+        /* the statistics scan recent anomalies: every STATS_EVERY_MS, not every catch-up */
+        int64_t now = sg_time_mono_ms();
+        if (force)
+            s->users_at_ms = 0; /* recount users too */
+        if (force || now - s->stats_at_ms >= STATS_EVERY_MS) {
+            sg_api_stats_refresh(s, st);
+            s->stats_at_ms = now;
+        }
     }
     sg_api_batch_reload(s);
     pthread_mutex_unlock(&s->refresh_lock);
     return rc;
 }
 
+int sg_serve_refresh(struct sg_serve *s)
+{
+    return refresh(s, 1);
+}
+
 static void *refresh_main(void *arg)
 {
     struct sg_serve *s = arg;
     while (!atomic_load(&s->stopping)) {
-        sg_serve_refresh(s);
+        refresh(s, 0);
         for (int64_t slept = 0; slept < s->refresh_ms && !atomic_load(&s->stopping); slept += 50) {
             struct timespec ts = {0, 50 * 1000 * 1000};
             nanosleep(&ts, NULL);
