@@ -38,6 +38,9 @@ BIN := $(BUILD)/streamguard
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 COMP_SRC := $(sort $(wildcard tests/component/test_*.c))
 TEST_BINS := $(UNIT_SRC:%.c=$(BUILD)/%) $(COMP_SRC:%.c=$(BUILD)/%)
+# Test helpers (programs the e2e scripts drive, e.g. tests/helpers/pq_gen.c).
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+HELPER_BINS := $(HELPER_SRC:%.c=$(BUILD)/%)
 BENCH_SRC := $(sort $(wildcard bench/bench_*.c))
 BENCH_BINS := $(BENCH_SRC:%.c=$(BUILD)/%)
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -45,7 +48,7 @@ FUZZ_BINS := $(FUZZ_SRC:%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps test check e2e demo fuzz fuzz-smoke bench clean format
-all: $(BIN) $(TEST_BINS) $(BENCH_BINS)
+all: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
 deps:
 	@bash scripts/deps.sh
@@ -78,7 +81,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 # libFuzzer targets: clang only, own build dir; the library is rebuilt with coverage
 # instrumentation (fuzzer-no-link) once and shared by every target.
-FUZZ_SAN := -fsanitize=address,undefined
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB := build-fuzz/libstreamguard.a
 FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)

@@ -40,8 +40,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >&2
 fi
 
-# npm packages for the independent Parquet readers used by the tests.
+# npm packages for the independent readers/browsers used by the tests; reinstalled whenever
+# the lock file changed since the last install.
 here=$(cd "$(dirname "$0")/.." && pwd)
-if [ -f "$here/tests/package.json" ] && [ ! -d "$here/tests/node_modules" ]; then
-    (cd "$here/tests" && npm ci --no-audit --no-fund >&2)
+if [ -f "$here/tests/package-lock.json" ] &&
+    ! cmp -s "$here/tests/package-lock.json" "$here/tests/node_modules/.sg-installed-lock"; then
+    (cd "$here/tests" && npm ci --no-audit --no-fund >&2 &&
+        cp package-lock.json node_modules/.sg-installed-lock)
 fi

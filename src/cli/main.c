@@ -19,7 +19,10 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    {"broker", cmd_broker, "run an in-memory development Kafka (librdkafka mock)"},
     {"config", cmd_config, "show, check or document the configuration"},
+    {"demo", cmd_demo, "run the whole pipeline on this machine (broker, stream, batch, serve)"},
+    {"generate", cmd_generate, "generate realistic security events with labelled attacks"},
     {"serve", cmd_serve, "HTTP API, dashboard and /metrics over the store and batch output"},
 };
 

@@ -25,13 +25,17 @@ struct key {
     double min, max; /* numeric kinds only */
     const char *help;
     size_t off;
+    const char *choices; /* K_STR only: "a|b|c" allowed values, NULL = free text */
 };
 
 #define F(field) offsetof(struct sg_config, field)
 #define NOLIM 0, 0
 
+/* Rows omit `choices` when a string is free text: allow the short form. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct key table[] = {
-    {"log.level", K_STR, "info", NOLIM, "operator log level: error, warn, info or debug", F(log.level)},
+    {"log.level", K_STR, "info", NOLIM, "operator log level", F(log.level), "error|warn|info|debug"},
 
     {"topics.events", K_STR, "security-events", NOLIM, "Kafka topic the events arrive on", F(topics.events)},
     {"topics.anomalies", K_STR, "security-anomalies", NOLIM, "Kafka topic anomalies are published to", F(topics.anomalies)},
@@ -56,7 +60,7 @@ static const struct key table[] = {
     {"stream.batch_size", K_INT, "1000", 1, 1000000, "max messages per poll batch (one RocksDB write each)", F(stream.batch_size)},
     {"stream.alerts", K_BOOL, "true", NOLIM, "publish anomalies to topics.anomalies", F(stream.alerts)},
 
-    {"batch.algorithm", K_STR, "ensemble", NOLIM, "iforest, kmeans or ensemble (rank average of both)", F(batch.algorithm)},
+    {"batch.algorithm", K_STR, "ensemble", NOLIM, "model: ensemble is the rank average of both", F(batch.algorithm), "iforest|kmeans|ensemble"},
     {"batch.trees", K_INT, "100", 1, 100000, "Isolation Forest trees", F(batch.trees)},
     {"batch.sample_size", K_INT, "256", 2, 1000000, "Isolation Forest subsample size (psi)", F(batch.sample_size)},
     {"batch.k", K_STR, "5", NOLIM, "K-Means clusters, or auto (chosen by silhouette)", F(batch.k)},
@@ -71,10 +75,12 @@ static const struct key table[] = {
     {"serve.batch_dir", K_STR, "data/batch", NOLIM, "batch output directory to read", F(serve.batch_dir)},
     {"serve.token_file", K_STR, "", NOLIM, "file holding a bearer token required by the API (empty = none)", F(serve.token_file)},
 
-    {"parquet.compression", K_STR, "zstd", NOLIM, "uncompressed, snappy or zstd", F(parquet.compression)},
+    {"parquet.compression", K_STR, "zstd", NOLIM, "Parquet compression codec", F(parquet.compression), "uncompressed|snappy|zstd"},
     {"parquet.row_group_rows", K_INT, "1000000", 1, 1e12, "max rows per row group", F(parquet.row_group_rows)},
     {"parquet.page_bytes", K_INT, "1048576", 4096, 1073741824, "target uncompressed page size", F(parquet.page_bytes)},
 };
+
+#pragma GCC diagnostic pop
 
 #define NKEYS (sizeof table / sizeof table[0])
 
@@ -97,12 +103,29 @@ static int parse_bool(const char *v, int64_t *out)
     return 0;
 }
 
+static int in_choices(const char *choices, const char *v)
+{
+    size_t n = strlen(v);
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && strncmp(c, v, n) == 0)
+            return 1;
+        c += len + (bar ? 1 : 0);
+    }
+    return 0;
+}
+
 static int set_key(struct sg_config *c, const struct key *k, const char *v, char *err, size_t n)
 {
     char *base = (char *)c + k->off;
     char *end;
     switch (k->kind) {
     case K_STR: {
+        if (k->choices && !in_choices(k->choices, v)) {
+            snprintf(err, n, "%s: '%s' is not one of %s", k->name, v, k->choices);
+            return SG_ERR_CONFIG;
+        }
         char **p = (char **)(void *)base;
         free(*p);
         *p = sg_xstrdup(v);
@@ -161,6 +184,10 @@ static int set_key(struct sg_config *c, const struct key *k, const char *v, char
 
 static int set_kafka(struct sg_config *c, const char *key, const char *v, char *err, size_t n)
 {
+    if (strlen(key) > 200) { /* librdkafka names are short; YAML keys are capped at 1024 */
+        snprintf(err, n, "kafka: property name longer than 200 bytes");
+        return SG_ERR_CONFIG;
+    }
     for (size_t i = 0; i < c->kafka_count; i++) {
         if (strcmp(c->kafka_keys[i], key) == 0) {
             free(c->kafka_values[i]);
@@ -388,11 +415,18 @@ void sg_config_dump(const struct sg_config *c, int comments, struct sg_buf *out)
     if (comments)
         sg_buf_puts(out, "\n# librdkafka properties, passed through verbatim "
                          "(see librdkafka's CONFIGURATION.md).\n");
+    if (c->kafka_count == 0) {
+        /* The documented file shows the one property everybody sets; a plain dump shows
+         * exactly what is configured. */
+        sg_buf_puts(out, comments ? "kafka:\n  \"bootstrap.servers\": \"127.0.0.1:9092\"\n"
+                                  : "kafka: {}\n");
+        return;
+    }
     sg_buf_puts(out, "kafka:\n");
-    if (c->kafka_count == 0)
-        sg_buf_puts(out, "  bootstrap.servers: \"127.0.0.1:9092\"\n");
     for (size_t i = 0; i < c->kafka_count; i++) {
-        sg_buf_printf(out, "  %s: ", c->kafka_keys[i]);
+        sg_buf_puts(out, "  ");
+        sg_buf_json_str(out, c->kafka_keys[i], strlen(c->kafka_keys[i]));
+        sg_buf_puts(out, ": ");
         sg_buf_json_str(out, c->kafka_values[i], strlen(c->kafka_values[i]));
         sg_buf_putc(out, '\n');
     }
@@ -424,7 +458,9 @@ void sg_config_docs(struct sg_buf *out)
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &table[i];
         sg_buf_printf(out, "| `%s` | %s | `%s` | ", k->name, kind_name(k->kind), k->def);
-        if (k->kind == K_INT)
+        if (k->choices)
+            sg_buf_printf(out, "%s", k->choices);
+        else if (k->kind == K_INT)
             sg_buf_printf(out, "%.0f..%.0f", k->min, k->max);
         else if (k->kind == K_DOUBLE)
             sg_buf_printf(out, "%g..%g", k->min, k->max);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -528,27 +529,24 @@ static void stats_fixed(struct col *c, const uint8_t *v, size_t n)
     if (n == 0)
         return;
     if (c->phys == T_DOUBLE) {
-        double lo = c->has_minmax ? c->dmin : 0, hi = c->has_minmax ? c->dmax : 0;
-        int have = c->has_minmax;
-        int64_t nan = 0;
+        /* branch-free: a NaN compares false, so it never replaces lo/hi; counted apart */
+        double lo = INFINITY, hi = -INFINITY;
+        size_t nan = 0;
         for (size_t i = 0; i < n; i++) {
             double x;
             memcpy(&x, v + i * 8, 8);
-            if (x != x) {
-                nan++;
-                continue;
-            }
-            if (!have) {
-                lo = hi = x;
-                have = 1;
-            }
+            nan += x != x;
             lo = x < lo ? x : lo;
             hi = x > hi ? x : hi;
         }
-        c->nan_count += nan;
-        c->has_minmax = have;
-        c->dmin = lo;
-        c->dmax = hi;
+        c->nan_count += (int64_t)nan;
+        if (nan == n)
+            return;
+        if (!c->has_minmax || lo < c->dmin)
+            c->dmin = lo;
+        if (!c->has_minmax || hi > c->dmax)
+            c->dmax = hi;
+        c->has_minmax = 1;
         return;
     }
     int64_t lo, hi;
