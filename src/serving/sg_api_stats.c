@@ -14,8 +14,9 @@
 #include "serving/sg_api.h"
 
 /* Counter names the serving layer reads (written by the speed layer with put_stat):
- *   events_total, anomalies_total, invalid_total, users_total
- *   events.<event_type>, anomalies.<severity>, anomalies.reason.<reason>, invalid.<reason> */
+ *   events, users, duplicates (also accepted with a _total suffix), anomalies_total
+ *   events.<event_type>, anomalies.<severity>, anomaly_reason.<reason>, invalid.<reason>
+ * Totals that are absent are the sums of their breakdowns. */
 #define RECENT_WINDOW_MS INT64_C(3600000)
 #define RECENT_MAX 5000
 #define RATE_WINDOW_MS 10000
@@ -69,7 +70,7 @@ static void put_tally(struct sg_buf *b, const char *key, const struct tally *t)
 }
 
 struct counters {
-    uint64_t events, anomalies, invalid, users;
+    uint64_t events, anomalies, invalid, users, duplicates;
     int has_events, has_anomalies, has_users, has_invalid;
     struct tally by_type, by_sev, by_reason, invalid_by;
     struct sg_buf raw; /* every counter as a JSON map body */
@@ -82,7 +83,7 @@ static void on_counter(void *ctx, const char *name, uint64_t v)
         sg_buf_putc(&c->raw, ',');
     sg_buf_json_str(&c->raw, name, strlen(name));
     sg_buf_printf(&c->raw, ":%llu", (unsigned long long)v);
-    if (!strcmp(name, "events_total")) {
+    if (!strcmp(name, "events_total") || !strcmp(name, "events")) {
         c->events = v;
         c->has_events = 1;
     } else if (!strcmp(name, "anomalies_total")) {
@@ -91,13 +92,15 @@ static void on_counter(void *ctx, const char *name, uint64_t v)
     } else if (!strcmp(name, "invalid_total")) {
         c->invalid = v;
         c->has_invalid = 1;
-    } else if (!strcmp(name, "users_total")) {
+    } else if (!strcmp(name, "duplicates_total") || !strcmp(name, "duplicates")) {
+        c->duplicates = v;
+    } else if (!strcmp(name, "users_total") || !strcmp(name, "users")) {
         c->users = v;
         c->has_users = 1;
     } else if (!strncmp(name, "events.", 7) && sg_event_type_parse(name + 7, strlen(name + 7)) >= 0) {
         tally_add(&c->by_type, name + 7, strlen(name + 7), v);
-    } else if (!strncmp(name, "anomalies.reason.", 17)) {
-        tally_add(&c->by_reason, name + 17, strlen(name + 17), v);
+    } else if (!strncmp(name, "anomaly_reason.", 15)) {
+        tally_add(&c->by_reason, name + 15, strlen(name + 15), v);
     } else if (!strncmp(name, "anomalies.", 10)) {
         tally_add(&c->by_sev, name + 10, strlen(name + 10), v);
     } else if (!strncmp(name, "invalid.", 8)) {
@@ -227,8 +230,13 @@ static void build(struct sg_serve *s, struct sg_store *st, struct counters *c, s
     rates(&s->stats, sg_time_mono_ms(), ev, an, &evr, &anr, &win);
     sg_buf_printf(b, "{\"watermark_ms\":%lld,\"events_total\":%llu,\"anomalies_total\":%llu",
                   (long long)wm, (unsigned long long)ev, (unsigned long long)an);
-    sg_buf_printf(b, ",\"invalid_total\":%llu,\"users_total\":%llu",
-                  (unsigned long long)c->invalid, (unsigned long long)c->users);
+    uint64_t inv = c->invalid;
+    if (!c->has_invalid)
+        for (size_t i = 0; i < c->invalid_by.n; i++)
+            inv += c->invalid_by.item[i].v;
+    sg_buf_printf(b, ",\"invalid_total\":%llu,\"duplicates_total\":%llu,\"users_total\":%llu",
+                  (unsigned long long)inv, (unsigned long long)c->duplicates,
+                  (unsigned long long)c->users);
     put_tally(b, "events_by_type", &c->by_type);
     int from_counters = c->by_sev.n > 0;
     put_tally(b, "anomalies_by_severity", from_counters ? &c->by_sev : &r->sev);
