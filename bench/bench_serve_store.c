@@ -46,6 +46,7 @@ static int fill(const char *dir, long events, long users)
     struct sg_store_batch *b = sg_store_batch_new(st);
     int64_t t0 = INT64_C(1795000000000);
     char id[48], user[32], json[512];
+    uint64_t by_type[5] = {0}, by_sev[4] = {0};
     for (long i = 0; i < events; i++) {
         uint64_t h = sg_rng_next(&r);
         snprintf(id, sizeof id, "evt_%016llx%016llx", (unsigned long long)h,
@@ -73,8 +74,25 @@ static int fill(const char *dir, long events, long users)
                                        (size_t)n);
         }
         fprintf(ids, "%s\n", id);
+        by_type[type]++;
+        if (i % 10 == 0)
+            by_sev[(h >> 50) % 4]++;
         if ((i + 1) % 5000 == 0 || i == events - 1) {
-            sg_store_batch_put_stat(b, "events_total", (uint64_t)i + 1);
+            /* the counters the speed layer keeps (names read by /api/stats) */
+            char k[64];
+            sg_store_batch_put_stat(b, "events", (uint64_t)i + 1);
+            for (int t = 0; t < 5; t++) {
+                snprintf(k, sizeof k, "events.%s", types[t]);
+                sg_store_batch_put_stat(b, k, by_type[t]);
+            }
+            uint64_t anomalies = 0;
+            for (int v = 0; v < 4; v++) {
+                snprintf(k, sizeof k, "anomalies.%s",
+                         (const char *[]){"low", "medium", "high", "critical"}[v]);
+                sg_store_batch_put_stat(b, k, by_sev[v]);
+                anomalies += by_sev[v];
+            }
+            sg_store_batch_put_stat(b, "anomaly_reason.new_ip", anomalies);
             sg_store_batch_watermark(b, ts);
             if (sg_store_write(st, b, 0) != SG_OK) {
                 fprintf(stderr, "bench_serve_store: write failed\n");
@@ -86,6 +104,7 @@ static int fill(const char *dir, long events, long users)
         snprintf(user, sizeof user, "user%05ld", u);
         sg_store_batch_put_user(b, user, strlen(user), "{\"events\":1}", 12);
     }
+    sg_store_batch_put_stat(b, "users", (uint64_t)users);
     int rc = sg_store_write(st, b, 1);
     sg_store_batch_free(b);
     fclose(ids);

@@ -9,12 +9,18 @@ const SEVERITIES = ['low', 'medium', 'high', 'critical'];
 const series = { events: [], anomalies: [] };
 let token = '';
 
+// The URL fragment may carry #token=...&user=... (never sent to the server): the token is
+// kept in sessionStorage and removed from the address bar; user opens the drill-down.
+let initialUser = '';
+
 function readToken() {
   const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
+  const u = /(?:^|[#&])user=([^&]+)/.exec(location.hash);
+  if (u) initialUser = decodeURIComponent(u[1]);
   if (m) {
     token = decodeURIComponent(m[1]);
     try { sessionStorage.setItem('sg_token', token); } catch (e) { /* private mode */ }
-    window.history.replaceState(null, "", location.pathname);
+    window.history.replaceState(null, '', location.pathname + (u ? '#user=' + u[1] : ''));
   } else {
     try { token = sessionStorage.getItem('sg_token') || ''; } catch (e) { token = ''; }
   }
@@ -158,13 +164,13 @@ async function showUser(u) {
     document.getElementById('u-state').textContent = 'unknown user';
     return;
   }
-  setNum('u-anomalies', info.anomalies_total !== undefined ? info.anomalies_total : (an ? an.anomalies.length : 0));
+  setNum('u-anomalies', info.recent_anomalies.count);
   const b = info.batch;
   document.getElementById('u-batch-score').textContent = b ? Number(b.anomaly_score).toFixed(3) : '–';
   document.getElementById('u-batch-flag').textContent = b ? (b.is_anomaly ? 'anomalous' : 'normal') : 'not scored';
   fill('u-events', (ev ? ev.events : []).map((e) => el('tr', {}, el('td', {}, fmtTime(e.timestamp)),
     el('td', {}, e.event_type), el('td', {}, e.status || 'success'), el('td', {}, e.source_ip))));
-  fill('u-anoms', (an ? an.anomalies : []).map((a) => el('tr', {}, el('td', {}, fmtTime(a.timestamp)),
+  fill('u-anoms', (an ? an.anomalies : []).map((a) => el('tr', { 'data-event-id': a.event_id }, el('td', {}, fmtTime(a.timestamp)),
     el('td', {}, sevBadge(a.severity)), el('td', {}, Number(a.score).toFixed(3)), el('td', {}, reasonsText(a)))));
   document.getElementById('u-state').textContent = JSON.stringify({ state: info.state, batch: info.batch }, null, 2);
 }
@@ -213,6 +219,7 @@ function main() {
   });
   poll();
   pollBatch();
+  if (initialUser) showUser(initialUser).catch((e) => status(false, e.message));
   setInterval(poll, POLL_MS);
   setInterval(pollBatch, BATCH_POLL_MS);
 }
