@@ -49,7 +49,8 @@ struct sg_serve {
     struct sg_counter *store_seeks, *store_rows, *store_compares, *catchups, *catchup_errors;
     struct sg_histogram *request_seconds;
     struct sg_counter *_Atomic req_cells[SG_API_ROUTES + 1][SG_API_CODES];
-    struct sg_gauge *batch_loaded_ts;
+    struct sg_gauge *batch_loaded_ts, *batch_users, *batch_anomalous, *batch_valid;
+    struct sg_gauge *batch_invalid, *batch_seconds, *batch_rows;
 };
 
 /* Per-request store work, reported in X-StreamGuard-Scan and the store metrics. */

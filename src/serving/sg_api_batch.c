@@ -23,6 +23,11 @@
 #define MAX_REPORT (16u << 20)
 #define CURSOR_BATCH_USERS 5
 
+/* The run's figures published as gauges (Grafana's "batch run results"). */
+struct run_figures {
+    double users, anomalous, valid, invalid, seconds;
+};
+
 struct buser {
     char *user;
     char *json; /* the whole row as a JSON object */
@@ -35,6 +40,7 @@ struct sg_batch_view {
     char *report;
     size_t report_len;
     int64_t anomalous_users; /* from the report, -1 if absent */
+    struct run_figures fig;
     uint32_t id;             /* identity of the run (binds cursors) */
     struct stat st;          /* of anomaly_report.json when loaded */
     struct buser *users;     /* ranked: anomaly_score descending */
@@ -198,18 +204,32 @@ static int by_name(const void *a, const void *b)
                   sort_view->users[*(const size_t *)b].user);
 }
 
-static int64_t report_anomalous(const char *json, size_t len)
+static double num(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
+/* Reads totals.anomalous_users (returned, -1 if absent, -2 if not JSON) and the figures. */
+static int64_t report_anomalous(const char *json, size_t len, struct run_figures *f)
 {
     cJSON *j = cJSON_ParseWithLength(json, len);
     if (!j)
         return -2; /* not JSON */
-    int64_t n = -1;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "totals");
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(t ? t : j, "anomalous_users");
-    if (cJSON_IsNumber(a))
-        n = (int64_t)a->valuedouble;
+    f->users = num(t, "users");
+    f->anomalous = num(t, "anomalous_users");
+    f->valid = num(t, "valid");
+    f->invalid = num(t, "invalid");
+    f->seconds = 0;
+    const cJSON *ph;
+    cJSON_ArrayForEach(ph, cJSON_GetObjectItemCaseSensitive(j, "timings_s"))
+    {
+        if (cJSON_IsNumber(ph))
+            f->seconds += ph->valuedouble;
+    }
     cJSON_Delete(j);
-    return n;
+    return f->anomalous >= 0 ? (int64_t)f->anomalous : -1;
 }
 
 static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -222,7 +242,8 @@ static struct sg_batch_view *load(const char *dir, const struct stat *st)
     atomic_init(&v->refs, 1);
     v->st = *st;
     v->report = read_small(path, &v->report_len);
-    if (!v->report || (v->anomalous_users = report_anomalous(v->report, v->report_len)) == -2) {
+    if (!v->report ||
+        (v->anomalous_users = report_anomalous(v->report, v->report_len, &v->fig)) == -2) {
         sg_log_ratelimited(SG_LOG_WARN, 1, "serve: %s is unreadable or not JSON", path);
         view_free(v);
         return NULL;
@@ -274,6 +295,12 @@ int sg_api_batch_reload(struct sg_serve *s)
     pthread_mutex_unlock(&s->lock);
     sg_api_batch_release(old);
     sg_gauge_set(s->batch_loaded_ts, (double)sg_time_now_ms() / 1000.0);
+    sg_gauge_set(s->batch_users, v->fig.users);
+    sg_gauge_set(s->batch_anomalous, v->fig.anomalous);
+    sg_gauge_set(s->batch_valid, v->fig.valid);
+    sg_gauge_set(s->batch_invalid, v->fig.invalid);
+    sg_gauge_set(s->batch_seconds, v->fig.seconds);
+    sg_gauge_set(s->batch_rows, (double)v->nusers);
     sg_log_info("serve: loaded batch run from %s (%zu users)", s->batch_dir, v->nusers);
     return SG_OK;
 }

@@ -317,6 +317,20 @@ static void register_metrics(struct sg_serve *s)
     s->batch_loaded_ts = sg_metrics_gauge(s->metrics, "streamguard_serve_batch_loaded_timestamp_seconds",
                                           "when the served batch output was loaded (0 = none)",
                                           NULL);
+    /* the latest batch run's results, from its report (-1 = not in the report) */
+    s->batch_users = sg_metrics_gauge(s->metrics, "streamguard_batch_users",
+                                      "users scored by the latest batch run", NULL);
+    s->batch_anomalous = sg_metrics_gauge(s->metrics, "streamguard_batch_anomalous_users",
+                                          "users flagged anomalous by the latest batch run", NULL);
+    s->batch_valid = sg_metrics_gauge(s->metrics, "streamguard_batch_valid_events",
+                                      "valid events read by the latest batch run", NULL);
+    s->batch_invalid = sg_metrics_gauge(s->metrics, "streamguard_batch_invalid_events",
+                                        "invalid events counted by the latest batch run", NULL);
+    s->batch_seconds = sg_metrics_gauge(s->metrics, "streamguard_batch_run_seconds",
+                                        "duration of the latest batch run (sum of its phases)",
+                                        NULL);
+    s->batch_rows = sg_metrics_gauge(s->metrics, "streamguard_serve_batch_rows",
+                                     "per-user rows loaded from the latest batch dataset", NULL);
 }
 
 int sg_serve_start(const struct sg_serve_opts *o, struct sg_serve **out, char *err,

@@ -478,6 +478,8 @@ static void test_scans_and_metrics(void **state)
     assert_non_null(strstr(r.body, "streamguard_serve_store_seeks_total "));
     assert_null(strstr(r.body, "streamguard_serve_store_seeks_total 0\n"));
     assert_non_null(strstr(r.body, "streamguard_serve_request_seconds_bucket"));
+    assert_non_null(strstr(r.body, "\nstreamguard_batch_anomalous_users 3\n"));
+    assert_non_null(strstr(r.body, "\nstreamguard_serve_batch_rows 12\n"));
     http_reply_free(&r);
 }
 
