@@ -25,13 +25,16 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; for f in "$work"/*.err; do echo "== $f"; tail -5 "$f"; done >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+T0=$SECONDS
+step() { echo "[$((SECONDS - T0))s] $*"; }
 wait_for() { for _ in $(seq 150); do eval "$1" && return 0; sleep 0.2; done; return 1; }
 
 "$BIN" broker --partitions 4 --bootstrap-file "$work/boot" >"$work/broker.out" 2>"$work/broker.err" &
 pids+=($!)
 wait_for '[ -s "$work/boot" ]' || fail "broker did not start"
 BOOT=$(cat "$work/boot")
-"$BIN" generate --events 30000 --users 200 --attack-users 0.05 --days 2 --seed 5 -q --brokers "$BOOT"
+step "broker up"
+"$BIN" generate --events 15000 --users 200 --attack-users 0.05 --days 2 --seed 5 -q --brokers "$BOOT"
 printf 'not json at all\n{"event_id":"x"}\n[1,2,3]\n' | kcat -P -b "$BOOT" -t security-events
 
 SPORT=$(free_port)
@@ -39,6 +42,7 @@ SPORT=$(free_port)
     >"$work/stream.out" 2>"$work/stream.err" &
 pids+=($!)
 wait_for 'curl -sf "http://127.0.0.1:$SPORT/metrics" >/dev/null' || fail "stream /metrics not up"
+step "stream up"
 if "$BIN" batch --help >/dev/null 2>&1; then
     "$BIN" batch --brokers "$BOOT" --topic security-events --output "$work/batch" \
         >"$work/batch.out" 2>"$work/batch.err" || fail "batch failed"
@@ -47,6 +51,7 @@ fi
     >"$work/serve.out" 2>"$work/serve.err" &
 pids+=($!)
 wait_for 'grep -q listening "$work/serve.out"' || fail "serve did not start"
+step "batch done, serve up"
 VADDR=$(grep -o '127.0.0.1:[0-9]*' "$work/serve.out" | head -1)
 curl -s "http://$VADDR/api/events/no_such_event" >/dev/null # one 404 for the error panel
 "$BIN" generate --events 1000000 --users 200 --seed 6 --start now --rate 300 -q \
@@ -65,6 +70,7 @@ PROM="http://127.0.0.1:$PPORT"
 wait_for 'curl -sf "$PROM/-/ready" >/dev/null' || fail "prometheus not ready"
 up='[ "$(curl -s "$PROM/api/v1/query?query=sum(up)" | python3 -c "import json,sys; r=json.load(sys.stdin)[\"data\"][\"result\"]; print(int(float(r[0][\"value\"][1])) if r else 0)")" = 2 ]'
 wait_for "$up" || fail "both targets should be up: $(curl -s "$PROM/api/v1/targets")"
+step "prometheus scraping both targets"
 sleep 5 # a few scrapes, so rate() has two samples
 
 python3 - "$PROM" deploy/grafana/dashboards/*.json <<'EOF'
