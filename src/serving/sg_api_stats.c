@@ -1,7 +1,7 @@
 /* sg_api_stats: GET /api/stats - totals by event type, severity and reason, live rates, top
  * users. The document is rebuilt by the refresh thread (sg_api_stats_refresh) and served from
  * a cache, so a request costs one copy. Sources: the speed layer's counters in the store
- * (names below), sampled over time for the rates; and a bounded scan of the most recent hour
+ * (names below), sampled over time for the rates; and a bounded scan of the most recent day
  * of anomalies (by event time, at most RECENT_MAX rows) for the top users and, when the
  * counters are absent, the severity/reason breakdown. */
 #include <cjson/cJSON.h>
@@ -17,7 +17,7 @@
  *   events, users, duplicates (also accepted with a _total suffix), anomalies_total
  *   events.<event_type>, anomalies.<severity>, anomaly_reason.<reason>, invalid.<reason>
  * Totals that are absent are the sums of their breakdowns. */
-#define RECENT_WINDOW_MS INT64_C(3600000)
+#define RECENT_WINDOW_MS INT64_C(86400000)
 #define RECENT_MAX 5000
 #define RATE_WINDOW_MS 10000
 #define TOP_USERS 10
