@@ -73,7 +73,7 @@ static int run(const struct data *g, const char *path, enum sg_pq_codec codec, i
                double *secs, double *cpu)
 {
     struct sg_pq_column cols[NDOUBLE + 1];
-    char names[NDOUBLE][8];
+    char names[NDOUBLE][16];
     for (int c = 0; c < NDOUBLE; c++) {
         snprintf(names[c], sizeof names[c], "f%02d", c);
         cols[c] = (struct sg_pq_column){names[c], SG_PQ_DOUBLE, 0};

@@ -933,7 +933,7 @@ static const char *key_text(const struct raw *k, char *buf, size_t cap, size_t *
     return buf;
 }
 
-/* Index of the first errored slot (in table order) or -1; copies it to the parent. */
+/* Copies the first errored member (in table order), if any, to the parent slot. */
 static void fold_errors(const struct slot *sub, const char *const *names, unsigned count,
                         struct slot *parent)
 {

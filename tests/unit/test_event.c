@@ -466,6 +466,79 @@ static void test_cases(void **state)
     }
 }
 
+/* Every nested member with a value of each wrong JSON type: wrong_type naming the member;
+ * and null for every member is accepted as absent. */
+static void test_nested_wrong_types(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type, *object;
+        const char *members[8];
+        const char *kinds; /* per member: s string, i integer, b boolean, n number */
+    } objs[] = {
+        {"auth_attempt",
+         "metadata",
+         {"hostname", "geo_location", "geo_lat", "geo_lon", "user_agent", "session_id"},
+         "ssnnss"},
+        {"auth_attempt", "auth_details", {"auth_type", "failure_reason", "attempts_count"}, "ssi"},
+        {"network_connection",
+         "network_details",
+         {"protocol", "source_port", "destination_port", "bytes_sent", "bytes_received",
+          "duration_ms", "connection_state"},
+         "siiiiis"},
+        {"file_access",
+         "file_details",
+         {"file_path", "operation", "file_size_bytes", "access_denied", "permissions_changed"},
+         "ssibb"},
+        {"process_execution",
+         "process_details",
+         {"process_name", "command_line", "user_privileges", "process_id", "parent_process_id",
+          "is_signed"},
+         "sssiib"},
+        {"dns_query", "dns_details", {"query_name", "query_type", "response_code", "ttl"}, "sssi"},
+    };
+    static const struct {
+        char kind; /* the member kinds this value is wrong for */
+        const char *json;
+    } wrong[] = {{'s', "1"},     {'s', "true"},  {'s', "[]"},   {'s', "{}"}, {'i', "\"1\""},
+                 {'i', "false"}, {'i', "[1]"},   {'i', "{}"},   {'b', "0"},  {'b', "\"true\""},
+                 {'b', "[]"},    {'n', "\"1\""}, {'n', "true"}, {'n', "{}"}};
+    char json[512];
+    int checked = 0;
+    for (size_t o = 0; o < sizeof objs / sizeof objs[0]; o++) {
+        for (size_t m = 0; objs[o].members[m]; m++) {
+            char kind = objs[o].kinds[m];
+            char field[64];
+            snprintf(field, sizeof field, "%s.%s", objs[o].object, objs[o].members[m]);
+            for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+                if (wrong[w].kind != kind)
+                    continue;
+                int n = snprintf(json, sizeof json,
+                                 HEAD ",\"event_type\":\"%s\"" SRC ",\"%s\":{\"%s\":%s}}",
+                                 objs[o].type, objs[o].object, objs[o].members[m], wrong[w].json);
+                struct sg_event ev;
+                struct sg_event_error err;
+                int rc = decode(json, (size_t)n, &ev, &err);
+                if (rc != SG_ERR_INVALID || err.reason != SG_REASON_WRONG_TYPE ||
+                    strcmp(err.field, field) != 0)
+                    fail_msg("%s: got %s '%s'", json, sg_event_reason_name(err.reason), err.field);
+                checked++;
+            }
+            int n = snprintf(json, sizeof json,
+                             HEAD ",\"event_type\":\"%s\"" SRC ",\"%s\":{\"%s\":null}}",
+                             objs[o].type, objs[o].object, objs[o].members[m]);
+            struct sg_event ev, empty;
+            assert_int_equal(decode(json, (size_t)n, &ev, NULL), SG_OK);
+            /* null member = absent: same event as without the object */
+            n = snprintf(json, sizeof json, HEAD ",\"event_type\":\"%s\"" SRC "}", objs[o].type);
+            assert_int_equal(decode(json, (size_t)n, &empty, NULL), SG_OK);
+            assert_true(sg_event_equal(&ev, &empty));
+        }
+    }
+    assert_true(checked >= 100);
+    sg_arena_reset(&arena);
+}
+
 /* Decoded values for the escape, duplicate and null rules. */
 static void test_values(void **state)
 {
@@ -941,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_encode_shape),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_nested_wrong_types),
         cmocka_unit_test(test_generator_output),
         cmocka_unit_test(test_numbers_match_strtod),
     };
