@@ -21,7 +21,7 @@
 #include "core/sg_log.h"
 #include "core/sg_time.h"
 
-#define ARENA_BLOCK 16384
+#define ARENA_BLOCK 4096 /* a request target is at most 4 KiB; larger asks get own blocks */
 
 struct sg_http {
     struct MHD_Daemon *d;
@@ -210,8 +210,9 @@ static enum MHD_Result answer(struct MHD_Connection *con, struct sg_http_resp *r
     MHD_add_response_header(m, MHD_HTTP_HEADER_CACHE_CONTROL,
                             r->cache_control ? r->cache_control : "no-store");
     MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(m, "Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+    if (r->content_type && strncmp(r->content_type, "text/html", 9) == 0)
+        MHD_add_response_header(m, "Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
     if (r->scan[0])
         MHD_add_response_header(m, "X-StreamGuard-Scan", r->scan);
     if (r->status == 405)
