@@ -39,6 +39,7 @@ struct reqctx {
     char *uri; /* raw request target, in the arena */
     size_t uri_len;
     int answered;
+    int calls; /* access-handler calls so far */
 };
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
@@ -50,6 +51,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *con)
     r->uri_len = strlen(uri);
     r->uri = sg_arena_strndup(&r->arena, uri, r->uri_len);
     r->answered = 0;
+    r->calls = 0;
     return r;
 }
 
@@ -236,20 +238,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
     struct reqctx *rc = *con_cls;
     if (!rc) /* no URI-log call (should not happen): fall back to the unescaped path */
         *con_cls = rc = on_uri(NULL, url, con);
-    if (rc->answered) {
+    int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+    int allowed = head || strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    /* GET/HEAD are answered once the whole request is in (the call after the first one with
+     * no upload data): answering on the first call makes libmicrohttpd close the connection,
+     * as it cannot know whether a body follows, and costs every client a new TCP connection
+     * per request. Other methods are refused at once (and the connection closed). */
+    if (rc->answered || (allowed && (rc->calls++ == 0 || *upload_data_size != 0))) {
         *upload_data_size = 0; /* discard any request body */
         return MHD_YES;
     }
     rc->answered = 1;
-    *upload_data_size = 0;
     int64_t t0 = sg_time_mono_ns();
     struct sg_http_resp resp;
     memset(&resp, 0, sizeof resp);
     resp.status = 200;
     sg_buf_init(&resp.body);
     const char *route;
-    int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-    if (!head && strcmp(method, MHD_HTTP_METHOD_GET) != 0) {
+    if (!allowed) {
         sg_http_resp_error(&resp, 405, "method_not_allowed", NULL,
                            "only GET and HEAD are supported");
         route = "unmatched";

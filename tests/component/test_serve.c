@@ -451,6 +451,38 @@ static void test_http_rules(void **state)
     http_reply_free(&r);
 }
 
+/* Two requests on one connection: both answered, the connection is kept alive between them
+ * (libmicrohttpd closes it if a response is queued too early - a per-request TCP handshake). */
+static void test_keep_alive(void **state)
+{
+    struct fx *f = *state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(f->port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *req = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    char buf[8192];
+    size_t len = 0;
+    ssize_t k;
+    while (len < sizeof buf - 1 && (k = recv(fd, buf + len, sizeof buf - 1 - len, 0)) > 0)
+        len += (size_t)k;
+    buf[len] = '\0';
+    close(fd);
+    int answers = 0;
+    for (const char *p = buf; (p = strstr(p, "HTTP/1.1 200")); p++)
+        answers++;
+    assert_int_equal(answers, 2);
+    const char *second = strstr(strstr(buf, "HTTP/1.1 200") + 1, "HTTP/1.1 200");
+    char first_part[4096];
+    snprintf(first_part, sizeof first_part, "%.*s", (int)(second - buf), buf);
+    assert_null(strstr(first_part, "Connection: close"));
+}
+
 static void test_scans_and_metrics(void **state)
 {
     struct fx *f = *state;
@@ -517,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_users),
         cmocka_unit_test(test_stats_and_batch),
         cmocka_unit_test(test_http_rules),
+        cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_scans_and_metrics),
         cmocka_unit_test(test_follows_writer),
     };
