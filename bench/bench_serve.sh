@@ -15,6 +15,7 @@ REPS=${REPS:-3}
 SECS=${SECS:-5}
 WT=${WRK_THREADS:-1}
 WC=${WRK_CONNS:-16}
+WC_LOW=${WRK_CONNS_LOW:-4}
 command -v wrk >/dev/null || { echo "bench_serve: wrk not installed (scripts/deps.sh)" >&2; exit 3; }
 make -s -j2 "$BUILD/streamguard" "$BUILD/bench/bench_serve_store" >/dev/null
 
@@ -29,7 +30,7 @@ trap cleanup EXIT
 echo "== serving layer benchmark"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk: $WT thread(s), $WC connections, ${SECS}s x $REPS runs per endpoint; server: 2 HTTP threads"
+echo "wrk: $WT thread(s), $WC connections (unless noted), ${SECS}s x $REPS runs per endpoint; server: 2 HTTP threads"
 
 t0=$EPOCHREALTIME
 "$BUILD/bench/bench_serve_store" --fill "$work" --events "$EVENTS" --users 2000
@@ -44,15 +45,15 @@ addr=$(grep -o 'http://[0-9.:]*' "$work/serve.out" | head -1)
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# run NAME PATH-or-@script: REPS wrk runs; prints median req/s, p50 and p99 (ms) and errors.
+# run NAME PATH-or-@script [CONNS]: REPS wrk runs; prints median req/s, p50, p99 (ms), errors.
 run() {
-    local name=$1 target=$2 rps=() p50=() p99=() errs=0 out
+    local name=$1 target=$2 wc=${3:-$WC} rps=() p50=() p99=() errs=0 out
     for _ in $(seq "$REPS"); do
         if [[ $target == @* ]]; then
-            out=$(SG_BENCH_IDS="$work/ids.txt" wrk -t"$WT" -c"$WC" -d"${SECS}s" --latency \
+            out=$(SG_BENCH_IDS="$work/ids.txt" wrk -t"$WT" -c"$wc" -d"${SECS}s" --latency \
                 -s "${target#@}" "$addr" 2>&1)
         else
-            out=$(wrk -t"$WT" -c"$WC" -d"${SECS}s" --latency "$addr$target" 2>&1)
+            out=$(wrk -t"$WT" -c"$wc" -d"${SECS}s" --latency "$addr$target" 2>&1)
         fi
         rps+=("$(awk '/Requests\/sec/ {print $2}' <<<"$out")")
         p50+=("$(awk '$1=="50%" {v=$2; if (v ~ /us$/) v=v/1000; else if (v ~ /ms$/) v=v+0; else if (v ~ /s$/) v=v*1000; print v}' <<<"$out")")
@@ -68,6 +69,7 @@ echo
 echo "-- throughput (wrk, keep-alive)"
 run "GET /health (baseline, no store)" /health
 run "GET /api/events/{id} (random ids)" @bench/wrk_event_ids.lua
+run "GET /api/events/{id}, $WC_LOW connections" @bench/wrk_event_ids.lua "$WC_LOW"
 if [ "${QUICK:-0}" != 1 ]; then
     run "GET /api/users/{user}/events?limit=50" "/api/users/user00042/events?limit=50"
     run "GET /api/anomalies?limit=100" "/api/anomalies?limit=100"
