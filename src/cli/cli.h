@@ -16,6 +16,7 @@ enum {
 };
 
 /* Each subcommand: argv[0] is the command name. Returns the process exit code. */
+int cmd_batch(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_demo(int argc, char **argv);

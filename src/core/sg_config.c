@@ -50,7 +50,7 @@ static const struct key table[] = {
     {"generate.start", K_STR, "2026-11-01T00:00:00Z", NOLIM, "RFC 3339 start of the generated history", F(generate.start)},
 
     {"broker.partitions", K_INT, "16", 1, 10000, "partitions per topic of the development broker", F(broker.partitions)},
-    {"broker.brokers", K_INT, "1", 1, 16, "brokers in the development cluster", F(broker.brokers)},
+    {"broker.brokers", K_INT, "2", 1, 16, "brokers in the development cluster (2 lets a producer compress on two threads)", F(broker.brokers)},
 
     {"stream.group", K_STR, "streamguard-stream", NOLIM, "Kafka consumer group of the speed layer", F(stream.group)},
     {"stream.db", K_STR, "data/stream.db", NOLIM, "RocksDB directory of the speed layer", F(stream.db)},
@@ -69,6 +69,8 @@ static const struct key table[] = {
     {"batch.seed", K_INT, "7", 0, 9.2e18, "random seed of the models", F(batch.seed)},
     {"batch.threads", K_INT, "0", 0, 1024, "worker threads (0 = one per core)", F(batch.threads)},
     {"batch.output", K_STR, "data/batch", NOLIM, "output directory (replaced atomically)", F(batch.output)},
+    {"batch.max_events", K_INT, "0", 0, 9.2e18, "stop reading after this many messages (0 = all)", F(batch.max_events)},
+    {"batch.group", K_STR, "", NOLIM, "Kafka consumer group: start from its committed offsets (empty = earliest)", F(batch.group)},
 
     {"serve.listen", K_STR, "127.0.0.1:8080", NOLIM, "address of the HTTP API and dashboard", F(serve.listen)},
     {"serve.db", K_STR, "data/stream.db", NOLIM, "speed layer RocksDB to read", F(serve.db)},
