@@ -23,16 +23,16 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- the pipeline ---------------------------------------------------------------------------
+"$BIN" generate --events 30000 --users 300 --attack-users 0.05 --days 3 --seed 11 --quiet \
+    --out "$work/events.ndjson"
 if "$BIN" stream --help >/dev/null 2>&1; then
-    "$BIN" generate --events 30000 --users 300 --attack-users 0.05 --days 3 --seed 11 --quiet \
-        --out "$work/events.ndjson"
     "$BIN" stream --input "$work/events.ndjson" --db "$work/db" >"$work/stream.log" 2>&1
     echo "pipeline: generate -> stream --input ($(wc -l <"$work/events.ndjson") events)"
 else
     "$BUILD/bench/bench_serve_store" --fill "$work" --events 30000 --users 300
     echo "pipeline: no 'stream' command in this build; store filled by bench_serve_store"
 fi
-if "$BIN" batch --help >/dev/null 2>&1 && [ -f "$work/events.ndjson" ]; then
+if "$BIN" batch --help >/dev/null 2>&1; then
     "$BIN" batch --input "$work/events.ndjson" --output "$work/batch" >"$work/batch.log" 2>&1
     echo "pipeline: batch -> $(ls "$work/batch" | tr '\n' ' ')"
 fi
