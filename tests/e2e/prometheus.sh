@@ -73,6 +73,15 @@ wait_for "$up" || fail "both targets should be up: $(curl -s "$PROM/api/v1/targe
 step "prometheus scraping both targets"
 sleep 5 # a few scrapes, so rate() has two samples
 
+# serve follows the store while stream writes it: the stored-event count and rate grow.
+stat() { curl -sf "http://$VADDR/api/stats" | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['events_total'], d['rates']['events_per_s'])"; }
+read -r n1 _ <<<"$(stat)"
+sleep 4
+read -r n2 r2 <<<"$(stat)"
+[ "$n2" -gt "$n1" ] || fail "serve does not see the stream's new writes: events_total $n1 -> $n2"
+python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0 else 1)" "$r2" || fail "events_per_s is $r2 during live traffic"
+step "serve saw events_total $n1 -> $n2 ($r2 events/s) while stream wrote"
+
 python3 - "$PROM" deploy/grafana/dashboards/*.json <<'EOF'
 import json, sys, time, urllib.parse, urllib.request
 prom, files = sys.argv[1], sys.argv[2:]
