@@ -5,7 +5,9 @@
  *
  * Usage: sg_pq_writer_new(path, schema) -> sg_pq_write_batch(...)* -> sg_pq_writer_close().
  * The file is written under a temporary name in the same directory and renamed to `path` by
- * close, so a crash never leaves a partial file under the final name. */
+ * close, so a crash never leaves a partial file under the final name.
+ * Thread-safety: a writer (or dataset) is used by one thread at a time; distinct writers are
+ * independent and may run in parallel. */
 #ifndef SG_PARQUET_H
 #define SG_PARQUET_H
 
@@ -72,8 +74,12 @@ struct sg_pq_writer *sg_pq_writer_new(const char *path, const struct sg_pq_colum
  * C type (see enum sg_pq_type; for a null row the value slot is ignored), `valid[c]` is NULL
  * (all present) or `nrows` bytes of 1 = present / 0 = null (only for OPTIONAL columns).
  * Values are copied; the caller's arrays may be reused right away.
- * Returns SG_OK, SG_ERR_INVALID (null in a REQUIRED column), or an I/O error
- * (SG_ERR_IO / SG_ERR_NOSPACE) with a message available from sg_pq_writer_error(). */
+ * Returns SG_OK, SG_ERR_INVALID (null in a REQUIRED column, invalid UTF-8 in a STRING),
+ * SG_ERR_RANGE (INT8/INT16 value out of range, string > 256 MiB), or an I/O error
+ * (SG_ERR_IO / SG_ERR_NOSPACE) with a message available from sg_pq_writer_error().
+ * A batch rejected as INVALID/RANGE is checked before anything is appended: nothing of it is
+ * written and the writer stays usable. After an I/O error the writer is failed (every later
+ * call returns the error); close or abort it. */
 int sg_pq_write_batch(struct sg_pq_writer *w, const void *const *values,
                       const uint8_t *const *valid, size_t nrows);
 
@@ -97,7 +103,9 @@ int64_t sg_pq_writer_rows(const struct sg_pq_writer *w);
  * is removed only after the swap succeeded). */
 struct sg_pq_dataset;
 
-/* Creates the temporary directory. Returns NULL with errbuf on failure. */
+/* Creates the temporary directory, after removing `DIR.tmp-<pid>-*` leftovers of dataset
+ * writers whose process no longer exists (crashed runs; assumes one host writes DIR).
+ * Returns NULL with errbuf on failure. */
 struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t errlen);
 
 /* The temporary directory's path (borrowed; valid until commit/abort): extra files such as
