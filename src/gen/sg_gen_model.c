@@ -377,11 +377,14 @@ static void user_novelty(struct sg_gen_user *u, int64_t first, int64_t last)
     if (u->role == SG_ROLE_SERVICE)
         return;
     if (sg_rng_double(r) < 0.15) {
-        /* A trip somewhere a plane reaches in the 14 hours the day of travel leaves free. */
+        /* A trip somewhere a plane reaches in the 14 hours the day of travel leaves free;
+         * one trip in five goes anywhere, attackers' home countries included, so that a
+         * foreign country alone is not a label. */
         uint16_t cand[32];
         size_t n = 0;
+        int anywhere = sg_rng_double(r) < 0.2;
         for (size_t i = 0; i < sg_gen_place_count && n < N_OF(cand); i++)
-            if (sg_gen_places[i].kind != SG_PLACE_HOSTILE && i != u->home &&
+            if ((anywhere || sg_gen_places[i].kind != SG_PLACE_HOSTILE) && i != u->home &&
                 sg_gen_model_km(u->home, (uint16_t)i) < 10000)
                 cand[n++] = (uint16_t)i;
         if (n) {
