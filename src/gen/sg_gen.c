@@ -155,6 +155,23 @@ static int open_day(struct sg_gen *g, size_t i)
     return 1;
 }
 
+/* People work in sessions: an hour's c events cluster around 1-3 moments (spread of a few
+ * minutes), which makes their activity bursty like real logs. Sorted on return. */
+static void fill_sessions(struct sg_rng *r, int64_t h0, int64_t c, int64_t *out)
+{
+    int64_t centre[3];
+    int m = 1 + (int)sg_rng_below(r, 3);
+    for (int k = 0; k < m; k++)
+        centre[k] = (int64_t)sg_rng_below(r, (uint64_t)SG_GEN_HOUR_MS);
+    for (int64_t j = 0; j < c; j++) {
+        int64_t t = centre[sg_rng_below(r, (uint64_t)m)] + (int64_t)(sg_rng_normal(r) * 240000.0);
+        if (t < 0 || t >= SG_GEN_HOUR_MS) /* keep the hour's count: fold stragglers back in */
+            t = (int64_t)sg_rng_below(r, (uint64_t)SG_GEN_HOUR_MS);
+        out[j] = h0 + t;
+    }
+    sort_small(out, (size_t)c);
+}
+
 /* Refills the user's timestamp buffer with the next non-empty hour (sorted uniform instants
  * within it), opening days as needed; one hour at a time keeps memory small for huge runs. */
 static void open_days(struct sg_gen *g, size_t i)
@@ -178,9 +195,7 @@ static void open_days(struct sg_gen *g, size_t i)
                 st->ts[j] =
                     h0 + j * step + (int64_t)sg_rng_below(&st->trng, (uint64_t)(step / 10 + 1));
         } else {
-            for (int64_t j = 0; j < c; j++)
-                st->ts[j] = h0 + (int64_t)sg_rng_below(&st->trng, (uint64_t)SG_GEN_HOUR_MS);
-            sort_small(st->ts, (size_t)c);
+            fill_sessions(&st->trng, h0, c, st->ts);
         }
         st->n = (size_t)c;
         st->pos = 0;
