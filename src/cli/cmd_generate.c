@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "core/sg_buf.h"
 #include "core/sg_err.h"
+#include "core/sg_hash.h"
 #include "core/sg_time.h"
 #include "gen/sg_gen.h"
 #include "gen/sg_gen_run.h"
@@ -29,12 +30,13 @@ static void help(void)
            "  -d, --days D           days of history (generate.days)\n"
            "      --start TIME       RFC 3339 start, or 'now' (generate.start)\n"
            "  -s, --seed S           random seed; same seed, same bytes (generate.seed)\n"
+           "      --id-salt TEXT     vary event ids (and nothing else) for the same seed, e.g.\n"
+           "                         to add live traffic of the same users to a history\n"
            "  -o, --out FILE|-       write NDJSON here (default: stdout unless --brokers)\n"
            "  -t, --truth FILE       write the ground truth (JSON Lines, one per attacked user)\n"
            "  -b, --brokers H:P      produce to Kafka (keyed by user, lz4 batches)\n"
            "      --topic T          Kafka topic (topics.events)\n"
            "  -r, --rate R           events per second, paced (generate.rate; 0 = max)\n"
-           "      --id-salt TEXT     vary the event ids only (same seed, same people, new ids)\n"
            "  -c, --config FILE      configuration file (default conf/streamguard.yaml)\n"
            "  -q, --quiet            no progress line\n"
            "  -h, --help             this help\n\n"
@@ -62,13 +64,13 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
         {"days", required_argument, NULL, 'd'},
         {"start", required_argument, NULL, 'S'},
         {"seed", required_argument, NULL, 's'},
+        {"id-salt", required_argument, NULL, 'I'},
         {"out", required_argument, NULL, 'o'},
         {"truth", required_argument, NULL, 't'},
         {"brokers", required_argument, NULL, 'b'},
         {"topic", required_argument, NULL, 'T'},
         {"rate", required_argument, NULL, 'r'},
         {"config", required_argument, NULL, 'c'},
-        {"id-salt", required_argument, NULL, 'I'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -90,11 +92,11 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
             }
         switch (c) {
         case 'o': a->out = optarg; break;
+        case 'I': a->id_salt = optarg; break;
         case 't': a->truth = optarg; break;
         case 'b': a->brokers = optarg; break;
         case 'T': a->topic = optarg; break;
         case 'c': a->config = optarg; break;
-        case 'I': a->id_salt = optarg; break;
         case 'q': a->quiet = 1; break;
         case 'h': help(); return -1;
         case ':': return cli_usage_error("generate", "option '%s' needs a value", argv[optind - 1]);
@@ -124,17 +126,12 @@ static int build_opts(const struct gen_args *a, struct sg_config *cfg, struct sg
         return cli_usage_error("generate", "--start '%s' is not an RFC 3339 time or 'now'", start);
     }
     o->seed = (uint64_t)cfg->generate.seed;
+    if (a->id_salt)
+        o->id_salt = sg_hash_bytes(a->id_salt, strlen(a->id_salt), 0) | 1; /* never 0 */
     o->events = cfg->generate.events;
     o->users = cfg->generate.users;
     o->attack_users = cfg->generate.attack_users;
     o->days = cfg->generate.days;
-    o->id_salt = 0;
-    if (a->id_salt) { /* FNV-1a of the text; never 0 for a given salt */
-        uint64_t h = UINT64_C(1469598103934665603);
-        for (const char *p = a->id_salt; *p; p++)
-            h = (h ^ (unsigned char)*p) * UINT64_C(1099511628211);
-        o->id_salt = h | 1;
-    }
     return EXIT_OK;
 }
 

@@ -132,6 +132,7 @@ int sg_producer_send(struct sg_producer *p, const void *key, size_t klen, const 
         }
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            p->sent++; /* attempted and failed at once: counts in both sent and failed */
             atomic_fetch_add_explicit(&p->failed, 1, memory_order_relaxed);
             int expected = 0;
             if (atomic_compare_exchange_strong(&p->have_error, &expected, 1))

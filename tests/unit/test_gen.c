@@ -29,7 +29,7 @@ struct rec {
     int64_t ts;
     double score, lat, lon;
     int64_t bytes_sent;
-    int scenario;      /* from sg_gen_meta: ground truth */
+    int scenario;     /* from sg_gen_meta: ground truth */
     const char *uptr; /* sg_gen_meta.user: the same pointer as sg_gen_user_info.name */
 };
 
@@ -659,6 +659,41 @@ static void test_no_label_artefacts(void **state)
     run_free(&a);
 }
 
+/* --id-salt: the same people doing the same things at the same times, under new event ids. */
+static void test_id_salt(void **state)
+{
+    (void)state;
+    char err[256];
+    struct sg_gen_opts o1 = {5, 3000, 50, 0.1, 2, START_MS, 0};
+    struct sg_gen_opts o2 = o1;
+    o2.id_salt = 77;
+    struct sg_gen *g1 = sg_gen_new(&o1, err, sizeof err), *g2 = sg_gen_new(&o2, err, sizeof err);
+    assert_non_null(g1);
+    assert_non_null(g2);
+    struct sg_buf j1, j2;
+    sg_buf_init(&j1);
+    sg_buf_init(&j2);
+    struct sg_gen_meta m1, m2;
+    int n = 0;
+    while (sg_gen_next(g1, &j1, &m1)) {
+        assert_int_equal(sg_gen_next(g2, &j2, &m2), 1);
+        assert_string_equal(m1.user, m2.user);
+        assert_int_equal(m1.ts_ms, m2.ts_ms);
+        /* {"event_id":"evt_ is 17 bytes, then 32 hex digits: they differ, the rest is equal */
+        assert_true(j1.len == j2.len && j1.len > 50);
+        assert_memory_not_equal(j1.data + 17, j2.data + 17, 32);
+        assert_memory_equal(j1.data + 49, j2.data + 49, j1.len - 49);
+        sg_buf_reset(&j1);
+        sg_buf_reset(&j2);
+        n++;
+    }
+    assert_int_equal(n, 3000);
+    sg_buf_release(&j1);
+    sg_buf_release(&j2);
+    sg_gen_free(g1);
+    sg_gen_free(g2);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
@@ -687,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_travel_plausible_attacks_not),
         cmocka_unit_test(test_scenario_signatures),
         cmocka_unit_test(test_no_label_artefacts),
+        cmocka_unit_test(test_id_salt),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
