@@ -224,6 +224,22 @@ static int cmp_idp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Many small random option sets: exact counts, order, window and decodable events every
+ * time (catches the edge cases of allocation and attack budgeting). */
+static void test_random_options(void **state)
+{
+    (void)state;
+    uint64_t x = 12345;
+    for (int k = 0; k < 60; k++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int64_t events = (int64_t)((x >> 33) % 3000);
+        int64_t users = 1 + (int64_t)((x >> 17) % 300);
+        double attack = (double)((x >> 9) % 101) / 100.0;
+        int64_t days = 1 + (int64_t)((x >> 3) % 30);
+        check_count(x, events, users, attack, days);
+    }
+}
+
 static void test_ids_unique_and_well_formed(void **state)
 {
     (void)state;
@@ -690,6 +706,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_counts_and_order),
+        cmocka_unit_test(test_random_options),
         cmocka_unit_test(test_ids_unique_and_well_formed),
         cmocka_unit_test(test_truth_matches_events),
         cmocka_unit_test(test_roles_shape_behaviour),
