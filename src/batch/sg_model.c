@@ -560,6 +560,25 @@ static int load_baselines(struct sg_model *m, const char *dir, char *errbuf, siz
     return rc;
 }
 
+struct sg_model *sg_model_parse(const char *json, size_t len, char *errbuf, size_t errlen)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    struct sg_model *m = sg_xcalloc(1, sizeof *m);
+    int bad = 0;
+    if (!root) {
+        snprintf(errbuf, errlen, "model.json: not valid JSON");
+        bad = 1;
+    } else if (load_root(m, root, errbuf, errlen)) {
+        bad = 1;
+    }
+    cJSON_Delete(root);
+    if (bad) {
+        sg_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 struct sg_model *sg_model_load(const char *dir, char *errbuf, size_t errlen)
 {
     char path[4096];
@@ -568,18 +587,14 @@ struct sg_model *sg_model_load(const char *dir, char *errbuf, size_t errlen)
     char *text = read_all(path, &len, errbuf, errlen);
     if (!text)
         return NULL;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    char err[400];
+    struct sg_model *m = sg_model_parse(text, len, err, sizeof err);
     free(text);
-    struct sg_model *m = sg_xcalloc(1, sizeof *m);
-    int bad = 0;
-    if (!root) {
-        snprintf(errbuf, errlen, "%s: not valid JSON", path);
-        bad = 1;
-    } else if (load_root(m, root, errbuf, errlen) || load_baselines(m, dir, errbuf, errlen)) {
-        bad = 1;
+    if (!m) {
+        snprintf(errbuf, errlen, "%s: %s", dir, err);
+        return NULL;
     }
-    cJSON_Delete(root);
-    if (bad) {
+    if (load_baselines(m, dir, errbuf, errlen)) {
         sg_model_free(m);
         return NULL;
     }
