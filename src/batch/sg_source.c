@@ -95,6 +95,8 @@ static int open_file(struct nd *d, char *errbuf, size_t errlen)
 {
     const char *path = d->files[d->cur];
     d->kind = ends_with(path, ".gz") ? K_GZ : ends_with(path, ".zst") ? K_ZST : K_PLAIN;
+    if (!strcmp(path, "-"))
+        d->kind = K_GZ; /* zlib passes plain bytes through and inflates gzip: both work */
     d->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     if (d->fd < 0) {
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));

@@ -105,6 +105,8 @@ fi
 "$BIN" batch --input - --output "$tmp/out1" --seed 5 --threads 1 -q <"$tmp/ev.ndjson" || fail "stdin batch"
 gzip -c "$tmp/ev.ndjson" >"$tmp/ev.ndjson.gz"
 "$BIN" batch -i "$tmp/ev.ndjson.gz" -o "$tmp/outgz" --seed 5 -j 3 -q || fail "gz batch"
+"$BIN" batch -i - -o "$tmp/outgz2" --seed 5 -q <"$tmp/ev.ndjson.gz" || fail "gzip on stdin"
+cmp "$tmp/outgz/model/baselines.ndjson" "$tmp/outgz2/model/baselines.ndjson" || fail "gzip stdin differs"
 $PY - "$tmp/out" "$tmp/out1" "$tmp/outgz" <<'PY' || fail "results differ across thread counts / inputs"
 import json, sys
 def key(d):
