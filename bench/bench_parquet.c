@@ -49,10 +49,10 @@ static void generate(struct data *g)
         for (uint32_t i = 0; i < BLOCK; i++) {
             double x;
             switch (c % 4) {
-            case 0: x = sg_rng_normal(&r) * 10 + c; break;                  /* continuous */
-            case 1: x = round(sg_rng_exp(&r, 100) * 100) / 100; break;      /* amount, 2 dp */
-            case 2: x = (double)sg_rng_below(&r, 1000); break;              /* count */
-            default: x = sg_rng_double(&r); break;                          /* ratio */
+            case 0: x = sg_rng_normal(&r) * 10 + c; break;             /* continuous */
+            case 1: x = round(sg_rng_exp(&r, 100) * 100) / 100; break; /* amount, 2 dp */
+            case 2: x = (double)sg_rng_below(&r, 1000); break;         /* count */
+            default: x = sg_rng_double(&r); break;                     /* ratio */
             }
             g->d[c][i] = x;
         }
@@ -139,7 +139,9 @@ int main(int argc, char **argv)
         case 'n': reps = atoi(optarg); break;
         case 'd': dir = optarg; break;
         case 'c': codec_arg = optarg; break;
-        default: fprintf(stderr, "usage: bench_parquet [--rows N] [--reps R] [--dir D] [--codec C]\n"); return 2;
+        default:
+            fprintf(stderr, "usage: bench_parquet [--rows N] [--reps R] [--dir D] [--codec C]\n");
+            return 2;
         }
     }
     if (rows < 1 || reps < 1 || reps > 50) {

@@ -55,13 +55,20 @@ struct out_state {
 static int parse_args(int argc, char **argv, struct gen_args *a)
 {
     static const struct option opts[] = {
-        {"events", required_argument, NULL, 'n'}, {"users", required_argument, NULL, 'u'},
-        {"attack-users", required_argument, NULL, 'a'}, {"days", required_argument, NULL, 'd'},
-        {"start", required_argument, NULL, 'S'}, {"seed", required_argument, NULL, 's'},
-        {"out", required_argument, NULL, 'o'}, {"truth", required_argument, NULL, 't'},
-        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 'T'},
-        {"rate", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {"events", required_argument, NULL, 'n'},
+        {"users", required_argument, NULL, 'u'},
+        {"attack-users", required_argument, NULL, 'a'},
+        {"days", required_argument, NULL, 'd'},
+        {"start", required_argument, NULL, 'S'},
+        {"seed", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'},
+        {"truth", required_argument, NULL, 't'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 'T'},
+        {"rate", required_argument, NULL, 'r'},
+        {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const struct {
@@ -147,8 +154,8 @@ static void progress(int64_t done, void *arg)
 {
     struct progress_state *ps = arg;
     double secs = (double)(sg_time_mono_ns() - ps->t0_ns) / 1e9;
-    fprintf(stderr, "%sgenerate: %lld/%lld events (%.0f%%), %.0f events/s%s",
-            isatty(2) ? "\r" : "", (long long)done, (long long)ps->total,
+    fprintf(stderr, "%sgenerate: %lld/%lld events (%.0f%%), %.0f events/s%s", isatty(2) ? "\r" : "",
+            (long long)done, (long long)ps->total,
             ps->total ? 100.0 * (double)done / (double)ps->total : 100.0,
             secs > 0 ? (double)done / secs : 0, isatty(2) ? "" : "\n");
     ps->printed = 1;
@@ -235,8 +242,9 @@ int cmd_generate(int argc, char **argv)
         goto out;
     if (a.out || !a.brokers) {
         s.path = a.out && strcmp(a.out, "-") ? a.out : "standard output";
-        s.fd = a.out && strcmp(a.out, "-") ? open(a.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-                                           : 1;
+        s.fd = a.out && strcmp(a.out, "-")
+                   ? open(a.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                   : 1;
         if (s.fd < 0) {
             fprintf(stderr, "streamguard generate: cannot open %s: %s\n", a.out, strerror(errno));
             rc = EXIT_RUNTIME;

@@ -44,7 +44,7 @@ int sg_gen_run(struct sg_gen *g, const struct sg_gen_run_opts *o, int64_t *produ
     struct sg_buf buf;
     sg_buf_init(&buf);
     struct sg_gen_meta meta;
-    int64_t t0 = sg_time_mono_ns(), last = t0, i = 0;
+    int64_t t0 = sg_time_mono_ns(), last = t0, last_write = t0, i = 0;
     int rc = SG_OK;
     for (;;) {
         size_t mark = buf.len;
@@ -77,6 +77,13 @@ int sg_gen_run(struct sg_gen *g, const struct sg_gen_run_opts *o, int64_t *produ
                 break;
             }
             int64_t now = sg_time_mono_ns();
+            /* paced runs feed live readers (a pipe, tail -f): write at least every 100 ms */
+            if (o->rate > 0 && o->fd >= 0 && buf.len && now - last_write >= 100000000) {
+                if ((rc = write_all(o->fd, buf.data, buf.len)) != SG_OK)
+                    break;
+                sg_buf_reset(&buf);
+                last_write = now;
+            }
             if (o->progress && now - last >= 1000000000) {
                 o->progress(i, o->arg);
                 last = now;

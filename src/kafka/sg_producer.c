@@ -111,7 +111,8 @@ int sg_producer_check(struct sg_producer *p, int timeout_ms, char *errbuf, size_
     }
     int rc = SG_OK;
     if (md->topic_cnt < 1 || md->topics[0].err || md->topics[0].partition_cnt < 1) {
-        rd_kafka_resp_err_t terr = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+        rd_kafka_resp_err_t terr =
+            md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
         rc = terr ? sg_kafka_err(terr) : SG_ERR_NOTFOUND;
         snprintf(errbuf, errlen, "topic %s: %s", p->topic,
                  terr ? rd_kafka_err2str(terr) : "no partitions");
@@ -124,8 +125,8 @@ int sg_producer_send(struct sg_producer *p, const void *key, size_t klen, const 
                      size_t vlen)
 {
     for (;;) {
-        if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)val,
-                             vlen, key, klen, NULL) == 0) {
+        if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)val, vlen,
+                             key, klen, NULL) == 0) {
             p->sent++;
             return SG_OK;
         }

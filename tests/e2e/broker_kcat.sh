@@ -48,6 +48,16 @@ for line in open(sys.argv[1]):
     assert key == json.loads(val)["user"], (key, val[:80])
 PY
 
+# Defaults come from the configuration file; flags override it; a bad key is a usage error.
+printf 'generate:\n  events: 1234\n  users: 7\n  seed: 3\n' >"$tmp/gen.yaml"
+[ "$("$BIN" generate -c "$tmp/gen.yaml" -q | wc -l)" -eq 1234 ] || fail "generate.events from config"
+[ "$("$BIN" generate -c "$tmp/gen.yaml" -q | python3 -c 'import json,sys; print(len({json.loads(l)["user"] for l in sys.stdin}))')" -le 7 ] \
+    || fail "generate.users from config"
+[ "$("$BIN" generate -c "$tmp/gen.yaml" -n 50 -q | wc -l)" -eq 50 ] || fail "--events does not override"
+printf 'generate:\n  evnts: 3\n' >"$tmp/bad.yaml"
+set +e; "$BIN" generate -c "$tmp/bad.yaml" >/dev/null 2>&1; rcb=$?; set -e
+[ $rcb -eq 2 ] || fail "unknown config key exited $rcb, want 2"
+
 # CLI errors: usage -> 2, unreachable broker -> 3 with a clear message, within a few seconds.
 set +e
 "$BIN" generate --events abc >/dev/null 2>"$tmp/e1"; rc1=$?
@@ -67,6 +77,26 @@ set -e
 grep -q "no Kafka broker reachable" "$tmp/e5" || fail "unclear message: $(cat "$tmp/e5")"
 [ $((t1 - t0)) -le 10 ] || fail "unreachable broker took $((t1 - t0)) s"
 [ $rc6 -eq 0 ] && [ $rc7 -eq 0 ] || fail "--help exited $rc6 $rc7"
+
+# --rate paces: 300 events at 200/s take about 1.5 s.
+t0=$EPOCHREALTIME
+"$BIN" generate -n 300 --rate 200 --brokers "$boot" --topic paced -q || fail "paced generate failed"
+dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b - a}')
+awk -v d="$dt" 'BEGIN{exit !(d >= 1.3 && d < 6)}' || fail "--rate 200 for 300 events took $dt s"
+[ "$(kcat -C -b "$boot" -t paced -e -q | wc -l)" -eq 300 ] || fail "paced topic count"
+
+# SIGINT stops a long paced run cleanly: exit 0, what was generated is complete lines, truth
+# is written.
+"$BIN" generate -n 100000 --rate 2000 -o "$tmp/int.ndjson" --truth "$tmp/int.truth" -q &
+gen_pid=$!
+sleep 1
+kill -INT "$gen_pid"
+wait "$gen_pid" || fail "interrupted generate exited $?"
+lines=$(wc -l <"$tmp/int.ndjson")
+[ "$lines" -gt 500 ] && [ "$lines" -lt 20000 ] || fail "interrupted run wrote $lines lines"
+python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$tmp/int.ndjson" \
+    || fail "interrupted output has a broken line"
+[ -e "$tmp/int.truth" ] || fail "no truth after interrupt"
 
 # SIGTERM: clean exit, bootstrap file removed.
 kill -TERM "$broker_pid"

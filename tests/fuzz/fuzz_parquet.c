@@ -50,8 +50,8 @@ static const char *dir(void)
 {
     char *d = dirbuf;
     if (!d[0]) {
-        snprintf(dirbuf, sizeof dirbuf, "%s/sg_fuzz_pq.%ld", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp",
-                 (long)getpid());
+        snprintf(dirbuf, sizeof dirbuf, "%s/sg_fuzz_pq.%ld",
+                 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (long)getpid());
         mkdir(d, 0700);
         atexit(cleanup);
     }
@@ -130,8 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 fill(&in, cols[c].type, vals[c], i);
                 valid[c][i] = cols[c].optional ? take(&in) & 1 : 1;
             }
-        int rc = sg_pq_write_batch(w, (const void *const *)vals, (const uint8_t *const *)valid,
-                                   rows);
+        int rc =
+            sg_pq_write_batch(w, (const void *const *)vals, (const uint8_t *const *)valid, rows);
         if (rc == SG_OK)
             accepted += (int64_t)rows;
         else if (rc != SG_ERR_INVALID && rc != SG_ERR_RANGE)

@@ -112,9 +112,11 @@ static inline void trd_skip(struct trd *r, int type, int depth)
     }
     switch (type) {
     case 1:
-    case 2: break;                              /* bool field */
-    case 3: trd_byte(r); break;                 /* i8 */
-    case 4: case 5: case 6: trd_varint(r); break; /* i16/i32/i64 */
+    case 2: break;              /* bool field */
+    case 3: trd_byte(r); break; /* i8 */
+    case 4:
+    case 5:
+    case 6: trd_varint(r); break; /* i16/i32/i64 */
     case 7:
         if (r->end - r->p < 8)
             r->bad = 1;

@@ -16,6 +16,8 @@
 
 #include "core/sg_buf.h"
 #include "core/sg_err.h"
+#include "core/sg_event.h"
+#include "core/sg_mem.h"
 #include "core/sg_time.h"
 #include "gen/sg_gen.h"
 
@@ -23,7 +25,7 @@
 
 /* One generated event as read back from its JSON. */
 struct rec {
-    char id[40], user[48], src[48], qname[160], type[24], status[12];
+    char id[40], user[48], src[48], qname[160], type[24], status[12], ua[128], host[48];
     int64_t ts;
     double score, lat, lon;
     int64_t bytes_sent;
@@ -48,6 +50,39 @@ static void copy(char *dst, size_t cap, const char *s)
     snprintf(dst, cap, "%s", s ? s : "");
 }
 
+/* The project's own decoder must accept every generated event, and agree with cJSON. */
+static struct sg_arena arena;
+
+static int setup(void **state)
+{
+    (void)state;
+    sg_arena_init(&arena, 1 << 16);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    sg_arena_release(&arena);
+    return 0;
+}
+
+static void decode_line(const char *line, size_t len, const struct rec *r)
+{
+    struct sg_event ev;
+    struct sg_event_error err;
+    if (sg_event_decode(line, len, &ev, &arena, &err) != SG_OK)
+        fail_msg("sg_event_decode rejected a generated event (%s %s: %s): %.*s",
+                 sg_event_reason_name(err.reason), err.field, err.message, (int)len, line);
+    assert_int_equal(ev.ts_ms, r->ts);
+    assert_string_equal(ev.user.p, r->user);
+    assert_string_equal(ev.event_id.p, r->id);
+    assert_string_equal(sg_event_type_name(ev.type), r->type);
+    assert_true(ev.has_geo);
+    assert_true(fabs(ev.threat_score - r->score) < 1e-12);
+    sg_arena_reset(&arena);
+}
+
 static void parse_line(const char *line, size_t len, struct rec *r)
 {
     cJSON *o = cJSON_ParseWithLength(line, len);
@@ -67,6 +102,9 @@ static void parse_line(const char *line, size_t len, struct rec *r)
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(o, "metadata");
     assert_true(cJSON_IsObject(md));
     assert_non_null(jstr(md, "hostname"));
+    copy(r->ua, sizeof r->ua, jstr(md, "user_agent"));
+    copy(r->host, sizeof r->host, jstr(md, "hostname"));
+    r->host[strcspn(r->host, "-")] = '\0'; /* keep the naming pattern: wks, DESKTOP, srv... */
     assert_non_null(jstr(md, "geo_location"));
     r->lat = cJSON_GetObjectItemCaseSensitive(md, "geo_lat")->valuedouble;
     r->lon = cJSON_GetObjectItemCaseSensitive(md, "geo_lon")->valuedouble;
@@ -89,6 +127,7 @@ static void parse_line(const char *line, size_t len, struct rec *r)
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(d, "bytes_sent");
     r->bytes_sent = cJSON_IsNumber(bs) ? (int64_t)bs->valuedouble : -1;
     cJSON_Delete(o);
+    decode_line(line, len, r);
 }
 
 static void gen_run(struct run *run, uint64_t seed, int64_t events, int64_t users, double attack,
@@ -173,8 +212,8 @@ static void test_counts_and_order(void **state)
     (void)state;
     check_count(1, 0, 10, 0.5, 1);
     check_count(2, 1, 10, 0.5, 1);
-    check_count(3, 37, 1000, 0.2, 2);  /* fewer events than users, attacks must shrink */
-    check_count(4, 5000, 50, 1.0, 1);  /* every person attacked, one-day window */
+    check_count(3, 37, 1000, 0.2, 2); /* fewer events than users, attacks must shrink */
+    check_count(4, 5000, 50, 1.0, 1); /* every person attacked, one-day window */
     check_count(5, 30000, 300, 0.05, 14);
 }
 
@@ -229,7 +268,7 @@ static void test_truth_matches_events(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 11, 60000, 300, 0.1, 7);
+    gen_run(&a, 11, 40000, 300, 0.1, 7);
     size_t attackers = sg_gen_attacker_count(a.g);
     assert_int_equal(attackers, 30);
     struct rec **sorted = malloc(a.n * sizeof *sorted);
@@ -259,7 +298,7 @@ static void test_truth_matches_events(void **state)
         cJSON_ArrayForEach(id, cJSON_GetObjectItem(o, "event_ids"))
         {
             const struct rec *r = find_id(sorted, a.n, id->valuestring);
-            assert_non_null(r);               /* the id exists in the output */
+            assert_non_null(r);                 /* the id exists in the output */
             assert_string_equal(r->user, user); /* and belongs to that user */
             assert_int_equal(r->scenario, s);
             lo = r->ts < lo ? r->ts : lo;
@@ -315,7 +354,7 @@ static void test_roles_shape_behaviour(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 5, 80000, 200, 0.0, 7);
+    gen_run(&a, 5, 50000, 200, 0.0, 7);
     double type_n[SG_ROLE_COUNT][5] = {{0}}, tot[SG_ROLE_COUNT] = {0}, night[SG_ROLE_COUNT] = {0};
     static const char *const types[] = {"auth_attempt", "network_connection", "file_access",
                                         "process_execution", "dns_query"};
@@ -366,7 +405,7 @@ static void test_threat_score_is_noisy(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 21, 60000, 300, 0.1, 7);
+    gen_run(&a, 21, 40000, 300, 0.1, 7);
     double *benign = malloc(a.n * sizeof *benign), *attack = malloc(a.n * sizeof *attack);
     size_t nb = 0, na = 0;
     for (size_t i = 0; i < a.n; i++) {
@@ -401,8 +440,8 @@ static double km(double la1, double lo1, double la2, double lo2)
 {
     const double rad = 3.14159265358979323846 / 180;
     double dla = (la2 - la1) * rad, dlo = (lo2 - lo1) * rad;
-    double h = sin(dla / 2) * sin(dla / 2) +
-               cos(la1 * rad) * cos(la2 * rad) * sin(dlo / 2) * sin(dlo / 2);
+    double h =
+        sin(dla / 2) * sin(dla / 2) + cos(la1 * rad) * cos(la2 * rad) * sin(dlo / 2) * sin(dlo / 2);
     return 2 * 6371 * asin(sqrt(h));
 }
 
@@ -430,7 +469,7 @@ static void test_travel_plausible_attacks_not(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 31, 60000, 300, 0.1, 10);
+    gen_run(&a, 31, 40000, 300, 0.1, 10);
     int it = 0, moved = 0;
     for (size_t i = 0; i < sg_gen_user_count(a.g); i++) {
         struct sg_gen_user_info info;
@@ -452,7 +491,7 @@ static void test_scenario_signatures(void **state)
 {
     (void)state;
     struct run a;
-    gen_run(&a, 41, 60000, 300, 0.1, 7);
+    gen_run(&a, 41, 40000, 300, 0.1, 7);
     for (size_t u = 0; u < sg_gen_user_count(a.g); u++) {
         struct sg_gen_user_info info;
         sg_gen_user_info(a.g, u, &info);
@@ -508,6 +547,43 @@ static void test_scenario_signatures(void **state)
     run_free(&a);
 }
 
+/* Nothing but behaviour gives an attack away: every user agent and host naming pattern seen
+ * in attack events also occurs in benign ones. */
+static int in_sorted(char **v, size_t n, const char *s)
+{
+    return bsearch(&s, v, n, sizeof *v, cmp_idp) != NULL;
+}
+
+static void test_no_label_artefacts(void **state)
+{
+    (void)state;
+    struct run a;
+    gen_run(&a, 51, 40000, 300, 0.1, 7);
+    char **uas = malloc(a.n * sizeof *uas), **hosts = malloc(a.n * sizeof *hosts);
+    size_t nb = 0;
+    for (size_t i = 0; i < a.n; i++)
+        if (a.r[i].scenario < 0) {
+            uas[nb] = a.r[i].ua;
+            hosts[nb++] = a.r[i].host;
+        }
+    qsort(uas, nb, sizeof *uas, cmp_idp);
+    qsort(hosts, nb, sizeof *hosts, cmp_idp);
+    size_t attack = 0;
+    for (size_t i = 0; i < a.n; i++) {
+        if (a.r[i].scenario < 0)
+            continue;
+        attack++;
+        if (!in_sorted(uas, nb, a.r[i].ua))
+            fail_msg("attack-only user agent '%s'", a.r[i].ua);
+        if (!in_sorted(hosts, nb, a.r[i].host))
+            fail_msg("attack-only host pattern '%s'", a.r[i].host);
+    }
+    assert_true(attack > 500);
+    free(uas);
+    free(hosts);
+    run_free(&a);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
@@ -534,7 +610,8 @@ int main(void)
         cmocka_unit_test(test_threat_score_is_noisy),
         cmocka_unit_test(test_travel_plausible_attacks_not),
         cmocka_unit_test(test_scenario_signatures),
+        cmocka_unit_test(test_no_label_artefacts),
         cmocka_unit_test(test_bad_options),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <math.h>
 #include <dirent.h>
@@ -78,26 +79,25 @@ static void test_thrift_bytes(void **state)
     sg_buf_init(&b);
     struct sg_thrift t;
     sg_thrift_init(&t, &b);
-    sg_thrift_field_i32(&t, 1, 5);       /* delta 1, type 5: 0x15, zigzag(5) = 10 */
-    sg_thrift_field_bool(&t, 3, 1);      /* delta 2, BOOLEAN_TRUE: 0x21 */
+    sg_thrift_field_i32(&t, 1, 5);        /* delta 1, type 5: 0x15, zigzag(5) = 10 */
+    sg_thrift_field_bool(&t, 3, 1);       /* delta 2, BOOLEAN_TRUE: 0x21 */
     sg_thrift_field_string(&t, 20, "ab"); /* delta 17 > 15: 0x08, zigzag(20) = 40, len 2 */
     sg_thrift_field_struct_begin(&t, 21); /* delta 1, struct: 0x1C */
     sg_thrift_field_i64(&t, 1, -1);       /* 0x16, zigzag(-1) = 1 */
     sg_thrift_struct_end(&t);             /* 0x00 */
-    sg_thrift_field_list_begin(&t, 22, SG_THRIFT_I32, 2); /* 0x19, (2 << 4) | 5 = 0x25 */
-    sg_thrift_elem_i32(&t, 300);                          /* zigzag 600 = 0xD8 0x04 */
-    sg_thrift_elem_i32(&t, -2);                           /* 3 */
+    sg_thrift_field_list_begin(&t, 22, SG_THRIFT_I32, 2);  /* 0x19, (2 << 4) | 5 = 0x25 */
+    sg_thrift_elem_i32(&t, 300);                           /* zigzag 600 = 0xD8 0x04 */
+    sg_thrift_elem_i32(&t, -2);                            /* 3 */
     sg_thrift_field_list_begin(&t, 23, SG_THRIFT_I64, 15); /* long form: 0x19, 0xF6, 15 */
     for (int i = 0; i < 15; i++)
         sg_thrift_elem_i64(&t, 0);
     sg_thrift_field_i64(&t, 24, INT64_MIN); /* zigzag = 2^64 - 1: ten bytes */
     sg_thrift_struct_end(&t);
     assert_int_equal(sg_thrift_finish(&t), SG_OK);
-    const uint8_t want[] = {0x15, 10,   0x21, 0x08, 40,   2,    'a',  'b',  0x1C, 0x16, 1,
-                            0x00, 0x19, 0x25, 0xD8, 0x04, 3,    0x19, 0xF6, 15,   0,    0,
-                            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
-                            0,    0,    0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-                            0xFF, 0x01, 0x00};
+    const uint8_t want[] = {0x15, 10,   0x21, 0x08, 40,   2,    'a',  'b',  0x1C, 0x16, 1,   0x00,
+                            0x19, 0x25, 0xD8, 0x04, 3,    0x19, 0xF6, 15,   0,    0,    0,   0,
+                            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,   0x16,
+                            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0x00};
     assert_int_equal(b.len, sizeof want);
     assert_memory_equal(b.data, want, sizeof want);
     /* and it decodes with the independent reader */
@@ -232,9 +232,9 @@ static void test_utf8(void **state)
     assert_true(sg_pq_utf8_valid("", 0));
     assert_true(sg_pq_utf8_valid("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 10));
     assert_true(sg_pq_utf8_valid("\0", 1));
-    assert_false(sg_pq_utf8_valid("\xc3", 1));         /* truncated */
-    assert_false(sg_pq_utf8_valid("\xc0\xaf", 2));     /* overlong */
-    assert_false(sg_pq_utf8_valid("\xed\xa0\x80", 3)); /* surrogate */
+    assert_false(sg_pq_utf8_valid("\xc3", 1));             /* truncated */
+    assert_false(sg_pq_utf8_valid("\xc0\xaf", 2));         /* overlong */
+    assert_false(sg_pq_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
     assert_false(sg_pq_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
     assert_false(sg_pq_utf8_valid("\xff", 1));
 }
@@ -345,6 +345,10 @@ static void test_bad_schema_and_paths(void **state)
     assert_null(sg_pq_writer_new(path, bad, 1, NULL, err, sizeof err));
     struct sg_pq_options o;
     sg_pq_options_default(&o);
+    o.page_bytes = 1u << 30;
+    assert_null(sg_pq_writer_new(path, dup, 1, &o, err, sizeof err));
+    assert_non_null(strstr(err, "256 MiB"));
+    o.page_bytes = 1u << 20;
     o.zstd_level = 1000;
     assert_null(sg_pq_writer_new(path, dup, 1, &o, err, sizeof err));
     assert_non_null(strstr(err, "zstd level"));
@@ -407,6 +411,42 @@ static void test_dict_fallback_and_pages(void **state)
     free(file);
 }
 
+static void test_rowgroup_byte_cut(void **state)
+{
+    (void)state;
+    /* 1M doubles = 8 MB with a 1 MiB row-group limit: the byte limit (checked every 64K rows)
+     * cuts groups of 128K rows; the row limit (default 1M) never triggers */
+    char path[300], err[256];
+    snprintf(path, sizeof path, "%s/rg.parquet", tmpdir);
+    struct sg_pq_column cols[] = {{"x", SG_PQ_DOUBLE, 0}};
+    struct sg_pq_options o;
+    sg_pq_options_default(&o);
+    o.row_group_bytes = 1 << 20;
+    o.codec = SG_PQ_UNCOMPRESSED;
+    struct sg_pq_writer *w = sg_pq_writer_new(path, cols, 1, &o, err, sizeof err);
+    assert_non_null(w);
+    size_t n = 1000000;
+    double *x = sg_xmalloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (double)i;
+    const void *v[] = {x};
+    assert_int_equal(sg_pq_write_batch(w, v, NULL, n), SG_OK);
+    assert_int_equal(sg_pq_writer_close(w, err, sizeof err), SG_OK);
+    free(x);
+    size_t len;
+    uint8_t *file = slurp(path, &len);
+    struct pqf f;
+    assert_int_equal(pqf_parse(file, len, &f), 0);
+    assert_int_equal(pqf_check_pages(file, len, &f), 0);
+    assert_int_equal(f.nrg, 8);
+    for (int g = 0; g < 7; g++)
+        assert_int_equal(f.rg_rows[g], 131072);
+    assert_int_equal(f.rg_rows[7], 1000000 - 7 * 131072);
+    pqf_release(&f);
+    free(file);
+    unlink(path);
+}
+
 /* ---- dataset --------------------------------------------------------------------------- */
 
 static void write_part(struct sg_pq_dataset *d, const char *partition, int part)
@@ -424,7 +464,7 @@ static void write_part(struct sg_pq_dataset *d, const char *partition, int part)
 static void test_dataset_replace(void **state)
 {
     (void)state;
-    char root[300], dir[320], p[400], err[256];
+    char root[300], dir[320], p[512], err[256];
     snprintf(root, sizeof root, "%s/dsroot", tmpdir);
     assert_int_equal(mkdir(root, 0755), 0);
     snprintf(dir, sizeof dir, "%s/ds", root);
@@ -444,7 +484,7 @@ static void test_dataset_replace(void **state)
     assert_non_null(d);
     write_part(d, "is_anomaly=0", 0);
     assert_int_equal(sg_pq_dataset_commit(d, err, sizeof err), SG_OK);
-    assert_int_equal(access(p, F_OK), -1); /* is_anomaly=1 came from the old tree */
+    assert_int_equal(access(p, F_OK), -1);   /* is_anomaly=1 came from the old tree */
     assert_int_equal(count_entries(dir), 2); /* is_anomaly=0, _SUCCESS */
     assert_int_equal(count_entries(root), 1);
     /* abort leaves DIR as it was */
@@ -453,6 +493,26 @@ static void test_dataset_replace(void **state)
     sg_pq_dataset_abort(d);
     assert_int_equal(count_entries(dir), 2);
     assert_int_equal(count_entries(root), 1);
+    /* leftovers of a crashed writer (its pid is gone) are removed by the next run; a live
+     * writer's temporary tree is left alone */
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    assert_true(child > 0);
+    waitpid(child, NULL, 0);
+    char stale[400], live[400]; /* < sizeof p */
+    snprintf(stale, sizeof stale, "%s.tmp-%ld-dead", dir, (long)child);
+    snprintf(live, sizeof live, "%s.tmp-%ld-live", dir, (long)getppid());
+    assert_int_equal(mkdir(stale, 0755), 0);
+    assert_int_equal(mkdir(live, 0755), 0);
+    snprintf(p, sizeof p, "%s/x", stale);
+    assert_int_equal(mkdir(p, 0755), 0);
+    d = sg_pq_dataset_new(dir, err, sizeof err);
+    assert_non_null(d);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    sg_pq_dataset_abort(d);
+    rmdir(live);
     snprintf(p, sizeof p, "%s/missing/ds", tmpdir);
     assert_null(sg_pq_dataset_new(p, err, sizeof err));
     assert_non_null(strstr(err, "mkdir"));
@@ -470,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_batch_validation),
         cmocka_unit_test(test_bad_schema_and_paths),
         cmocka_unit_test(test_dict_fallback_and_pages),
+        cmocka_unit_test(test_rowgroup_byte_cut),
         cmocka_unit_test(test_dataset_replace),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
