@@ -175,7 +175,7 @@ static void features_json(struct sg_buf *b)
 
 static struct sg_pq_column *make_columns(size_t *ncols)
 {
-    size_t d = SG_FEAT_COUNT, n = d + 7, c = 0;
+    size_t d = SG_FEAT_COUNT, n = d + 8, c = 0;
     struct sg_pq_column *cols = sg_xcalloc(n, sizeof *cols);
     cols[c++] = (struct sg_pq_column){"user", SG_PQ_STRING, 0};
     for (size_t j = 0; j < d; j++)
@@ -186,12 +186,23 @@ static struct sg_pq_column *make_columns(size_t *ncols)
     cols[c++] = (struct sg_pq_column){"anomaly_score", SG_PQ_DOUBLE, 0};
     cols[c++] = (struct sg_pq_column){"first_seen", SG_PQ_TIMESTAMP_MS, 0};
     cols[c++] = (struct sg_pq_column){"last_seen", SG_PQ_TIMESTAMP_MS, 0};
+    cols[c++] = (struct sg_pq_column){"top_features", SG_PQ_STRING, 0};
     *ncols = c;
     return cols;
 }
 
+/* "name:+z,name:+z,name:+z": the features with the largest standardised deviations. */
+static void top_features_text(const struct sg_model *m, const double *z, struct sg_buf *out)
+{
+    int idx[SG_BATCH_TOP_FEATURES];
+    int k = sg_model_top_features(m, z, idx, SG_BATCH_TOP_FEATURES);
+    for (int j = 0; j < k; j++)
+        sg_buf_printf(out, "%s%s:%+.2f", j ? "," : "", sg_features_defs()[idx[j]].name, z[idx[j]]);
+}
+
 /* Writes the rows with anomalous == flag as one part file. */
-static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data, int flag,
+static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
+                      const struct sg_model *m, int flag,
                       const struct sg_pq_options *opt, char *errbuf, size_t errlen)
 {
     size_t ncols, d = data->d, rows = 0;
@@ -203,6 +214,10 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     double *dbl = sg_xmalloc(r1 * (d + 3) * sizeof *dbl); /* features, iforest, kdist, score */
     int32_t *cl = sg_xmalloc(r1 * sizeof *cl);
     int64_t *ts = sg_xmalloc(r1 * 2 * sizeof *ts);
+    struct sg_pq_str *why = sg_xmalloc(r1 * sizeof *why);
+    struct sg_buf text; /* all rows' top_features, offsets fixed up after the loop */
+    sg_buf_init(&text);
+    size_t *off = sg_xmalloc((r1 + 1) * sizeof *off);
     size_t r = 0;
     for (size_t i = 0; i < data->n; i++) {
         if (data->anomalous[i] != flag)
@@ -217,8 +232,13 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
         cl[r] = data->cluster[i];
         ts[r] = u->f.first_ts;
         ts[r1 + r] = u->f.last_ts;
+        off[r] = text.len;
+        top_features_text(m, data->z + i * d, &text);
         r++;
     }
+    off[r] = text.len;
+    for (size_t k = 0; k < r; k++)
+        why[k] = (struct sg_pq_str){text.data ? text.data + off[k] : "", (uint32_t)(off[k + 1] - off[k])};
     const void **vals = sg_xmalloc(ncols * sizeof *vals);
     size_t c = 0;
     vals[c++] = user;
@@ -228,6 +248,7 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     vals[c++] = dbl + (d + 2) * r1;
     vals[c++] = ts;
     vals[c++] = ts + r1;
+    vals[c++] = why;
     char part[32];
     snprintf(part, sizeof part, "is_anomaly=%d", flag);
     int rc = SG_OK;
@@ -245,6 +266,9 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     free(dbl);
     free(cl);
     free(ts);
+    free(why);
+    free(off);
+    sg_buf_release(&text);
     free(cols);
     return rc;
 }
@@ -337,9 +361,9 @@ int sg_batch_write(const char *dir, const struct sg_batch_data *data, const stru
     opt.kv = kv;
     opt.kv_count = sizeof kv / sizeof kv[0];
     const char *tmp = sg_pq_dataset_tmpdir(ds);
-    int rc = write_part(ds, data, 0, &opt, errbuf, errlen);
+    int rc = write_part(ds, data, m, 0, &opt, errbuf, errlen);
     if (rc == SG_OK)
-        rc = write_part(ds, data, 1, &opt, errbuf, errlen);
+        rc = write_part(ds, data, m, 1, &opt, errbuf, errlen);
     if (rc == SG_OK)
         rc = write_model(tmp, data, m, p, st, errbuf, errlen);
     if (t) /* the report includes the write time up to this point */
