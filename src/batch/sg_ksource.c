@@ -82,9 +82,17 @@ static int ks_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char 
         idle = 0;
         if (m->err) {
             rd_kafka_resp_err_t e = m->err;
+            struct kpart *p = find_part(k, m->partition);
             rd_kafka_message_destroy(m);
-            if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                /* nothing left to deliver: also ends a partition whose last offsets below the
+                 * watermark are not messages (transaction markers, compacted away) */
+                if (p && p->next < p->end) {
+                    p->next = p->end;
+                    k->open_parts--;
+                }
                 continue;
+            }
             snprintf(errbuf, errlen, "kafka: %s", rd_kafka_err2str(e));
             return sg_kafka_err(e);
         }
@@ -206,7 +214,8 @@ struct sg_source *sg_ksource_new(const struct sg_config *cfg, const char *broker
     if (!conf || sg_kafka_conf_set(conf, "group.id", k->has_group ? group : gid, errbuf,
                                    errlen) != SG_OK ||
         sg_kafka_conf_set(conf, "enable.auto.commit", "false", errbuf, errlen) != SG_OK ||
-        sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SG_OK) {
+        sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SG_OK ||
+        sg_kafka_conf_set(conf, "enable.partition.eof", "true", errbuf, errlen) != SG_OK) {
         if (conf)
             rd_kafka_conf_destroy(conf);
         ks_free(&k->base);
