@@ -75,7 +75,8 @@ static void decode_chunk(struct worker *w, size_t c)
         if (!b->m[i].p) {
             err.reason = SG_REASON_TOO_LARGE;
             err.field[0] = 0;
-            snprintf(err.message, sizeof err.message, "line longer than the reader accepts (8 MiB streamed, 4 GiB mapped)");
+            snprintf(err.message, sizeof err.message,
+                     "line longer than the reader accepts (8 MiB streamed, 4 GiB mapped)");
             note_invalid(w, sh->base + i + 1, &err);
             continue;
         }
