@@ -115,8 +115,8 @@ static void fit_kmeans(struct sg_batch_data *data, const struct sg_batch_params 
     }
 }
 
-void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,
-                  struct sg_model *m, struct sg_batch_timings *t)
+void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p, struct sg_model *m,
+                  struct sg_batch_timings *t)
 {
     size_t n = data->n, d = data->d;
     const double zero_row[SG_FEAT_COUNT] = {0};
@@ -135,8 +135,8 @@ void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,
     memcpy(data->z, data->raw, n * d * sizeof(double));
     sg_scaler_apply(&m->scaler, data->z, n);
     double t1 = now_s();
-    struct sg_iforest_params ip = {.trees = p->trees, .psi = p->psi, .seed = p->seed,
-                                   .threads = p->threads};
+    struct sg_iforest_params ip = {
+        .trees = p->trees, .psi = p->psi, .seed = p->seed, .threads = p->threads};
     m->forest = sg_iforest_fit(n ? data->z : zero_row, fitn, d, &ip);
     sg_iforest_score(m->forest, data->z, n, data->iforest, p->threads);
     double t2 = now_s();
@@ -202,8 +202,8 @@ static void top_features_text(const struct sg_model *m, const double *z, struct 
 
 /* Writes the rows with anomalous == flag as one part file. */
 static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
-                      const struct sg_model *m, int flag,
-                      const struct sg_pq_options *opt, char *errbuf, size_t errlen)
+                      const struct sg_model *m, int flag, const struct sg_pq_options *opt,
+                      char *errbuf, size_t errlen)
 {
     size_t ncols, d = data->d, rows = 0;
     struct sg_pq_column *cols = make_columns(&ncols);
@@ -238,7 +238,8 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     }
     off[r] = text.len;
     for (size_t k = 0; k < r; k++)
-        why[k] = (struct sg_pq_str){text.data ? text.data + off[k] : "", (uint32_t)(off[k + 1] - off[k])};
+        why[k] = (struct sg_pq_str){text.data ? text.data + off[k] : "",
+                                    (uint32_t)(off[k + 1] - off[k])};
     const void **vals = sg_xmalloc(ncols * sizeof *vals);
     size_t c = 0;
     vals[c++] = user;
@@ -293,17 +294,18 @@ static int write_text(const char *dir, const char *name, const struct sg_buf *b,
     return SG_OK;
 }
 
-static int write_model(const char *tmp, const struct sg_batch_data *data,
-                       const struct sg_model *m, const struct sg_batch_params *p,
-                       const struct sg_ingest_stats *st, char *errbuf, size_t errlen)
+static int write_model(const char *tmp, const struct sg_batch_data *data, const struct sg_model *m,
+                       const struct sg_batch_params *p, const struct sg_ingest_stats *st,
+                       char *errbuf, size_t errlen)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/model", tmp);
     struct sg_buf meta, base;
     sg_buf_init(&meta);
     sg_buf_init(&base);
-    sg_buf_printf(&meta, "{\"users\":%zu,\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
-                         "\"k\":%d,\"config\":%s}",
+    sg_buf_printf(&meta,
+                  "{\"users\":%zu,\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
+                  "\"k\":%d,\"config\":%s}",
                   data->n, st->valid, p->trees, p->psi, m->km.k,
                   p->config_json ? p->config_json : "{}");
     int rc = sg_model_save(m, dir, meta.data, errbuf, errlen);

@@ -136,7 +136,8 @@ static void test_against_sklearn(void **state)
         md = fmax(md, fabs(ours[i] - ref[i]));
     }
     print_message("spearman %.4f  auc ours %.4f  sklearn %.4f  mean score %.4f vs %.4f, max "
-                  "abs diff %.4f\n", rho, a_ours, a_ref, mo, mr, md);
+                  "abs diff %.4f\n",
+                  rho, a_ours, a_ref, mo, mr, md);
     assert_true(rho >= 0.95);
     /* same formula, same scale: s = 2^(-E(h)/c(psi)) agrees value by value, not just in rank */
     assert_true(fabs(mo - mr) < 0.005);

@@ -105,8 +105,8 @@ static void test_iforest(void **state)
     }
     for (size_t i = n; i < n + o; i++)
         min_out = s1[i] < min_out ? s1[i] : min_out;
-    assert_true(min_out > 0.6);      /* the paper: s close to 1 means anomaly */
-    assert_true(mean_in < 0.5);      /* ... and s well below 0.5 is normal */
+    assert_true(min_out > 0.6); /* the paper: s close to 1 means anomaly */
+    assert_true(mean_in < 0.5); /* ... and s well below 0.5 is normal */
     assert_true(min_out > max_in);
     /* a different seed gives a different forest */
     p.seed = 6;
@@ -198,8 +198,8 @@ static void test_kmeans(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scaler),     cmocka_unit_test(test_c_values),
-        cmocka_unit_test(test_iforest),    cmocka_unit_test(test_iforest_tiny),
+        cmocka_unit_test(test_scaler),  cmocka_unit_test(test_c_values),
+        cmocka_unit_test(test_iforest), cmocka_unit_test(test_iforest_tiny),
         cmocka_unit_test(test_kmeans),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
