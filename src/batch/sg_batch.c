@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch/sg_report.h"
 #include "core/sg_buf.h"
@@ -366,6 +367,11 @@ int sg_batch_write(const char *dir, const struct sg_batch_data *data, const stru
     int rc = write_part(ds, data, m, 0, &opt, errbuf, errlen);
     if (rc == SG_OK)
         rc = write_part(ds, data, m, 1, &opt, errbuf, errlen);
+    /* Fault-injection hook for tests/e2e/batch.sh: hold the half-written output for a while so
+     * a kill -9 is certain to land mid-write. Unset in production. */
+    const char *hold = getenv("STREAMGUARD_TEST_HOLD_WRITE_MS");
+    if (rc == SG_OK && hold)
+        usleep((useconds_t)(atoi(hold) * 1000));
     if (rc == SG_OK)
         rc = write_model(tmp, data, m, p, st, errbuf, errlen);
     if (t) /* the report includes the write time up to this point */
