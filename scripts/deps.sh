@@ -12,6 +12,11 @@ PKGS=(
     libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
     # test
     libcmocka-dev kcat python3 python3-sklearn python3-numpy
+    # `promtool check metrics` validates the /metrics text format
+    prometheus
+    # serving layer: headless browser for the dashboard test, HTTP load generator for bench/,
+    # curl for the e2e scripts (prometheus, above, also runs the dashboards' PromQL test)
+    chromium wrk curl
     # ASan/UBSan/libFuzzer runtimes for clang
     libclang-rt-14-dev
 )

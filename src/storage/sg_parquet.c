@@ -27,9 +27,10 @@
 #include "core/sg_err.h"
 #include "core/sg_hash.h"
 #include "core/sg_mem.h"
+#include "core/sg_version.h"
 #include "storage/sg_thrift.h"
 
-#define SG_PQ_CREATED_BY "streamguard version 0.1.0"
+#define SG_PQ_CREATED_BY "streamguard version " SG_VERSION
 #define MAGIC "PAR1"
 /* Hard cap on values per data page: keeps RLE run lengths far below 2^31 and level arrays small
  * whatever page_bytes is set to. */
