@@ -17,9 +17,12 @@ if ! "$BIN" stream --help >/dev/null 2>&1; then
 fi
 work=$(mktemp -d /tmp/sg_e2e_prom.XXXXXX)
 pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+cleanup() { # newest first: the broker goes last, so producers and the consumer stop cleanly
+    local i
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -102,12 +105,14 @@ def query(e):
 missing = []
 deadline = time.time() + 40
 for f, title, e in exprs:
+    t0 = time.time()
     while True:
         res = query(e)
         if res or time.time() > deadline:
             break
         time.sleep(1)
-    print(f"{'ok ' if res else 'NO DATA'} {len(res):3d} series  [{title}] {e}")
+    waited = f" (after {time.time() - t0:.0f}s)" if time.time() - t0 > 1 else ""
+    print(f"{'ok ' if res else 'NO DATA'} {len(res):3d} series  [{title}] {e}{waited}")
     if not res:
         missing.append(e)
 print(f"{len(exprs) - len(missing)} of {len(exprs)} expressions return data")
