@@ -135,7 +135,13 @@ check("drill-down user", d.text.get("u-name"), user["user"])
 check("drill-down anomalies", int(d.by_id["u-anomalies"]["data-value"]),
       user["recent_anomalies"]["count"])
 check("drill-down anomaly rows", d.rows.get("u-anoms", []), [a["event_id"] for a in uanoms["anomalies"]])
-n_rows = open(f"{work}/dom.html").read().count("<tr><td>")
+html = open(f"{work}/dom.html").read()
+if user.get("state"):
+    want = f'{user["state"]["events"]:,} events'
+    check("drill-down profile events", want in html, True)
+    for ip in user["state"]["ips"]["values"][:3]:
+        check("drill-down known ip " + ip["value"], f'{ip["value"]} x{ip["count"]}' in html, True)
+n_rows = html.count("<tr><td>")
 print(f"drill-down table rows: {n_rows}")
 if fails:
     sys.exit("dashboard differs from the API: " + ", ".join(fails))
