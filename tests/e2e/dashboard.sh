@@ -61,7 +61,7 @@ chrome() {
     prof=$(mktemp -d "$work/chrome.XXXXXX")
     timeout 60 "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$prof" --virtual-time-budget=8000 --window-size=1400,1500 "$@" \
+        --user-data-dir="$prof" --virtual-time-budget=8000 --window-size=1400,2100 "$@" \
         2>>"$work/chrome.log"
 }
 URL="$ADDR/#token=$TOKEN&user=$DUSER"
