@@ -9,7 +9,10 @@ shortened. How docs/API.md's examples were made:
   streamguard serve --db db --batch-dir batch --token-file token &
   scripts/api_examples.py '!/health' '/api/events?limit=2&type=auth_attempt' ...
 """
+import json
 import os
+import subprocess
+import sys
 T = os.environ.get("TOKEN", "streamguard-example-token")
 def get(path, token=True, method="GET"):
     cmd=["curl","-s","-i","-X",method]+(["-H","Authorization: Bearer "+T] if token else [])+["http://127.0.0.1:8080"+path]

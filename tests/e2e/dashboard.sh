@@ -17,7 +17,7 @@ mkdir -p "$art"
 work=$(mktemp -d /tmp/sg_e2e_dash.XXXXXX)
 spid=
 cleanup() {
-    [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+    if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
