@@ -4,7 +4,8 @@
 # panels), runs `stream` (Kafka mode, /metrics on a free port), `batch` over the topic when this
 # build has it, `serve`, and live traffic; then a real Prometheus (Debian package) on loopback
 # with deploy/prometheus.yml (targets and interval rewritten to the test's ports) scrapes both.
-# Every PromQL expression in deploy/grafana/dashboards/*.json must return data.
+# Every PromQL expression in deploy/grafana/dashboards/*.json must return data, and every rule
+# of deploy/prometheus-rules.yml must load and evaluate without error.
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-$PWD/build/streamguard}
 for tool in prometheus curl python3 kcat; do
@@ -65,6 +66,7 @@ PPORT=$(free_port)
 sed -e "s/127.0.0.1:9108/127.0.0.1:$SPORT/" -e "s/127.0.0.1:8080/$VADDR/" \
     -e 's/scrape_interval: 15s/scrape_interval: 1s/' -e 's/evaluation_interval: 15s/evaluation_interval: 1s/' \
     deploy/prometheus.yml >"$work/prometheus.yml"
+cp deploy/prometheus-rules.yml "$work/"
 promtool check config "$work/prometheus.yml" >/dev/null || fail "rewritten config is invalid"
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
     --web.listen-address="127.0.0.1:$PPORT" >"$work/prom.out" 2>"$work/prom.err" &
@@ -116,5 +118,10 @@ for f, title, e in exprs:
     if not res:
         missing.append(e)
 print(f"{len(exprs) - len(missing)} of {len(exprs)} expressions return data")
-sys.exit(1 if missing else 0)
+# the shipped alerting rules are loaded and evaluate without errors
+rules = json.load(urllib.request.urlopen(prom + "/api/v1/rules", timeout=10))["data"]["groups"]
+rules = [r for g in rules for r in g["rules"]]
+bad = [r["name"] for r in rules if r.get("health") != "ok"]
+print(f"{len(rules)} alerting rules loaded, {len(rules) - len(bad)} evaluate cleanly {bad or ''}")
+sys.exit(1 if missing or bad or not rules else 0)
 EOF
