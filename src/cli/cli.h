@@ -16,7 +16,10 @@ enum {
 };
 
 /* Each subcommand: argv[0] is the command name. Returns the process exit code. */
+int cmd_batch(int argc, char **argv);
+int cmd_broker(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 /* Loads `path` (or conf/streamguard.yaml if path is NULL and that file exists) over the
  * defaults. Prints the error and returns EXIT_USAGE on failure, EXIT_OK otherwise. */

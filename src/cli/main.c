@@ -19,7 +19,10 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    {"batch", cmd_batch, "learn user behaviour from the event history, flag anomalous users"},
+    {"broker", cmd_broker, "run an in-memory development Kafka (librdkafka mock)"},
     {"config", cmd_config, "show, check or document the configuration"},
+    {"generate", cmd_generate, "generate realistic security events with labelled attacks"},
 };
 
 static void usage(FILE *f)

@@ -69,6 +69,8 @@ static const struct key table[] = {
     {"batch.seed", K_INT, "7", 0, 9.2e18, "random seed of the models", F(batch.seed)},
     {"batch.threads", K_INT, "0", 0, 1024, "worker threads (0 = one per core)", F(batch.threads)},
     {"batch.output", K_STR, "data/batch", NOLIM, "output directory (replaced atomically)", F(batch.output)},
+    {"batch.max_events", K_INT, "0", 0, 9.2e18, "stop reading after this many messages (0 = all)", F(batch.max_events)},
+    {"batch.group", K_STR, "", NOLIM, "Kafka consumer group: start from its committed offsets (empty = earliest)", F(batch.group)},
 
     {"serve.listen", K_STR, "127.0.0.1:8080", NOLIM, "address of the HTTP API and dashboard", F(serve.listen)},
     {"serve.db", K_STR, "data/stream.db", NOLIM, "speed layer RocksDB to read", F(serve.db)},

@@ -32,8 +32,8 @@ struct sg_config {
         int64_t retention_ms, batch_size, alerts;
     } stream;
     struct {
-        char *algorithm, *k, *output;
-        int64_t trees, sample_size, seed, threads;
+        char *algorithm, *k, *output, *group;
+        int64_t trees, sample_size, seed, threads, max_events;
         double contamination, max_invalid_ratio;
     } batch;
     struct {

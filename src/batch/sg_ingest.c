@@ -1,0 +1,235 @@
+/* sg_ingest: batch-synchronous parallel ingest. For each batch of messages, worker w decodes
+ * the w-th slice (phase A); after a barrier, worker w walks every slice in order and folds the
+ * events of the users it owns into their accumulators (phase B). Per-user order is the input
+ * order and each user has one owner, so no locks and no thread-count dependence. */
+#include "batch/sg_ingest.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sg_err.h"
+#include "core/sg_mem.h"
+#include "core/sg_time.h"
+
+#define BATCH_MSGS 32768
+#define MAX_THREADS 64
+
+struct slot {
+    struct sg_event ev;
+    uint64_t hash;
+    int part;
+};
+
+struct worker {
+    int id;
+    struct shared *sh;
+    struct slot *slots;
+    size_t n, cap;
+    struct sg_arena arena;
+    struct sg_ingest_stats st; /* invalid counts and examples of this worker */
+};
+
+struct shared {
+    int nt;
+    pthread_barrier_t bar;
+    int done;
+    int go; /* start gate: 1 run, -1 abort (not every thread could be created) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const struct sg_msgbatch *batch;
+    uint64_t base; /* ordinal of batch->m[0] minus 1 */
+    struct sg_users *users;
+    struct worker w[MAX_THREADS];
+};
+
+static void note_invalid(struct worker *w, uint64_t ordinal, const struct sg_event_error *e)
+{
+    enum sg_event_reason r = e->reason < SG_REASON_COUNT ? e->reason : SG_REASON_INVALID_JSON;
+    w->st.invalid++;
+    w->st.by_reason[r]++;
+    if (w->st.example_at[r] == 0 || ordinal < w->st.example_at[r]) {
+        w->st.example_at[r] = ordinal;
+        snprintf(w->st.example[r], sizeof w->st.example[r], "%s%s%s", e->field,
+                 e->field[0] ? ": " : "", e->message);
+    }
+}
+
+static void phase_decode(struct worker *w)
+{
+    const struct sg_msgbatch *b = w->sh->batch;
+    size_t lo = b->n * (size_t)w->id / (size_t)w->sh->nt;
+    size_t hi = b->n * (size_t)(w->id + 1) / (size_t)w->sh->nt;
+    sg_arena_reset(&w->arena);
+    w->n = 0;
+    w->slots = sg_xgrow(w->slots, &w->cap, hi - lo, sizeof *w->slots);
+    for (size_t i = lo; i < hi; i++) {
+        struct sg_event_error err;
+        struct slot *s = &w->slots[w->n];
+        if (!b->m[i].p) {
+            err.reason = SG_REASON_TOO_LARGE;
+            err.field[0] = 0;
+            snprintf(err.message, sizeof err.message, "line longer than the 8 MiB read buffer");
+            note_invalid(w, w->sh->base + i + 1, &err);
+            continue;
+        }
+        if (sg_event_decode(b->m[i].p, b->m[i].len, &s->ev, &w->arena, &err) != SG_OK) {
+            note_invalid(w, w->sh->base + i + 1, &err);
+            continue;
+        }
+        s->hash = sg_users_hash(s->ev.user.p, s->ev.user.len);
+        s->part = sg_users_partition(w->sh->users, s->hash);
+        w->n++;
+    }
+}
+
+static void phase_route(struct worker *w)
+{
+    struct shared *sh = w->sh;
+    for (int v = 0; v < sh->nt; v++) {
+        const struct worker *src = &sh->w[v];
+        for (size_t i = 0; i < src->n; i++) {
+            const struct slot *s = &src->slots[i];
+            if (s->part != w->id)
+                continue;
+            struct sg_user *u =
+                sg_users_get(sh->users, w->id, s->ev.user.p, s->ev.user.len, s->hash);
+            sg_features_add(&u->f, &s->ev);
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    pthread_mutex_lock(&w->sh->mu);
+    while (w->sh->go == 0)
+        pthread_cond_wait(&w->sh->cv, &w->sh->mu);
+    int go = w->sh->go;
+    pthread_mutex_unlock(&w->sh->mu);
+    if (go < 0)
+        return NULL;
+    for (;;) {
+        pthread_barrier_wait(&w->sh->bar);
+        if (w->sh->done)
+            return NULL;
+        phase_decode(w);
+        pthread_barrier_wait(&w->sh->bar);
+        phase_route(w);
+        pthread_barrier_wait(&w->sh->bar);
+    }
+}
+
+static void merge_stats(struct shared *sh, struct sg_ingest_stats *st)
+{
+    for (int i = 0; i < sh->nt; i++) {
+        const struct sg_ingest_stats *s = &sh->w[i].st;
+        st->invalid += s->invalid;
+        for (int r = 0; r < SG_REASON_COUNT; r++) {
+            st->by_reason[r] += s->by_reason[r];
+            if (s->example_at[r] && (!st->example_at[r] || s->example_at[r] < st->example_at[r])) {
+                st->example_at[r] = s->example_at[r];
+                memcpy(st->example[r], s->example[r], sizeof st->example[r]);
+            }
+        }
+    }
+    st->valid = st->messages - st->invalid;
+}
+
+static int read_loop(struct sg_source *src, struct shared *sh, const struct sg_ingest_opts *o,
+                     struct sg_ingest_stats *st, char *errbuf, size_t errlen)
+{
+    struct sg_msgbatch b = {0};
+    int rc = SG_OK;
+    int64_t last = sg_time_mono_ms();
+    for (;;) {
+        size_t max = BATCH_MSGS;
+        if (o->max_events && o->max_events - st->messages < max)
+            max = (size_t)(o->max_events - st->messages);
+        if (max == 0 || (o->stop && *o->stop))
+            break;
+        rc = sg_source_next(src, &b, max, errbuf, errlen);
+        if (rc != SG_OK || b.n == 0)
+            break;
+        sh->batch = &b;
+        sh->base = st->messages;
+        if (sh->nt > 1)
+            pthread_barrier_wait(&sh->bar);
+        phase_decode(&sh->w[0]);
+        if (sh->nt > 1)
+            pthread_barrier_wait(&sh->bar);
+        phase_route(&sh->w[0]);
+        if (sh->nt > 1)
+            pthread_barrier_wait(&sh->bar);
+        st->messages += b.n;
+        int64_t now = sg_time_mono_ms();
+        if (o->progress && now - last >= 1000) {
+            last = now;
+            struct sg_ingest_stats tmp = *st;
+            tmp.bytes = src->bytes;
+            merge_stats(sh, &tmp);
+            o->progress(&tmp, sg_users_count(sh->users), 0, o->ctx);
+        }
+    }
+    sg_msgbatch_release(&b);
+    return rc;
+}
+
+int sg_ingest_run(struct sg_source *src, struct sg_users *u, const struct sg_ingest_opts *o,
+                  struct sg_ingest_stats *st, char *errbuf, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    struct shared *sh = sg_xcalloc(1, sizeof *sh);
+    sh->nt = sg_users_partitions(u);
+    if (sh->nt > MAX_THREADS)
+        sh->nt = MAX_THREADS; /* sg_users_new callers keep partitions <= MAX_THREADS */
+    sh->users = u;
+    pthread_t tid[MAX_THREADS];
+    for (int i = 0; i < sh->nt; i++) {
+        sh->w[i].id = i;
+        sh->w[i].sh = sh;
+        sg_arena_init(&sh->w[i].arena, 1u << 20);
+    }
+    int started = 1, rc = SG_OK;
+    if (sh->nt > 1) {
+        pthread_barrier_init(&sh->bar, NULL, (unsigned)sh->nt);
+        pthread_mutex_init(&sh->mu, NULL);
+        pthread_cond_init(&sh->cv, NULL);
+        while (started < sh->nt &&
+               pthread_create(&tid[started], NULL, worker_main, &sh->w[started]) == 0)
+            started++;
+        pthread_mutex_lock(&sh->mu);
+        sh->go = started == sh->nt ? 1 : -1;
+        pthread_cond_broadcast(&sh->cv);
+        pthread_mutex_unlock(&sh->mu);
+        if (sh->go < 0) {
+            snprintf(errbuf, errlen, "cannot start %d ingest threads", sh->nt);
+            rc = SG_ERR_INTERNAL;
+        }
+    }
+    if (rc == SG_OK)
+        rc = read_loop(src, sh, o, st, errbuf, errlen);
+    if (sh->nt > 1) {
+        if (sh->go > 0) {
+            sh->done = 1;
+            pthread_barrier_wait(&sh->bar);
+        }
+        for (int i = 1; i < started; i++)
+            pthread_join(tid[i], NULL);
+        pthread_barrier_destroy(&sh->bar);
+        pthread_mutex_destroy(&sh->mu);
+        pthread_cond_destroy(&sh->cv);
+    }
+    st->bytes = src->bytes;
+    st->blank_lines = src->blank_lines;
+    merge_stats(sh, st);
+    if (o->progress)
+        o->progress(st, sg_users_count(u), 1, o->ctx);
+    for (int i = 0; i < sh->nt; i++) {
+        sg_arena_release(&sh->w[i].arena);
+        free(sh->w[i].slots);
+    }
+    free(sh);
+    return rc;
+}

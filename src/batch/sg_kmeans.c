@@ -1,0 +1,203 @@
+/* sg_kmeans: k-means++ seeding (Arthur & Vassilvitskii 2007) + Lloyd iterations, and a
+ * sampled silhouette. Hand-written: a few dozen lines, and no C library for it is in Debian. */
+#include "batch/sg_kmeans.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sg_mem.h"
+#include "core/sg_rng.h"
+
+static double dist2(const double *a, const double *b, size_t d)
+{
+    double s = 0;
+    for (size_t j = 0; j < d; j++) {
+        double t = a[j] - b[j];
+        s += t * t;
+    }
+    return s;
+}
+
+int sg_kmeans_nearest(const struct sg_kmeans *km, const double *x, double *dist)
+{
+    int best = 0;
+    double bd = INFINITY;
+    for (int c = 0; c < km->k; c++) {
+        double v = dist2(x, km->c + (size_t)c * km->d, km->d);
+        if (v < bd) {
+            bd = v;
+            best = c;
+        }
+    }
+    if (dist)
+        *dist = sqrt(bd);
+    return best;
+}
+
+static void seed_pp(struct sg_kmeans *km, const double *X, size_t n, struct sg_rng *r)
+{
+    size_t d = km->d;
+    double *md = sg_xmalloc(n * sizeof *md);
+    size_t first = (size_t)sg_rng_below(r, n);
+    memcpy(km->c, X + first * d, d * sizeof(double));
+    for (size_t i = 0; i < n; i++)
+        md[i] = dist2(X + i * d, km->c, d);
+    for (int c = 1; c < km->k; c++) {
+        double total = 0;
+        for (size_t i = 0; i < n; i++)
+            total += md[i];
+        size_t pick = 0;
+        if (total > 0) {
+            double u = sg_rng_double(r) * total, acc = 0;
+            for (pick = 0; pick < n - 1; pick++) {
+                acc += md[pick];
+                if (acc > u)
+                    break;
+            }
+        } else {
+            pick = (size_t)sg_rng_below(r, n); /* all points coincide */
+        }
+        double *cc = km->c + (size_t)c * d;
+        memcpy(cc, X + pick * d, d * sizeof(double));
+        for (size_t i = 0; i < n; i++) {
+            double v = dist2(X + i * d, cc, d);
+            if (v < md[i])
+                md[i] = v;
+        }
+    }
+    free(md);
+}
+
+/* One Lloyd step; returns the largest centroid shift. */
+static double lloyd(struct sg_kmeans *km, const double *X, size_t n, double *sum, size_t *cnt)
+{
+    size_t d = km->d, k = (size_t)km->k;
+    memset(sum, 0, k * d * sizeof *sum);
+    memset(cnt, 0, k * sizeof *cnt);
+    double inertia = 0;
+    for (size_t i = 0; i < n; i++) {
+        double dist;
+        int c = sg_kmeans_nearest(km, X + i * d, &dist);
+        inertia += dist * dist;
+        cnt[c]++;
+        for (size_t j = 0; j < d; j++)
+            sum[(size_t)c * d + j] += X[i * d + j];
+    }
+    double shift = 0;
+    for (size_t c = 0; c < k; c++) {
+        if (!cnt[c])
+            continue; /* empty cluster keeps its centroid */
+        for (size_t j = 0; j < d; j++)
+            sum[c * d + j] /= (double)cnt[c];
+        double s = sqrt(dist2(sum + c * d, km->c + c * d, d));
+        shift = s > shift ? s : shift;
+        memcpy(km->c + c * d, sum + c * d, d * sizeof(double));
+    }
+    km->inertia = inertia;
+    return shift;
+}
+
+void sg_kmeans_fit(struct sg_kmeans *km, const double *X, size_t n, size_t d,
+                   const struct sg_kmeans_params *p)
+{
+    int k = p->k < 1 ? 1 : p->k;
+    if ((size_t)k > n)
+        k = (int)n;
+    km->k = k;
+    km->d = d;
+    km->iters = 0;
+    km->inertia = 0;
+    km->c = sg_xcalloc((size_t)k * (d ? d : 1), sizeof(double));
+    struct sg_rng r;
+    sg_rng_seed2(&r, p->seed, UINT64_C(0x6b6d65616e73)); /* "kmeans" */
+    seed_pp(km, X, n, &r);
+    double *sum = sg_xmalloc((size_t)k * (d ? d : 1) * sizeof *sum);
+    size_t *cnt = sg_xmalloc((size_t)k * sizeof *cnt);
+    int max_iter = p->max_iter > 0 ? p->max_iter : 20;
+    double tol = p->tol > 0 ? p->tol : 1e-4;
+    while (km->iters < max_iter) {
+        km->iters++;
+        if (lloyd(km, X, n, sum, cnt) < tol)
+            break;
+    }
+    free(sum);
+    free(cnt);
+}
+
+void sg_kmeans_release(struct sg_kmeans *km)
+{
+    free(km->c);
+    memset(km, 0, sizeof *km);
+}
+
+double sg_kmeans_silhouette(const double *X, size_t n, size_t d, const int *label, int k,
+                            size_t sample, uint64_t seed)
+{
+    if (k < 2 || n < 2)
+        return 0;
+    size_t m = n < sample ? n : sample;
+    size_t *idx = sg_xmalloc(n * sizeof *idx);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    struct sg_rng r;
+    sg_rng_seed2(&r, seed, UINT64_C(0x73696c68)); /* "silh" */
+    for (size_t i = 0; i < m; i++) { /* partial Fisher-Yates */
+        size_t j = i + (size_t)sg_rng_below(&r, n - i);
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    double *sum = sg_xmalloc((size_t)k * sizeof *sum);
+    size_t *cnt = sg_xmalloc((size_t)k * sizeof *cnt);
+    double total = 0;
+    for (size_t a = 0; a < m; a++) {
+        memset(sum, 0, (size_t)k * sizeof *sum);
+        memset(cnt, 0, (size_t)k * sizeof *cnt);
+        size_t ia = idx[a];
+        for (size_t b = 0; b < m; b++) {
+            if (b == a)
+                continue;
+            size_t ib = idx[b];
+            sum[label[ib]] += sqrt(dist2(X + ia * d, X + ib * d, d));
+            cnt[label[ib]]++;
+        }
+        int own = label[ia];
+        if (!cnt[own])
+            continue; /* singleton: silhouette 0 */
+        double ai = sum[own] / (double)cnt[own], bi = INFINITY;
+        for (int c = 0; c < k; c++)
+            if (c != own && cnt[c] && sum[c] / (double)cnt[c] < bi)
+                bi = sum[c] / (double)cnt[c];
+        if (isfinite(bi) && (ai > 0 || bi > 0))
+            total += (bi - ai) / (ai > bi ? ai : bi);
+    }
+    free(idx);
+    free(sum);
+    free(cnt);
+    return total / (double)m;
+}
+
+int sg_kmeans_choose_k(const double *X, size_t n, size_t d, int kmax,
+                       const struct sg_kmeans_params *p, size_t sample)
+{
+    int best_k = 2;
+    double best = -2;
+    int *label = sg_xmalloc((n ? n : 1) * sizeof *label);
+    for (int k = 2; k <= kmax && (size_t)k <= n; k++) {
+        struct sg_kmeans km;
+        struct sg_kmeans_params q = *p;
+        q.k = k;
+        sg_kmeans_fit(&km, X, n, d, &q);
+        for (size_t i = 0; i < n; i++)
+            label[i] = sg_kmeans_nearest(&km, X + i * d, NULL);
+        double s = sg_kmeans_silhouette(X, n, d, label, km.k, sample, p->seed);
+        if (s > best + 1e-12) {
+            best = s;
+            best_k = k;
+        }
+        sg_kmeans_release(&km);
+    }
+    free(label);
+    return best_k;
+}

@@ -1,0 +1,44 @@
+/* sg_kmeans: K-Means (Lloyd) with k-means++ seeding, and the sampled silhouette used to pick k.
+ * The batch layer's anomaly score is the distance of a (standardised) row to its nearest
+ * centroid. Seeded and deterministic; single-threaded (10K x 50 converges in milliseconds).
+ * Not a scaler. */
+#ifndef SG_KMEANS_H
+#define SG_KMEANS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sg_kmeans {
+    int k;
+    size_t d;
+    double *c;  /* k x d centroids, row-major */
+    int iters;  /* Lloyd iterations run */
+    double inertia;
+};
+
+struct sg_kmeans_params {
+    int k;            /* clusters (>= 1; clamped to n) */
+    int max_iter;     /* default 20 */
+    double tol;       /* stop when every centroid moved less than tol (default 1e-4) */
+    uint64_t seed;
+};
+
+/* Fits on the n x d row-major X (n >= 1) into caller storage `km`; release with
+ * sg_kmeans_release. */
+void sg_kmeans_fit(struct sg_kmeans *km, const double *X, size_t n, size_t d,
+                   const struct sg_kmeans_params *p);
+void sg_kmeans_release(struct sg_kmeans *km);
+
+/* Nearest centroid of x; its Euclidean distance in *dist (if non-NULL). Thread-safe. */
+int sg_kmeans_nearest(const struct sg_kmeans *km, const double *x, double *dist);
+
+/* Mean silhouette of the labelling `label` over at most `sample` rows drawn with `seed`
+ * (all rows when n <= sample). Returns a value in [-1, 1] (0 for k < 2). */
+double sg_kmeans_silhouette(const double *X, size_t n, size_t d, const int *label, int k,
+                            size_t sample, uint64_t seed);
+
+/* Tries k = 2..kmax and returns the k with the best sampled silhouette (fits with `p`). */
+int sg_kmeans_choose_k(const double *X, size_t n, size_t d, int kmax,
+                       const struct sg_kmeans_params *p, size_t sample);
+
+#endif

@@ -1,0 +1,333 @@
+/* sg_source: NDJSON input (files, directories, stdin; plain, gzip via zlib, zstd via libzstd)
+ * split into line batches in one 8 MiB buffer. Lines are handed out as views into that buffer,
+ * so a batch ends where the buffer would have to move. */
+#include "batch/sg_source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "core/sg_err.h"
+#include "core/sg_mem.h"
+
+#define BUF_CAP (8u << 20) /* > SG_EVENT_MAX_BYTES: any acceptable line fits */
+#define ZIN_CAP (256u << 10)
+
+enum kind { K_PLAIN, K_GZ, K_ZST };
+
+struct nd {
+    struct sg_source base;
+    char **files;
+    size_t nfiles, cur;
+    int open;        /* a file is open */
+    enum kind kind;
+    int fd;
+    gzFile gz;
+    ZSTD_DCtx *zd;
+    char *zin;
+    ZSTD_inBuffer zib;
+    int zin_eof;
+    char *buf;
+    size_t start, end;
+    int skipping;    /* inside a line longer than the buffer */
+    int stream_eof;
+};
+
+int sg_source_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char *errbuf,
+                   size_t errlen)
+{
+    return s->next(s, b, max, errbuf, errlen);
+}
+
+void sg_source_free(struct sg_source *s)
+{
+    if (s)
+        s->free(s);
+}
+
+void sg_msgbatch_release(struct sg_msgbatch *b)
+{
+    free(b->m);
+    memset(b, 0, sizeof *b);
+}
+
+static void push(struct sg_msgbatch *b, const char *p, size_t len)
+{
+    b->m = sg_xgrow(b->m, &b->cap, b->n + 1, sizeof *b->m);
+    b->m[b->n].p = p;
+    b->m[b->n].len = (uint32_t)len;
+    b->n++;
+}
+
+static int ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+static void close_file(struct nd *d)
+{
+    if (!d->open)
+        return;
+    if (d->kind == K_GZ)
+        gzclose(d->gz);
+    else if (d->fd > 0)
+        close(d->fd);
+    d->open = 0;
+}
+
+static int open_file(struct nd *d, char *errbuf, size_t errlen)
+{
+    const char *path = d->files[d->cur];
+    d->kind = ends_with(path, ".gz") ? K_GZ : ends_with(path, ".zst") ? K_ZST : K_PLAIN;
+    d->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
+    if (d->fd < 0) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+        return sg_err_from_errno(errno);
+    }
+    if (d->kind == K_GZ && !(d->gz = gzdopen(d->fd, "rb"))) {
+        close(d->fd);
+        snprintf(errbuf, errlen, "%s: cannot start gzip decompression", path);
+        return SG_ERR_IO;
+    }
+    if (d->kind == K_ZST) {
+        if (!d->zd)
+            d->zd = ZSTD_createDCtx();
+        else
+            ZSTD_DCtx_reset(d->zd, ZSTD_reset_session_only);
+        if (!d->zin)
+            d->zin = sg_xmalloc(ZIN_CAP);
+        d->zib = (ZSTD_inBuffer){d->zin, 0, 0};
+        d->zin_eof = 0;
+    }
+    d->open = 1;
+    d->stream_eof = 0;
+    d->skipping = 0;
+    posix_fadvise(d->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return SG_OK;
+}
+
+static ssize_t read_zst(struct nd *d, char *dst, size_t cap, char *errbuf, size_t errlen)
+{
+    ZSTD_outBuffer ob = {dst, cap, 0};
+    while (ob.pos == 0) {
+        if (d->zib.pos == d->zib.size && !d->zin_eof) {
+            ssize_t r = read(d->fd, d->zin, ZIN_CAP);
+            if (r < 0) {
+                snprintf(errbuf, errlen, "%s: %s", d->files[d->cur], strerror(errno));
+                return -1;
+            }
+            if (r == 0)
+                d->zin_eof = 1;
+            d->zib = (ZSTD_inBuffer){d->zin, (size_t)r, 0};
+        }
+        size_t rc = ZSTD_decompressStream(d->zd, &ob, &d->zib);
+        if (ZSTD_isError(rc)) {
+            snprintf(errbuf, errlen, "%s: zstd: %s", d->files[d->cur], ZSTD_getErrorName(rc));
+            return -1;
+        }
+        if (ob.pos == 0 && d->zin_eof && d->zib.pos == d->zib.size) {
+            if (rc != 0) {
+                snprintf(errbuf, errlen, "%s: zstd: truncated input", d->files[d->cur]);
+                return -1;
+            }
+            return 0;
+        }
+    }
+    return (ssize_t)ob.pos;
+}
+
+/* Reads into dst; returns bytes, 0 at end of stream, -1 on error (errbuf set). */
+static ssize_t read_some(struct nd *d, char *dst, size_t cap, char *errbuf, size_t errlen)
+{
+    if (d->kind == K_ZST)
+        return read_zst(d, dst, cap, errbuf, errlen);
+    if (d->kind == K_GZ) {
+        int r = gzread(d->gz, dst, (unsigned)cap);
+        if (r < 0) {
+            int code;
+            snprintf(errbuf, errlen, "%s: gzip: %s", d->files[d->cur], gzerror(d->gz, &code));
+            return -1;
+        }
+        return r;
+    }
+    ssize_t r;
+    do
+        r = read(d->fd, dst, cap);
+    while (r < 0 && errno == EINTR);
+    if (r < 0)
+        snprintf(errbuf, errlen, "%s: %s", d->files[d->cur], strerror(errno));
+    return r;
+}
+
+static int blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return 0;
+    return 1;
+}
+
+static void emit_line(struct nd *d, struct sg_msgbatch *b, const char *p, size_t n)
+{
+    if (d->skipping) {
+        d->skipping = 0;
+        push(b, NULL, 0); /* the tail of an over-long line: one too-large message */
+    } else if (blank(p, n)) {
+        d->base.blank_lines++;
+    } else {
+        push(b, p, n);
+    }
+}
+
+/* Cuts complete lines out of the buffer into b. */
+static void cut_lines(struct nd *d, struct sg_msgbatch *b, size_t max)
+{
+    while (b->n < max && d->start < d->end) {
+        char *p = d->buf + d->start;
+        char *nl = memchr(p, '\n', d->end - d->start);
+        if (!nl)
+            break;
+        emit_line(d, b, p, (size_t)(nl - p));
+        d->start += (size_t)(nl - p) + 1;
+    }
+}
+
+/* Makes room at the end of the buffer (only when no view into it is live). */
+static void refill_room(struct nd *d)
+{
+    if (d->start == d->end) {
+        d->start = d->end = 0;
+    } else if (d->start > 0) {
+        memmove(d->buf, d->buf + d->start, d->end - d->start);
+        d->end -= d->start;
+        d->start = 0;
+    } else if (d->end == BUF_CAP) {
+        d->skipping = 1; /* no newline in 8 MiB: drop bytes until the next newline */
+        d->start = d->end = 0;
+    }
+}
+
+static int nd_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char *errbuf,
+                   size_t errlen)
+{
+    struct nd *d = (struct nd *)s;
+    b->n = 0;
+    while (b->n < max) {
+        if (!d->open) {
+            if (d->cur >= d->nfiles)
+                break;
+            int rc = open_file(d, errbuf, errlen);
+            if (rc != SG_OK)
+                return rc;
+        }
+        cut_lines(d, b, max);
+        if (b->n >= max)
+            break;
+        if (d->stream_eof) {
+            if (d->end > d->start)
+                emit_line(d, b, d->buf + d->start, d->end - d->start); /* no final newline */
+            else if (d->skipping)
+                emit_line(d, b, NULL, 0);
+            d->start = d->end = 0;
+            if (b->n > 0)
+                return SG_OK; /* the views must stay valid: close on the next call */
+            close_file(d);
+            d->cur++;
+            continue;
+        }
+        if (b->n > 0)
+            break; /* refilling would move bytes the batch points to */
+        refill_room(d);
+        ssize_t r = read_some(d, d->buf + d->end, BUF_CAP - d->end, errbuf, errlen);
+        if (r < 0)
+            return SG_ERR_IO;
+        if (r == 0)
+            d->stream_eof = 1;
+        d->end += (size_t)r;
+        d->base.bytes += (uint64_t)r;
+    }
+    return SG_OK;
+}
+
+static void nd_free(struct sg_source *s)
+{
+    struct nd *d = (struct nd *)s;
+    close_file(d);
+    for (size_t i = 0; i < d->nfiles; i++)
+        free(d->files[i]);
+    free(d->files);
+    ZSTD_freeDCtx(d->zd);
+    free(d->zin);
+    free(d->buf);
+    free(d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_file(struct nd *d, size_t *cap, const char *path)
+{
+    d->files = sg_xgrow(d->files, cap, d->nfiles + 1, sizeof *d->files);
+    d->files[d->nfiles++] = sg_xstrdup(path);
+}
+
+static int add_dir(struct nd *d, size_t *cap, const char *dir, char *errbuf, size_t errlen)
+{
+    DIR *dp = opendir(dir);
+    if (!dp) {
+        snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
+        return SG_ERR_IO;
+    }
+    size_t first = d->nfiles;
+    struct dirent *de;
+    char path[4096];
+    while ((de = readdir(dp))) {
+        struct stat st;
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+            add_file(d, cap, path);
+    }
+    closedir(dp);
+    qsort(d->files + first, d->nfiles - first, sizeof *d->files, cmp_str);
+    return SG_OK;
+}
+
+struct sg_source *sg_source_ndjson_new(const char *const *paths, size_t n, char *errbuf,
+                                       size_t errlen)
+{
+    struct nd *d = sg_xcalloc(1, sizeof *d);
+    d->base.next = nd_next;
+    d->base.free = nd_free;
+    size_t cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (!strcmp(paths[i], "-")) {
+            add_file(d, &cap, "-");
+        } else if (stat(paths[i], &st) != 0) {
+            snprintf(errbuf, errlen, "%s: %s", paths[i], strerror(errno));
+            nd_free(&d->base);
+            return NULL;
+        } else if (S_ISDIR(st.st_mode)) {
+            if (add_dir(d, &cap, paths[i], errbuf, errlen) != SG_OK) {
+                nd_free(&d->base);
+                return NULL;
+            }
+        } else {
+            add_file(d, &cap, paths[i]);
+        }
+    }
+    d->buf = sg_xmalloc(BUF_CAP);
+    return &d->base;
+}

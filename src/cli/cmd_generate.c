@@ -1,0 +1,327 @@
+/* cmd_generate.c: `streamguard generate` - synthetic security events (src/gen) to an NDJSON
+ * file or stdout and/or a Kafka topic keyed by user, optionally paced, with the ground truth
+ * written aside. Option parsing, output plumbing and reporting only; the model is in src/gen. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/sg_buf.h"
+#include "core/sg_err.h"
+#include "core/sg_time.h"
+#include "gen/sg_gen.h"
+#include "kafka/sg_producer.h"
+
+#define FLUSH_BYTES (1u << 20)
+
+static void help(void)
+{
+    printf("usage: streamguard generate [options]\n\n"
+           "Generates realistic security events (events-v1 JSON, one per line) from simulated\n"
+           "users with stable habits, with attack scenarios injected into some of them.\n\n"
+           "  -n, --events N         number of events (generate.events)\n"
+           "  -u, --users U          number of users (generate.users)\n"
+           "  -a, --attack-users F   fraction of users attacked, 0..1 (generate.attack_users)\n"
+           "  -d, --days D           days of history (generate.days)\n"
+           "      --start TIME       RFC 3339 start, or 'now' (generate.start)\n"
+           "  -s, --seed S           random seed; same seed, same bytes (generate.seed)\n"
+           "  -o, --out FILE|-       write NDJSON here (default: stdout unless --brokers)\n"
+           "  -t, --truth FILE       write the ground truth (JSON Lines, one per attacked user)\n"
+           "  -b, --brokers H:P      produce to Kafka (keyed by user, lz4 batches)\n"
+           "      --topic T          Kafka topic (topics.events)\n"
+           "  -r, --rate R           events per second, paced (generate.rate; 0 = max)\n"
+           "  -c, --config FILE      configuration file (default conf/streamguard.yaml)\n"
+           "  -q, --quiet            no progress line\n"
+           "  -h, --help             this help\n\n"
+           "exit codes: 0 ok, 1 write or delivery failure, 2 usage, 3 broker unreachable\n");
+}
+
+struct gen_args {
+    const char *config, *out, *truth, *brokers, *topic;
+    const char *keys[8], *vals[8];
+    int nset, quiet;
+};
+
+struct out_state {
+    int fd;           /* -1: no file output */
+    const char *path; /* for messages */
+    struct sg_buf buf;
+    struct sg_producer *prod;
+    struct sg_buf msg;
+};
+
+static int parse_args(int argc, char **argv, struct gen_args *a)
+{
+    static const struct option opts[] = {
+        {"events", required_argument, NULL, 'n'}, {"users", required_argument, NULL, 'u'},
+        {"attack-users", required_argument, NULL, 'a'}, {"days", required_argument, NULL, 'd'},
+        {"start", required_argument, NULL, 'S'}, {"seed", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'}, {"truth", required_argument, NULL, 't'},
+        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 'T'},
+        {"rate", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct {
+        int opt;
+        const char *key;
+    } keyed[] = {{'n', "generate.events"}, {'u', "generate.users"}, {'a', "generate.attack_users"},
+                 {'d', "generate.days"},   {'S', "generate.start"}, {'s', "generate.seed"},
+                 {'r', "generate.rate"}};
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":n:u:a:d:s:o:t:b:r:c:qh", opts, NULL)) != -1) {
+        for (size_t i = 0; i < sizeof keyed / sizeof keyed[0]; i++)
+            if (c == keyed[i].opt) {
+                a->keys[a->nset] = keyed[i].key;
+                a->vals[a->nset++] = optarg;
+            }
+        switch (c) {
+        case 'o': a->out = optarg; break;
+        case 't': a->truth = optarg; break;
+        case 'b': a->brokers = optarg; break;
+        case 'T': a->topic = optarg; break;
+        case 'c': a->config = optarg; break;
+        case 'q': a->quiet = 1; break;
+        case 'h': help(); return -1;
+        case ':': return cli_usage_error("generate", "option '%s' needs a value", argv[optind - 1]);
+        case '?': return cli_usage_error("generate", "unknown option '%s'", argv[optind - 1]);
+        default: break;
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("generate", "unexpected argument '%s'", argv[optind]);
+    if (a->brokers && !a->brokers[0])
+        return cli_usage_error("generate", "--brokers needs HOST:PORT");
+    return EXIT_OK;
+}
+
+/* Config file, then flags (validated by the config table), then the generator options. */
+static int build_opts(const struct gen_args *a, struct sg_config *cfg, struct sg_gen_opts *o)
+{
+    int rc = cli_load_config(cfg, a->config);
+    for (int i = 0; rc == EXIT_OK && i < a->nset; i++)
+        rc = cli_set(cfg, a->keys[i], a->vals[i]);
+    if (rc != EXIT_OK)
+        return rc;
+    const char *start = cfg->generate.start;
+    if (!strcmp(start, "now")) {
+        o->start_ms = sg_time_now_ms() / 1000 * 1000;
+    } else if (sg_time_parse_rfc3339(start, strlen(start), &o->start_ms) != SG_OK) {
+        return cli_usage_error("generate", "--start '%s' is not an RFC 3339 time or 'now'", start);
+    }
+    o->seed = (uint64_t)cfg->generate.seed;
+    o->events = cfg->generate.events;
+    o->users = cfg->generate.users;
+    o->attack_users = cfg->generate.attack_users;
+    o->days = cfg->generate.days;
+    return EXIT_OK;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int flush_file(struct out_state *s)
+{
+    if (s->fd < 0 || !s->buf.len)
+        return EXIT_OK;
+    if (write_all(s->fd, s->buf.data, s->buf.len) != 0) {
+        fprintf(stderr, "streamguard generate: writing %s: %s\n", s->path, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    sg_buf_reset(&s->buf);
+    return EXIT_OK;
+}
+
+static int write_truth(const char *path, const struct sg_gen *g)
+{
+    struct sg_buf b;
+    sg_buf_init(&b);
+    sg_gen_truth(g, &b);
+    int rc = EXIT_OK;
+    FILE *f = fopen(path, "w");
+    if (!f || (b.len && fwrite(b.data, 1, b.len, f) != b.len) || fclose(f) != 0) {
+        fprintf(stderr, "streamguard generate: writing %s: %s\n", path, strerror(errno));
+        if (f && ferror(f))
+            fclose(f);
+        rc = EXIT_RUNTIME;
+    }
+    sg_buf_release(&b);
+    return rc;
+}
+
+static void pace(int64_t rate, int64_t t0_ns, int64_t i)
+{
+    int64_t due = t0_ns + (int64_t)((double)i * 1e9 / (double)rate);
+    int64_t now = sg_time_mono_ns();
+    if (due > now) {
+        struct timespec ts = {(time_t)((due - now) / 1000000000), (long)((due - now) % 1000000000)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void progress(int64_t done, int64_t total, int64_t t0_ns, int final)
+{
+    double secs = (double)(sg_time_mono_ns() - t0_ns) / 1e9;
+    fprintf(stderr, "%sgenerate: %lld/%lld events (%.0f%%), %.0f events/s%s",
+            isatty(2) ? "\r" : "", (long long)done, (long long)total,
+            total ? 100.0 * (double)done / (double)total : 100.0, secs > 0 ? (double)done / secs : 0,
+            final || !isatty(2) ? "\n" : "");
+}
+
+/* The generation loop; returns an exit code. */
+static int run(struct sg_gen *g, struct out_state *s, const struct sg_gen_opts *o, int64_t rate,
+               int quiet)
+{
+    volatile int *stop = cli_stop_flag();
+    struct sg_gen_meta meta;
+    int64_t t0 = sg_time_mono_ns(), last = t0, i = 0;
+    int printed = 0;
+    for (;;) {
+        struct sg_buf *dst = s->fd >= 0 ? &s->buf : &s->msg;
+        size_t mark = dst->len;
+        if (!sg_gen_next(g, dst, &meta))
+            break;
+        if (s->prod) {
+            if (sg_producer_send(s->prod, meta.user, meta.user_len, dst->data + mark,
+                                 dst->len - mark) != SG_OK)
+                break; /* counted as failed; reported by the caller */
+            if ((i & 1023) == 0)
+                sg_producer_poll(s->prod);
+        }
+        if (s->fd >= 0) {
+            sg_buf_putc(&s->buf, '\n');
+            if (s->buf.len >= FLUSH_BYTES && flush_file(s) != EXIT_OK)
+                return EXIT_RUNTIME;
+        } else {
+            sg_buf_reset(&s->msg);
+        }
+        i++;
+        if (rate > 0)
+            pace(rate, t0, i);
+        if ((i & 16383) == 0 || rate > 0) {
+            if (*stop)
+                break;
+            int64_t now = sg_time_mono_ns();
+            if (!quiet && now - last >= 1000000000) {
+                progress(i, o->events, t0, 0);
+                last = now;
+                printed = 1;
+            }
+        }
+    }
+    if (printed)
+        progress(i, o->events, t0, 1);
+    if (*stop)
+        fprintf(stderr, "streamguard generate: interrupted after %lld events\n", (long long)i);
+    return flush_file(s);
+}
+
+static int open_kafka(const struct gen_args *a, const struct sg_config *cfg, struct out_state *s)
+{
+    char err[512];
+    const char *topic = a->topic ? a->topic : cfg->topics.events;
+    s->prod = sg_producer_new(cfg, a->brokers, topic, err, sizeof err);
+    if (!s->prod) {
+        fprintf(stderr, "streamguard generate: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int rc = sg_producer_check(s->prod, 5000, err, sizeof err);
+    if (rc == SG_OK)
+        return EXIT_OK;
+    fprintf(stderr, "streamguard generate: %s (brokers %s)\n", err, a->brokers);
+    return rc == SG_ERR_UNAVAILABLE ? EXIT_UNAVAIL : EXIT_RUNTIME;
+}
+
+static int finish_kafka(struct out_state *s, int64_t t0_ns, int quiet)
+{
+    sg_producer_flush(s->prod, 60000);
+    struct sg_producer_stats st;
+    sg_producer_stats(s->prod, &st);
+    double secs = (double)(sg_time_mono_ns() - t0_ns) / 1e9;
+    if (!quiet || st.failed)
+        fprintf(stderr, "generate: %llu events delivered in %.2f s (%.0f events/s), %llu failed\n",
+                (unsigned long long)st.delivered, secs, secs > 0 ? (double)st.delivered / secs : 0,
+                (unsigned long long)st.failed);
+    if (st.failed || st.delivered != st.sent) {
+        fprintf(stderr, "streamguard generate: %llu of %llu messages were not delivered: %s\n",
+                (unsigned long long)(st.sent - st.delivered), (unsigned long long)st.sent,
+                st.first_error[0] ? st.first_error : "unknown error");
+        return EXIT_RUNTIME;
+    }
+    return EXIT_OK;
+}
+
+int cmd_generate(int argc, char **argv)
+{
+    struct gen_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc == -1)
+        return cli_finish(EXIT_OK);
+    if (rc != EXIT_OK)
+        return rc;
+    struct sg_config cfg;
+    sg_config_init(&cfg);
+    struct sg_gen_opts o = {0};
+    struct sg_gen *g = NULL;
+    struct out_state s = {.fd = -1};
+    sg_buf_init(&s.buf);
+    sg_buf_init(&s.msg);
+    if ((rc = build_opts(&a, &cfg, &o)) != EXIT_OK)
+        goto out;
+    char err[512];
+    if (!(g = sg_gen_new(&o, err, sizeof err))) {
+        rc = cli_usage_error("generate", "%s", err);
+        goto out;
+    }
+    if (a.brokers && (rc = open_kafka(&a, &cfg, &s)) != EXIT_OK)
+        goto out;
+    if (a.out || !a.brokers) {
+        s.path = a.out && strcmp(a.out, "-") ? a.out : "standard output";
+        s.fd = a.out && strcmp(a.out, "-") ? open(a.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                                           : 1;
+        if (s.fd < 0) {
+            fprintf(stderr, "streamguard generate: cannot open %s: %s\n", a.out, strerror(errno));
+            rc = EXIT_RUNTIME;
+            goto out;
+        }
+    }
+    int64_t t0 = sg_time_mono_ns();
+    rc = run(g, &s, &o, cfg.generate.rate, a.quiet);
+    if (s.prod) {
+        int krc = finish_kafka(&s, t0, a.quiet);
+        rc = rc != EXIT_OK ? rc : krc;
+    }
+    if (a.truth) {
+        int trc = write_truth(a.truth, g);
+        rc = rc != EXIT_OK ? rc : trc;
+    }
+    if (s.fd > 2 && close(s.fd) != 0 && rc == EXIT_OK) {
+        fprintf(stderr, "streamguard generate: closing %s: %s\n", s.path, strerror(errno));
+        rc = EXIT_RUNTIME;
+    }
+out:
+    sg_producer_free(s.prod);
+    sg_gen_free(g);
+    sg_buf_release(&s.buf);
+    sg_buf_release(&s.msg);
+    sg_config_release(&cfg);
+    return cli_finish(rc);
+}
