@@ -41,7 +41,8 @@ static void help(void)
         "input:\n"
         "  -i, --input PATH        NDJSON file or directory of them (repeatable; on a file\n"
         "                          system every rank sees; not stdin, not .gz/.zst)\n"
-        "      --chunk-mb N        input piece size per rank and round, MiB (8)\n"
+        "      --chunk-kb N        input piece per rank and round, KiB (8192): bounds the\n"
+        "                          memory of the shuffle (about 2 pieces per rank)\n"
         "  -n, --max-events N      stop after N messages\n"
         "      --max-invalid-ratio R  fail if more than R of the messages are invalid (0.01)\n\n"
         "model:\n"
@@ -99,17 +100,17 @@ static int add_set(struct opts *o, const char *key, const char *val)
 static int parse_chunk(struct opts *o, const char *v)
 {
     char *end;
-    long mb = strtol(v, &end, 10);
-    if (*end || end == v || mb < 1 || mb > 1024)
-        return usage_error("bad --chunk-mb '%s' (1..1024)", v);
-    o->chunk = (size_t)mb << 20;
+    long kb = strtol(v, &end, 10);
+    if (*end || end == v || kb < 4 || kb > (1L << 20))
+        return usage_error("bad --chunk-kb '%s' (4..1048576)", v);
+    o->chunk = (size_t)kb << 10;
     return EXIT_OK;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"input", required_argument, NULL, 'i'}, {"chunk-mb", required_argument, NULL, 'M'},
+        {"input", required_argument, NULL, 'i'}, {"chunk-kb", required_argument, NULL, 'M'},
         {"max-events", required_argument, NULL, 'n'},
         {"max-invalid-ratio", required_argument, NULL, 'R'},
         {"algorithm", required_argument, NULL, 'a'}, {"trees", required_argument, NULL, 'T'},
@@ -394,7 +395,7 @@ static int cmd_batch(const struct sg_mpi *c, int argc, char **argv)
 {
     struct opts o;
     memset(&o, 0, sizeof o);
-    o.chunk = (size_t)8 << 20;
+    o.chunk = (size_t)8 << 20; /* 8 MiB pieces */
     struct sg_config cfg;
     sg_config_init(&cfg);
     int code = parse_args(argc, argv, &o);

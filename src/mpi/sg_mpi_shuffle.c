@@ -395,7 +395,7 @@ static int do_round(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
         total += (size_t)s->rcount[r];
     }
     if (total > INT_MAX) {
-        snprintf(errbuf, errlen, "one round sends more than 2 GiB to a rank: lower --chunk-mb");
+        snprintf(errbuf, errlen, "one round sends more than 2 GiB to a rank: lower --chunk-kb");
         return SG_ERR_INVALID; /* every rank sees its own total; mpirun ends the others */
     }
     s->recv = sg_xgrow(s->recv, &s->rvcap, total + 1, 1);

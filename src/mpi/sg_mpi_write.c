@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "batch/sg_report.h"
@@ -20,15 +21,84 @@
 
 #define TOP 20
 
-void sg_mpi_fault_point(const struct sg_mpi *c, const char *phase)
+int sg_mpi_fault_point(const struct sg_mpi *c, const char *phase)
 {
     const char *f = getenv("STREAMGUARD_MPI_FAULT");
     char want[64];
     snprintf(want, sizeof want, "%d:%s", c->rank, phase);
-    if (f && !strcmp(f, want)) {
-        fprintf(stderr, "streamguard-mpi: rank %d: fault injection at '%s'\n", c->rank, phase);
+    size_t n = strlen(want);
+    if (!f || strncmp(f, want, n) || (f[n] && strcmp(f + n, ":fail")))
+        return 0;
+    fprintf(stderr, "streamguard-mpi: rank %d: fault injection at '%s'%s\n", c->rank, phase,
+            f[n] ? " (error)" : " (SIGKILL)");
+    if (!f[n])
         raise(SIGKILL);
+    return 1;
+}
+
+/* ---- cleanup when mpirun ends the job ----
+ * When a rank dies, mpirun sends SIGTERM to the others before SIGKILL. Each rank then removes
+ * the temporary directory (rank 0 created it; a rank still writing parts could re-create
+ * entries, so every rank removes what it finds before exiting), from the signal handler: so with only async-signal-safe
+ * calls (openat, getdents64, unlinkat), not nftw() as sg_parquet does, hence hand-written.
+ * Without this the temp sibling would stay behind (it is never renamed in either way). */
+
+static char g_tmp[4096];
+
+struct dirent64_raw {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+static void rm_tree_at(int dirfd, const char *name, int depth)
+{
+    if (unlinkat(dirfd, name, 0) == 0 || depth > 4)
+        return;
+    int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[2048];
+    for (int pass = 0; pass < 3; pass++) { /* entries removed while listing: list again */
+        long n;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+            for (long off = 0; off < n;) {
+                struct dirent64_raw *d = (struct dirent64_raw *)(void *)(buf + off);
+                if (strcmp(d->name, ".") && strcmp(d->name, ".."))
+                    rm_tree_at(fd, d->name, depth + 1);
+                off += d->reclen;
+            }
     }
+    close(fd);
+    unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+static void on_term(int sig)
+{
+    if (g_tmp[0])
+        rm_tree_at(AT_FDCWD, g_tmp, 0);
+    _exit(128 + sig);
+}
+
+static void guard_tmp(const char *tmp)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    if (tmp) {
+        snprintf(g_tmp, sizeof g_tmp, "%s", tmp);
+        sa.sa_handler = on_term;
+    } else {
+        sa.sa_handler = SIG_DFL;
+    }
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    if (!tmp)
+        g_tmp[0] = 0;
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -291,12 +361,14 @@ static struct sg_pq_dataset *open_dataset(const struct sg_mpi *c, const char *di
     if (c->rank == 0) {
         ds = sg_pq_dataset_new(dir, errbuf, errlen);
         if (ds) {
+            guard_tmp(sg_pq_dataset_tmpdir(ds));
             snprintf(tmp, sizeof tmp, "%s", sg_pq_dataset_tmpdir(ds));
             char mdir[4200];
             snprintf(mdir, sizeof mdir, "%s/model", tmp);
             if (mkdir(mdir, 0755) != 0) {
                 snprintf(errbuf, errlen, "%s: %s", mdir, strerror(errno));
                 sg_pq_dataset_abort(ds);
+                guard_tmp(NULL);
                 ds = NULL;
                 tmp[0] = 0;
             }
@@ -308,6 +380,8 @@ static struct sg_pq_dataset *open_dataset(const struct sg_mpi *c, const char *di
             snprintf(errbuf, errlen, "rank 0 could not create the output directory");
         return NULL;
     }
+    if (c->rank != 0) /* every rank removes it on SIGTERM: the last one sees a still tree */
+        guard_tmp(tmp);
     return c->rank == 0 ? ds : sg_pq_dataset_attach(tmp);
 }
 
@@ -335,7 +409,10 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
     int rc = sg_batch_write_parts(ds, data, m, p, c->rank, errbuf, errlen);
     if (rc == SG_OK)
         rc = write_baselines(base, data, errbuf, errlen);
-    sg_mpi_fault_point(c, "write");
+    if (sg_mpi_fault_point(c, "write") && rc == SG_OK) {
+        rc = SG_ERR_IO;
+        snprintf(errbuf, errlen, "injected write error");
+    }
     int bad = rc != SG_OK;
     SG_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, c->comm));
     if (c->rank == 0) {
@@ -349,15 +426,18 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
             sg_pq_dataset_abort(ds); /* the temp dir is never renamed in */
         else
             rc = sg_pq_dataset_commit(ds, errbuf, errlen);
+        guard_tmp(NULL);
         if (bad && rc == SG_OK) {
             rc = SG_ERR_IO;
             snprintf(errbuf, errlen, "another rank failed to write its part; nothing committed");
         }
-    } else {
-        sg_pq_dataset_detach(ds);
     }
     int final = rc != SG_OK;
     SG_MPI(MPI_Bcast(&final, 1, MPI_INT, 0, c->comm));
+    if (c->rank != 0) {
+        guard_tmp(NULL);
+        sg_pq_dataset_detach(ds);
+    }
     if (final && rc == SG_OK) {
         rc = SG_ERR_IO;
         snprintf(errbuf, errlen, "rank 0 could not commit the output");

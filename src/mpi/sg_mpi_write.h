@@ -21,9 +21,11 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
                  const struct sg_ingest_stats *st, uint64_t n_global,
                  struct sg_batch_timings *t, char *errbuf, size_t errlen);
 
-/* Test hook (failure injection): when STREAMGUARD_MPI_FAULT is "RANK:PHASE" and this is rank
- * RANK, the process kills itself with SIGKILL at PHASE ("read", "fit" or "write"; "write" is
- * after its part files were written, before the commit). */
-void sg_mpi_fault_point(const struct sg_mpi *c, const char *phase);
+/* Test hook (failure injection, as SQLite's): when STREAMGUARD_MPI_FAULT is "RANK:PHASE" and
+ * this is rank RANK, the process kills itself with SIGKILL at PHASE ("read", "fit" or
+ * "write"; "write" is after its part files were written, before the commit). With
+ * "RANK:PHASE:fail" it returns 1 instead, and the caller fails that phase with an error
+ * (only "write" honours it). Returns 0 otherwise. */
+int sg_mpi_fault_point(const struct sg_mpi *c, const char *phase);
 
 #endif

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# e2e: the batch layer across MPI ranks (build/streamguard-mpi under mpirun) gives the same
+# users, features, scores, labels, model, report and baselines as one `streamguard batch`
+# process with the same seed (raw features bit for bit, scores within 1e-12; tests/mpi/
+# compare.mjs reads both datasets with DuckDB), bit-identical results for -np 1, 2 and 4
+# (also with --max-events), and a rank that dies or fails ends the job with a non-zero
+# exit, no temp directory and the previous output untouched.
+# Needs Open MPI (scripts/deps.sh) and node + tests/node_modules.
+set -euo pipefail
+BUILD=${STREAMGUARD_BUILD:-build}
+SG=${STREAMGUARD_BIN:-$PWD/$BUILD/streamguard}
+MPI_BIN="$PWD/$BUILD/streamguard-mpi"
+[ -x "$MPI_BIN" ] || { echo "missing $MPI_BIN: install Open MPI (scripts/deps.sh), then make"; exit 1; }
+command -v mpirun >/dev/null || { echo "missing mpirun (scripts/deps.sh)"; exit 1; }
+[ -d tests/node_modules/@duckdb/node-api ] || { echo "missing tests/node_modules: run scripts/deps.sh"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# Open MPI leaks by design at exit (its own allocations); only ours must be leak-free.
+export LSAN_OPTIONS="suppressions=$PWD/tests/mpi/lsan.supp:print_suppressions=0"
+run_mpi() { # NP ARGS...
+    local np=$1
+    shift
+    mpirun --oversubscribe --allow-run-as-root -np "$np" "$MPI_BIN" batch -q "$@"
+}
+compare() { (cd tests && node mpi/compare.mjs "$@"); }
+tree_sum() { (cd "$1" && find . -type f | sort | xargs md5sum); }
+
+echo "== input: generated events + invalid, blank and CRLF lines, 3 files + an empty one"
+EVENTS=30000
+[ "$BUILD" = build-asan ] && EVENTS=12000
+"$SG" generate -q -n "$EVENTS" -u 500 -a 0.05 -s 11 -o "$tmp/ev.ndjson"
+awk 'BEGIN { srand(5) }
+     { r = rand()
+       if (r < 0.002) print "{\"not\":\"an event\"}"; else if (r < 0.003) print "garbage {"
+       else if (r < 0.004) print "   "
+       if (rand() < 0.01) printf "%s\r\n", $0; else print }' "$tmp/ev.ndjson" > "$tmp/all"
+mkdir "$tmp/in"
+lines=$(wc -l < "$tmp/all")
+head -n $((lines / 3)) "$tmp/all" > "$tmp/in/a.ndjson"
+sed -n "$((lines / 3 + 1))p" "$tmp/all" > "$tmp/in/b.ndjson"
+tail -n +$((lines / 3 + 2)) "$tmp/all" | head -c -1 > "$tmp/in/c.ndjson" # no final newline
+: > "$tmp/in/d.ndjson"
+COMMON=(--seed 13 --trees 50 --set batch.max_invalid_ratio=0.05)
+
+echo "== single process"
+"$SG" batch -q -i "$tmp/in" -o "$tmp/single" -j 2 "${COMMON[@]}"
+
+for np in 1 2 4; do
+    echo "== mpirun -np $np (16 KiB pieces: many rounds, lines cut at every boundary)"
+    run_mpi "$np" -i "$tmp/in" -o "$tmp/np$np" --chunk-kb 16 -j 1 "${COMMON[@]}"
+    compare "$tmp/single" "$tmp/np$np"
+    [ "$np" = 1 ] || compare "$tmp/np1" "$tmp/np$np" 0 # bit-identical across rank counts
+done
+
+echo "== the comparison does detect a different model (another seed must not pass)"
+run_mpi 2 -i "$tmp/in" -o "$tmp/other" --chunk-kb 16 --seed 14 --trees 50 \
+    --set batch.max_invalid_ratio=0.05
+if compare "$tmp/single" "$tmp/other" 2>"$tmp/neg.log"; then
+    echo "FAIL: a run with another seed compared equal"; exit 1
+fi
+grep -q FAIL "$tmp/neg.log"
+
+echo "== --max-events: the same first N messages across ranks"
+"$SG" batch -q -i "$tmp/in" -o "$tmp/capped1" -n 7777 "${COMMON[@]}"
+run_mpi 3 -i "$tmp/in" -o "$tmp/capped3" -n 7777 --chunk-kb 8 "${COMMON[@]}"
+CAPPED=1 compare "$tmp/capped1" "$tmp/capped3"
+grep -q '"messages":7777' "$tmp/capped3/anomaly_report.json"
+
+echo "== a rank that dies or fails: non-zero exit, previous output intact, no temp dir"
+before=$(tree_sum "$tmp/np2")
+for fault in 1:write 1:read 0:fit 3:write 1:write:fail; do
+    set +e
+    STREAMGUARD_MPI_FAULT=$fault run_mpi 4 -i "$tmp/in" -o "$tmp/np2" --chunk-kb 16 \
+        "${COMMON[@]}" > "$tmp/fault.log" 2>&1
+    rc=$?
+    set -e
+    echo "fault $fault: exit $rc"
+    [ "$rc" -ne 0 ] || { echo "FAIL: fault $fault exited 0"; cat "$tmp/fault.log"; exit 1; }
+    grep -q "fault injection at" "$tmp/fault.log"
+    [ "$(tree_sum "$tmp/np2")" = "$before" ] || { echo "FAIL: output changed ($fault)"; exit 1; }
+    if ls -d "$tmp"/np2.tmp-* 2>/dev/null; then echo "FAIL: temp dir left ($fault)"; exit 1; fi
+done
+compare "$tmp/single" "$tmp/np2" # still the good output
+
+echo "== refusals"
+set +e
+run_mpi 2 -i "$tmp/in" -o "$tmp/x" --k auto 2>"$tmp/e1"; rc1=$?
+gzip -k "$tmp/in/a.ndjson"
+run_mpi 2 -i "$tmp/in/a.ndjson.gz" -o "$tmp/x" 2>"$tmp/e2"; rc2=$?
+run_mpi 1 --bogus 2>"$tmp/e3"; rc3=$?
+set -e
+[ "$rc1" -ne 0 ] && grep -q "not supported across ranks" "$tmp/e1"
+[ "$rc2" -ne 0 ] && grep -q "compressed files cannot be split" "$tmp/e2"
+[ "$rc3" -ne 0 ] && grep -q "unknown option" "$tmp/e3"
+[ ! -e "$tmp/x" ]
+"$MPI_BIN" batch --help | grep -q "chunk-kb"
+echo "ok"
