@@ -90,7 +90,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB)
 
 # libFuzzer targets: clang only, own build dir; the library is rebuilt with coverage
 # instrumentation (fuzzer-no-link) once and shared by every target.
-FUZZ_SAN := -fsanitize=address,undefined
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS := -O1 -g $(WARN) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
 FUZZ_LIB := build-fuzz/libstreamguard.a
 FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/%.o)

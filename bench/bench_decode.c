@@ -50,36 +50,41 @@ static void gen_details(struct sg_rng *r, struct sg_buf *b, unsigned kind)
     static const char *const rcodes[] = {"NOERROR", "NXDOMAIN", "SERVFAIL"};
     switch (kind) {
     case 0:
-        sg_buf_printf(b, ",\"auth_details\":{\"auth_type\":\"%s\",\"status\":\"success\","
-                         "\"failure_reason\":null,\"attempts_count\":%u,"
-                         "\"previous_success_timestamp\":null}",
+        sg_buf_printf(b,
+                      ",\"auth_details\":{\"auth_type\":\"%s\",\"status\":\"success\","
+                      "\"failure_reason\":null,\"attempts_count\":%u,"
+                      "\"previous_success_timestamp\":null}",
                       PICK(r, auth), (unsigned)sg_rng_below(r, 6));
         break;
     case 1:
-        sg_buf_printf(b, ",\"network_details\":{\"protocol\":\"%s\",\"source_port\":%u,"
-                         "\"destination_port\":%u,\"bytes_sent\":%u,\"bytes_received\":%u,"
-                         "\"duration_ms\":%u,\"connection_state\":\"closed\"}",
+        sg_buf_printf(b,
+                      ",\"network_details\":{\"protocol\":\"%s\",\"source_port\":%u,"
+                      "\"destination_port\":%u,\"bytes_sent\":%u,\"bytes_received\":%u,"
+                      "\"duration_ms\":%u,\"connection_state\":\"closed\"}",
                       PICK(r, proto), (unsigned)(1024 + sg_rng_below(r, 64511)),
                       (unsigned)sg_rng_below(r, 65536), (unsigned)sg_rng_below(r, 1 << 20),
                       (unsigned)sg_rng_below(r, 1 << 24), (unsigned)sg_rng_below(r, 60000));
         break;
     case 2:
-        sg_buf_printf(b, ",\"file_details\":{\"file_path\":\"%s\",\"operation\":\"%s\","
-                         "\"file_size_bytes\":%u,\"access_denied\":%s,\"permissions_changed\":%s}",
+        sg_buf_printf(b,
+                      ",\"file_details\":{\"file_path\":\"%s\",\"operation\":\"%s\","
+                      "\"file_size_bytes\":%u,\"access_denied\":%s,\"permissions_changed\":%s}",
                       PICK(r, paths), PICK(r, ops), (unsigned)sg_rng_below(r, 1 << 30),
                       sg_rng_below(r, 2) ? "true" : "false", sg_rng_below(r, 5) ? "false" : "true");
         break;
     case 3:
-        sg_buf_printf(b, ",\"process_details\":{\"process_name\":\"%s\",\"command_line\":\"%s "
-                         "-c \\\"run task %u\\\"\",\"user_privileges\":\"%s\",\"process_id\":%u,"
-                         "\"parent_process_id\":%u,\"is_signed\":%s}",
+        sg_buf_printf(b,
+                      ",\"process_details\":{\"process_name\":\"%s\",\"command_line\":\"%s "
+                      "-c \\\"run task %u\\\"\",\"user_privileges\":\"%s\",\"process_id\":%u,"
+                      "\"parent_process_id\":%u,\"is_signed\":%s}",
                       PICK(r, procs), PICK(r, procs), (unsigned)sg_rng_below(r, 1000),
                       PICK(r, privs), (unsigned)sg_rng_below(r, 1 << 22),
                       (unsigned)sg_rng_below(r, 1 << 16), sg_rng_below(r, 2) ? "true" : "false");
         break;
     default:
-        sg_buf_printf(b, ",\"dns_details\":{\"query_name\":\"%c%c%c%u.example.com\","
-                         "\"query_type\":\"%s\",\"response_code\":\"%s\",\"ttl\":%u}",
+        sg_buf_printf(b,
+                      ",\"dns_details\":{\"query_name\":\"%c%c%c%u.example.com\","
+                      "\"query_type\":\"%s\",\"response_code\":\"%s\",\"ttl\":%u}",
                       'a' + (int)sg_rng_below(r, 26), 'a' + (int)sg_rng_below(r, 26),
                       'a' + (int)sg_rng_below(r, 26), (unsigned)sg_rng_below(r, 100000),
                       PICK(r, qtypes), PICK(r, rcodes), (unsigned)sg_rng_below(r, 86400));
@@ -90,8 +95,8 @@ static void gen_details(struct sg_rng *r, struct sg_buf *b, unsigned kind)
 /* One event in the shape of the original (Java) generator, ~300-500 bytes. */
 static void gen_event(struct sg_rng *r, struct sg_buf *b, int64_t ts)
 {
-    static const char *const users[] = {"alice", "bob", "carol", "dave", "analyst",
-                                        "svc_backup", "j\\u00fcrgen", "admin"};
+    static const char *const users[] = {"alice",   "bob",        "carol",        "dave",
+                                        "analyst", "svc_backup", "j\\u00fcrgen", "admin"};
     static const char *const hosts[] = {"server01", "server02", "laptop-bob", "db-prod-3",
                                         "ws-042"};
     static const char *const geos[] = {"US-WA-Seattle", "US-NY-New York", "DE-BER-Berlin",
@@ -204,8 +209,8 @@ static uint64_t cj_extract(const cJSON *root)
         {"process_name", "command_line", "user_privileges", "process_id", "parent_process_id",
          "is_signed"},
         {"query_name", "query_type", "response_code", "ttl"}};
-    static const char *const top[] = {"event_id", "event_type", "user", "source_ip",
-                                      "destination_ip", "status"};
+    static const char *const top[] = {"event_id",  "event_type",     "user",
+                                      "source_ip", "destination_ip", "status"};
     uint64_t acc = 0;
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
         const char *s = cj_str(root, top[i]);
@@ -317,8 +322,8 @@ int main(int argc, char **argv)
     }
     double mo = median(ours, RUNS), mc = median(cj, RUNS);
     if (mo > 0)
-        printf("%-28s %9.1f MB/s %11.0f events/s  (median of %d)\n", "sg_event_decode",
-               mb / mo, (double)l.count / mo, RUNS);
+        printf("%-28s %9.1f MB/s %11.0f events/s  (median of %d)\n", "sg_event_decode", mb / mo,
+               (double)l.count / mo, RUNS);
     if (mc > 0)
         printf("%-28s %9.1f MB/s %11.0f events/s  (median of %d)\n", "cJSON parse + extract",
                mb / mc, (double)l.count / mc, RUNS);

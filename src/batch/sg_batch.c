@@ -109,8 +109,10 @@ static void fit_kmeans(struct sg_batch_data *data, const struct sg_batch_params 
     if (p->k <= 0)
         kp.k = data->n >= 3 ? sg_kmeans_choose_k(data->z, data->n, data->d, 10, &kp, 1000) : 1;
     sg_kmeans_fit(&m->km, data->z, data->n ? data->n : 1, data->d, &kp);
-    for (size_t i = 0; i < data->n; i++)
-        data->cluster[i] = sg_kmeans_nearest(&m->km, data->z + i * data->d, &data->kdist[i]);
+    for (size_t i = 0; i < data->n; i++) {
+        data->cluster[i] = sg_kmeans_nearest(&m->km, data->z + i * data->d, NULL);
+        data->kdist[i] = sg_kmeans_score(&m->km, data->z + i * data->d);
+    }
 }
 
 void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,

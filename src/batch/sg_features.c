@@ -5,6 +5,7 @@
 #include "batch/sg_features.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -19,6 +20,8 @@
 #define GEO_JITTER_KM 50.0
 #define MIN_TRAVEL_HOURS (1.0 / 60.0)
 #define MAX_SPEED_KMH 20000.0
+#define IMPOSSIBLE_KMH 1000.0 /* faster than any airliner */
+#define IMPOSSIBLE_MIN_KM 500.0
 #define FAST_SWITCH_MS (2 * 3600 * 1000)
 #define DNS_MIN_FOR_REGULARITY 10
 
@@ -76,6 +79,7 @@ static const struct sg_feature_def defs[SG_FEAT_COUNT] = {
     {"perm_change_rate", 0, "share of file accesses changing permissions"},
     {"max_travel_kmh", 1, "largest implied speed between consecutive geo-located events"},
     {"fast_country_switches", 1, "country changes less than 2 h after the previous event"},
+    {"impossible_travel_hops", 1, "consecutive geo-located events > 500 km apart at > 1000 km/h"},
 };
 
 const struct sg_feature_def *sg_features_defs(void)
@@ -136,18 +140,22 @@ static double kmv_count(const struct sg_kmv *k)
     return (k->n - 1) / u;
 }
 
+static uint64_t hash_str(const struct sg_str *s)
+{
+    return sg_hash_bytes(s->p, s->len, HSEED);
+}
+
 static void kmv_str(struct sg_kmv *k, const struct sg_str *s)
 {
     if (s->len)
-        kmv_add(k, sg_hash_bytes(s->p, s->len, HSEED));
+        kmv_add(k, hash_str(s));
 }
 
 /* ---- frequency table ---- */
 
 /* Counts `s`; returns how often it was seen before (0 for an untracked key). */
-static uint32_t topk_add(struct sg_topk *t, const char *p, size_t len)
+static uint32_t topk_add(struct sg_topk *t, uint64_t h, const char *p, size_t len)
 {
-    uint64_t h = sg_hash_bytes(p, len, HSEED);
     for (uint32_t i = 0; i < t->n; i++)
         if (t->hash[i] == h)
             return t->count[i]++;
@@ -176,8 +184,12 @@ static uint32_t topk_max(const struct sg_topk *t)
 
 /* ---- helpers ---- */
 
+static pthread_once_t matchers_once = PTHREAD_ONCE_INIT;
+static void build_matchers(void);
+
 void sg_features_init(struct sg_features *f)
 {
+    pthread_once(&matchers_once, build_matchers);
     memset(f, 0, sizeof *f);
     struct sg_kmv *sets[] = {&f->days,      &f->src_ips,   &f->dst_ips, &f->hosts, &f->locations,
                              &f->countries, &f->ports,     &f->qnames,  &f->procs};
@@ -225,14 +237,62 @@ static double char_entropy(const char *s, size_t n)
     return e;
 }
 
-static int contains_any(const struct sg_str *s, const char *const *needles)
+/* Case-insensitive "contains any needle" in one pass: a table of the needles' first two bytes
+ * (built once) marks the positions worth comparing, so a 40-byte path costs ~40 table lookups
+ * instead of one memmem per needle. Only the first 512 bytes are looked at. */
+struct matcher {
+    const char *const *needles;
+    size_t n;
+    uint8_t len[64];
+    uint64_t bigram[65536 / 64];
+};
+
+static void matcher_build(struct matcher *m, const char *const *needles)
+{
+    memset(m, 0, sizeof *m);
+    m->needles = needles;
+    for (size_t i = 0; needles[i] && i < 64; i++, m->n++) {
+        m->len[i] = (uint8_t)strlen(needles[i]);
+        unsigned bg = (unsigned char)needles[i][0] | (unsigned char)needles[i][1] << 8;
+        m->bigram[bg / 64] |= UINT64_C(1) << (bg % 64);
+    }
+}
+
+static int contains_any(const struct matcher *m, const struct sg_str *s)
+{
+    if (s->len < 2)
+        return 0;
+    char low[512];
+    size_t n = s->len < sizeof low ? s->len : sizeof low;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s->p[i];
+        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+        unsigned bg = (unsigned char)low[i] | (unsigned char)low[i + 1] << 8;
+        if (!(m->bigram[bg / 64] >> (bg % 64) & 1))
+            continue;
+        for (size_t k = 0; k < m->n; k++)
+            if (m->len[k] <= n - i && !memcmp(low + i, m->needles[k], m->len[k]))
+                return 1;
+    }
+    return 0;
+}
+
+/* contains_any() memoised per user by the string's hash (seeded per needle list). */
+static int matches(struct sg_features *f, const struct sg_str *s, const struct matcher *mt,
+                   uint64_t seed)
 {
     if (!s->len)
         return 0;
-    for (size_t i = 0; needles[i]; i++)
-        if (strcasestr(s->p, needles[i]))
-            return 1;
-    return 0;
+    uint64_t h = sg_hash_bytes(s->p, s->len, seed) | 1;
+    unsigned slot = (unsigned)(h >> 60);
+    if (f->memo_key[slot] == h)
+        return f->memo_val[slot];
+    int r = contains_any(mt, s);
+    f->memo_key[slot] = h;
+    f->memo_val[slot] = (uint8_t)r;
+    return r;
 }
 
 static const char *const sensitive_paths[] = {
@@ -246,13 +306,22 @@ static const char *const admin_tools[] = {
     "netcat", "nmap", "lsass", "crackmapexec", "secretsdump", "bitsadmin", "schtasks", "-enc",
     NULL};
 
+static struct matcher sensitive_m, tools_m;
+
+static void build_matchers(void)
+{
+    matcher_build(&sensitive_m, sensitive_paths);
+    matcher_build(&tools_m, admin_tools);
+}
+
 static void add_time(struct sg_features *f, const struct sg_event *ev)
 {
     int64_t days = floor_div(ev->ts_ms, 86400000);
     int64_t hour = floor_div(ev->ts_ms, 3600000) - days * 24;
     int64_t wd = ((days + 4) % 7 + 7) % 7; /* 1970-01-01 was a Thursday */
     f->week_hour[wd * 24 + hour]++;
-    kmv_add(&f->days, sg_hash_bytes(&days, sizeof days, HSEED));
+    if (f->n == 0 || days != floor_div(f->last_ts, 86400000)) /* same day as before: known */
+        kmv_add(&f->days, sg_hash_bytes(&days, sizeof days, HSEED));
     if (ev->type == SG_EV_NETWORK && ev->d.net.bytes_sent > 0)
         f->bytes_hour[hour] += (double)ev->d.net.bytes_sent;
     if (f->n > 0) {
@@ -273,8 +342,9 @@ static void add_geo(struct sg_features *f, const struct sg_event *ev)
 {
     const struct sg_str *loc = &ev->geo_location;
     if (loc->len) {
-        kmv_str(&f->locations, loc);
-        topk_add(&f->loc_top, loc->p, loc->len);
+        uint64_t lh = hash_str(loc);
+        kmv_add(&f->locations, lh);
+        topk_add(&f->loc_top, lh, loc->p, loc->len);
         const char *dash = memchr(loc->p, '-', loc->len);
         size_t cl = dash ? (size_t)(dash - loc->p) : loc->len;
         uint64_t c = sg_hash_bytes(loc->p, cl, HSEED);
@@ -297,6 +367,8 @@ static void add_geo(struct sg_features *f, const struct sg_event *ev)
         if (h < MIN_TRAVEL_HOURS)
             h = MIN_TRAVEL_HOURS;
         double v = km < GEO_JITTER_KM ? 0 : km / h;
+        if (km >= IMPOSSIBLE_MIN_KM && v > IMPOSSIBLE_KMH)
+            f->impossible_hops++;
         if (v > MAX_SPEED_KMH)
             v = MAX_SPEED_KMH;
         if (v > f->max_speed)
@@ -332,7 +404,9 @@ static void add_network(struct sg_features *f, const struct sg_event *ev)
         kmv_add(&f->ports, sg_hash_bytes(&port, sizeof port, HSEED));
     }
     if (ev->destination_ip.len) {
-        uint32_t seen = topk_add(&f->dst_top, ev->destination_ip.p, ev->destination_ip.len);
+        uint64_t h = hash_str(&ev->destination_ip);
+        kmv_add(&f->dst_ips, h);
+        uint32_t seen = topk_add(&f->dst_top, h, ev->destination_ip.p, ev->destination_ip.len);
         if (seen < RARE_COUNT)
             f->bytes_rare += b;
     }
@@ -366,15 +440,15 @@ static void add_process(struct sg_features *f, const struct sg_event *ev)
         f->proc_priv++;
     if (ev->d.proc.is_signed == 0)
         f->proc_unsigned++;
-    if (contains_any(&ev->d.proc.process_name, admin_tools) ||
-        contains_any(&ev->d.proc.command_line, admin_tools))
+    if (matches(f, &ev->d.proc.process_name, &tools_m, 1) ||
+        matches(f, &ev->d.proc.command_line, &tools_m, 1))
         f->proc_tool++;
     kmv_str(&f->procs, &ev->d.proc.process_name);
 }
 
 static void add_file(struct sg_features *f, const struct sg_event *ev)
 {
-    if (contains_any(&ev->d.file.file_path, sensitive_paths))
+    if (matches(f, &ev->d.file.file_path, &sensitive_m, 2))
         f->file_sensitive++;
     if (ev->d.file.access_denied == 1)
         f->file_denied++;
@@ -395,10 +469,12 @@ void sg_features_add(struct sg_features *f, const struct sg_event *ev)
         f->threat_max = ev->threat_score;
     if (ev->threat_score >= HIGH_THREAT)
         f->threat_high++;
-    if (topk_add(&f->src_top, ev->source_ip.p, ev->source_ip.len) < RARE_COUNT)
+    uint64_t sh = hash_str(&ev->source_ip);
+    if (topk_add(&f->src_top, sh, ev->source_ip.p, ev->source_ip.len) < RARE_COUNT)
         f->rare_ip_events++;
-    kmv_str(&f->src_ips, &ev->source_ip);
-    kmv_str(&f->dst_ips, &ev->destination_ip);
+    kmv_add(&f->src_ips, sh);
+    if (ev->type != SG_EV_NETWORK) /* network events count it in add_network */
+        kmv_str(&f->dst_ips, &ev->destination_ip);
     kmv_str(&f->hosts, &ev->hostname);
     switch (ev->type) {
     case SG_EV_AUTH: add_auth(f, ev); break;
@@ -513,6 +589,7 @@ static void finish_details(const struct sg_features *f, double *o)
     o[50] = ratio(f->file_perm, fn);
     o[51] = f->max_speed;
     o[52] = f->fast_country_switch;
+    o[53] = f->impossible_hops;
 }
 
 void sg_features_finish(const struct sg_features *f, double *o)

@@ -13,7 +13,7 @@
 
 /* Bump when a definition changes; it is part of sg_features_hash(). */
 #define SG_FEATURES_VERSION 1
-#define SG_FEAT_COUNT 53
+#define SG_FEAT_COUNT 54
 
 struct sg_feature_def {
     const char *name;  /* snake_case column name */
@@ -73,8 +73,12 @@ struct sg_features {
     double last_lat, last_lon;
     int64_t last_geo_ts;
     double max_speed;
+    uint32_t impossible_hops;
     uint64_t last_country;
     uint32_t fast_country_switch;
+    /* memo of keyword matches (process names, command lines, paths repeat): hash -> result */
+    uint64_t memo_key[16];
+    uint8_t memo_val[16];
 };
 
 /* The feature table (SG_FEAT_COUNT entries, static). */

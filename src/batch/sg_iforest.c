@@ -19,11 +19,23 @@
 struct itree {
     struct sg_itree_node *nodes;
     size_t n, cap;
+    /* The same tree as a perfect binary tree of `levels` levels in breadth-first order (for
+     * scoring without branches): internal j has children 2j+1 (x < split) and 2j+2; a leaf
+     * above the last level becomes pass-through nodes (split +inf: always left) down to the
+     * bottom, whose entry holds the leaf's depth + c(size). NULL when levels > DENSE_MAX. */
+    int32_t *dfeat;
+    double *dsplit, *dleaf;
 };
+
+#define DENSE_MAX 12
+
+struct sg_iforest;
+static int build_dense(struct sg_iforest *f);
 
 struct sg_iforest {
     size_t d;
     int trees, psi; /* psi: effective */
+    int levels;     /* height limit ceil(log2 psi) */
     uint64_t seed;
     double c_psi;
     struct itree *t;
@@ -227,6 +239,7 @@ static struct sg_iforest *alloc_forest(size_t d, int trees, int psi, uint64_t se
     f->psi = psi;
     f->seed = seed;
     f->c_psi = sg_iforest_c(psi);
+    f->levels = psi > 1 ? (int)ceil(log2((double)psi)) : 0;
     f->t = sg_xcalloc((size_t)trees, sizeof *f->t);
     return f;
 }
@@ -267,6 +280,7 @@ struct sg_iforest *sg_iforest_fit(const double *X, size_t n, size_t d,
         else
             fit_worker(&jobs[i]); /* no thread: do its share here */
     }
+    build_dense(f); /* cannot fail: fitted trees respect the height limit */
     return f;
 }
 
@@ -325,10 +339,61 @@ void sg_iforest_free(struct sg_iforest *f)
 {
     if (!f)
         return;
-    for (int i = 0; i < f->trees; i++)
+    for (int i = 0; i < f->trees; i++) {
         free(f->t[i].nodes);
+        free(f->t[i].dfeat);
+        free(f->t[i].dsplit);
+        free(f->t[i].dleaf);
+    }
     free(f->t);
     free(f);
+}
+
+/* ---- dense layout ---- */
+
+static void fill_pass(struct itree *t, int levels, size_t j, int level, double v)
+{
+    if (level == levels) {
+        t->dleaf[j - (((size_t)1 << levels) - 1)] = v;
+        return;
+    }
+    t->dfeat[j] = 0;
+    t->dsplit[j] = INFINITY;
+    fill_pass(t, levels, 2 * j + 1, level + 1, v);
+    fill_pass(t, levels, 2 * j + 2, level + 1, v);
+}
+
+/* Returns -1 if the tree is deeper than `levels` (a corrupt model file). */
+static int fill_dense(struct itree *t, int levels, int32_t src, size_t j, int level)
+{
+    const struct sg_itree_node *nd = &t->nodes[src];
+    if (nd->feat < 0) {
+        fill_pass(t, levels, j, level, level + nd->split);
+        return 0;
+    }
+    if (level == levels)
+        return -1;
+    t->dfeat[j] = nd->feat;
+    t->dsplit[j] = nd->split;
+    if (fill_dense(t, levels, src + 1, 2 * j + 1, level + 1))
+        return -1;
+    return fill_dense(t, levels, nd->right, 2 * j + 2, level + 1);
+}
+
+static int build_dense(struct sg_iforest *f)
+{
+    if (f->levels > DENSE_MAX)
+        return 0;
+    size_t inner = ((size_t)1 << f->levels) - 1, leaves = (size_t)1 << f->levels;
+    for (int i = 0; i < f->trees; i++) {
+        struct itree *t = &f->t[i];
+        t->dfeat = sg_xmalloc((inner ? inner : 1) * sizeof *t->dfeat);
+        t->dsplit = sg_xmalloc((inner ? inner : 1) * sizeof *t->dsplit);
+        t->dleaf = sg_xmalloc(leaves * sizeof *t->dleaf);
+        if (fill_dense(t, f->levels, 0, 0, 0))
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- scoring ---- */
@@ -362,11 +427,55 @@ struct score_job {
     size_t lo, hi;
 };
 
+/* Scores rows [lo, hi) in blocks of BLOCK rows walked through each tree in lockstep: the
+ * per-level loads of independent rows overlap in the CPU (a single path is a chain of
+ * dependent loads), and a block's rows stay in L1 across all trees. Sums are accumulated in
+ * tree order, so the result is bit-identical to sg_iforest_score_one(). */
+#define BLOCK 16
+static void score_block(const struct sg_iforest *f, const double *X, size_t m, double *out)
+{
+    double sum[BLOCK] = {0};
+    const size_t d = f->d;
+    for (int t = 0; t < f->trees; t++) {
+        const struct itree *tr = &f->t[t];
+        if (tr->dfeat) { /* branch-free: exactly `levels` steps per row */
+            size_t j[BLOCK] = {0};
+            for (int l = 0; l < f->levels; l++)
+                for (size_t r = 0; r < m; r++)
+                    j[r] = 2 * j[r] + 1 + !(X[r * d + (size_t)tr->dfeat[j[r]]] < tr->dsplit[j[r]]);
+            size_t base = ((size_t)1 << f->levels) - 1;
+            for (size_t r = 0; r < m; r++)
+                sum[r] += tr->dleaf[j[r] - base];
+            continue;
+        }
+        const struct sg_itree_node *nd = tr->nodes;
+        int32_t idx[BLOCK] = {0}, depth[BLOCK] = {0};
+        int active = 1;
+        while (active) {
+            active = 0;
+            for (size_t r = 0; r < m; r++) {
+                const struct sg_itree_node *x = &nd[idx[r]];
+                if (x->feat < 0)
+                    continue;
+                active = 1;
+                idx[r] = X[r * d + (size_t)x->feat] < x->split ? idx[r] + 1 : x->right;
+                depth[r]++;
+            }
+        }
+        for (size_t r = 0; r < m; r++)
+            sum[r] += depth[r] + nd[idx[r]].split;
+    }
+    for (size_t r = 0; r < m; r++)
+        out[r] = f->c_psi <= 0 ? 0.5 : exp2(-(sum[r] / f->trees) / f->c_psi);
+}
+
 static void *score_worker(void *arg)
 {
     struct score_job *j = arg;
-    for (size_t i = j->lo; i < j->hi; i++)
-        j->out[i] = sg_iforest_score_one(j->f, j->X + i * j->f->d);
+    for (size_t i = j->lo; i < j->hi; i += BLOCK) {
+        size_t m = j->hi - i < BLOCK ? j->hi - i : BLOCK;
+        score_block(j->f, j->X + i * j->f->d, m, j->out + i);
+    }
     return NULL;
 }
 
@@ -479,5 +588,10 @@ struct sg_iforest *sg_iforest_from_json(const void *cjson, char *errbuf, size_t 
             sg_iforest_free(f);
             return NULL;
         }
+    if (build_dense(f) != 0) {
+        snprintf(errbuf, errlen, "iforest: a tree is deeper than ceil(log2 psi)");
+        sg_iforest_free(f);
+        return NULL;
+    }
     return f;
 }

@@ -1,10 +1,13 @@
-/* sg_ingest: batch-synchronous parallel ingest. For each batch of messages, worker w decodes
- * the w-th slice (phase A); after a barrier, worker w walks every slice in order and folds the
- * events of the users it owns into their accumulators (phase B). Per-user order is the input
- * order and each user has one owner, so no locks and no thread-count dependence. */
+/* sg_ingest: batch-synchronous parallel ingest. For each batch of messages the threads decode
+ * chunks of CHUNK messages taken from an atomic counter (phase A); after a barrier they take
+ * user partitions from another counter and fold each partition's events, chunk by chunk in
+ * input order, into its users' accumulators (phase B). Per-user order is the input order and a
+ * partition has one thread per batch, so no locks and no thread-count dependence; dynamic
+ * hand-out keeps both cores busy when one thread is descheduled on a shared machine. */
 #include "batch/sg_ingest.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +17,17 @@
 #include "core/sg_time.h"
 
 #define BATCH_MSGS 32768
+#define CHUNK 512
 #define MAX_THREADS 64
 
 struct slot {
     struct sg_event ev;
     uint64_t hash;
-    int part;
 };
 
 struct worker {
     int id;
     struct shared *sh;
-    struct slot *slots;
-    size_t n, cap;
     struct sg_arena arena;
     struct sg_ingest_stats st; /* invalid counts and examples of this worker */
 };
@@ -41,6 +42,12 @@ struct shared {
     const struct sg_msgbatch *batch;
     uint64_t base; /* ordinal of batch->m[0] minus 1 */
     struct sg_users *users;
+    int nparts;
+    struct slot *slots;       /* BATCH_MSGS: chunk c's valid events at [c * CHUNK, + chunk_n[c]) */
+    int32_t *part_of;         /* partition of each slot, apart so the route scan stays in cache */
+    uint32_t chunk_n[BATCH_MSGS / CHUNK];
+    size_t nchunks;
+    _Atomic size_t next_chunk, next_part;
     struct worker w[MAX_THREADS];
 };
 
@@ -56,47 +63,68 @@ static void note_invalid(struct worker *w, uint64_t ordinal, const struct sg_eve
     }
 }
 
-static void phase_decode(struct worker *w)
+static void decode_chunk(struct worker *w, size_t c)
 {
-    const struct sg_msgbatch *b = w->sh->batch;
-    size_t lo = b->n * (size_t)w->id / (size_t)w->sh->nt;
-    size_t hi = b->n * (size_t)(w->id + 1) / (size_t)w->sh->nt;
-    sg_arena_reset(&w->arena);
-    w->n = 0;
-    w->slots = sg_xgrow(w->slots, &w->cap, hi - lo, sizeof *w->slots);
+    struct shared *sh = w->sh;
+    const struct sg_msgbatch *b = sh->batch;
+    size_t lo = c * CHUNK, hi = lo + CHUNK < b->n ? lo + CHUNK : b->n;
+    uint32_t n = 0;
     for (size_t i = lo; i < hi; i++) {
         struct sg_event_error err;
-        struct slot *s = &w->slots[w->n];
+        struct slot *s = &sh->slots[lo + n];
         if (!b->m[i].p) {
             err.reason = SG_REASON_TOO_LARGE;
             err.field[0] = 0;
             snprintf(err.message, sizeof err.message, "line longer than the 8 MiB read buffer");
-            note_invalid(w, w->sh->base + i + 1, &err);
+            note_invalid(w, sh->base + i + 1, &err);
             continue;
         }
         if (sg_event_decode(b->m[i].p, b->m[i].len, &s->ev, &w->arena, &err) != SG_OK) {
-            note_invalid(w, w->sh->base + i + 1, &err);
+            note_invalid(w, sh->base + i + 1, &err);
             continue;
         }
         s->hash = sg_users_hash(s->ev.user.p, s->ev.user.len);
-        s->part = sg_users_partition(w->sh->users, s->hash);
-        w->n++;
+        sh->part_of[lo + n] = sg_users_partition(sh->users, s->hash);
+        n++;
+    }
+    sh->chunk_n[c] = n;
+}
+
+static void phase_decode(struct worker *w)
+{
+    struct shared *sh = w->sh;
+    sg_arena_reset(&w->arena);
+    for (;;) {
+        size_t c = atomic_fetch_add_explicit(&sh->next_chunk, 1, memory_order_relaxed);
+        if (c >= sh->nchunks)
+            return;
+        decode_chunk(w, c);
+    }
+}
+
+static void route_part(struct shared *sh, int part)
+{
+    for (size_t c = 0; c < sh->nchunks; c++) {
+        const int32_t *po = &sh->part_of[c * CHUNK];
+        for (uint32_t i = 0; i < sh->chunk_n[c]; i++) {
+            if (po[i] != part)
+                continue;
+            const struct slot *s = &sh->slots[c * CHUNK + i];
+            struct sg_user *u = sg_users_get(sh->users, part, s->ev.user.p, s->ev.user.len,
+                                             s->hash);
+            sg_features_add(&u->f, &s->ev);
+        }
     }
 }
 
 static void phase_route(struct worker *w)
 {
     struct shared *sh = w->sh;
-    for (int v = 0; v < sh->nt; v++) {
-        const struct worker *src = &sh->w[v];
-        for (size_t i = 0; i < src->n; i++) {
-            const struct slot *s = &src->slots[i];
-            if (s->part != w->id)
-                continue;
-            struct sg_user *u =
-                sg_users_get(sh->users, w->id, s->ev.user.p, s->ev.user.len, s->hash);
-            sg_features_add(&u->f, &s->ev);
-        }
+    for (;;) {
+        size_t p = atomic_fetch_add_explicit(&sh->next_part, 1, memory_order_relaxed);
+        if (p >= (size_t)sh->nparts)
+            return;
+        route_part(sh, (int)p);
     }
 }
 
@@ -154,6 +182,9 @@ static int read_loop(struct sg_source *src, struct shared *sh, const struct sg_i
             break;
         sh->batch = &b;
         sh->base = st->messages;
+        sh->nchunks = (b.n + CHUNK - 1) / CHUNK;
+        atomic_store(&sh->next_chunk, 0);
+        atomic_store(&sh->next_part, 0);
         if (sh->nt > 1)
             pthread_barrier_wait(&sh->bar);
         phase_decode(&sh->w[0]);
@@ -181,10 +212,11 @@ int sg_ingest_run(struct sg_source *src, struct sg_users *u, const struct sg_ing
 {
     memset(st, 0, sizeof *st);
     struct shared *sh = sg_xcalloc(1, sizeof *sh);
-    sh->nt = sg_users_partitions(u);
-    if (sh->nt > MAX_THREADS)
-        sh->nt = MAX_THREADS; /* sg_users_new callers keep partitions <= MAX_THREADS */
+    sh->nt = o->threads < 1 ? 1 : o->threads > MAX_THREADS ? MAX_THREADS : o->threads;
+    sh->nparts = sg_users_partitions(u);
     sh->users = u;
+    sh->slots = sg_xmalloc(BATCH_MSGS * sizeof *sh->slots);
+    sh->part_of = sg_xmalloc(BATCH_MSGS * sizeof *sh->part_of);
     pthread_t tid[MAX_THREADS];
     for (int i = 0; i < sh->nt; i++) {
         sh->w[i].id = i;
@@ -226,10 +258,10 @@ int sg_ingest_run(struct sg_source *src, struct sg_users *u, const struct sg_ing
     merge_stats(sh, st);
     if (o->progress)
         o->progress(st, sg_users_count(u), 1, o->ctx);
-    for (int i = 0; i < sh->nt; i++) {
+    for (int i = 0; i < sh->nt; i++)
         sg_arena_release(&sh->w[i].arena);
-        free(sh->w[i].slots);
-    }
+    free(sh->slots);
+    free(sh->part_of);
     free(sh);
     return rc;
 }

@@ -21,6 +21,7 @@ struct sg_ingest_stats {
 };
 
 struct sg_ingest_opts {
+    int threads;          /* decode/route threads including the caller's (>= 1) */
     uint64_t max_events;  /* 0 = no cap (counts messages, valid or not) */
     volatile int *stop;   /* set by a signal handler: stop after the current batch */
     /* called from the calling thread about once a second and at the end (may be NULL) */
@@ -28,7 +29,8 @@ struct sg_ingest_opts {
     void *ctx;
 };
 
-/* Runs phase 1 with sg_users_partitions(u) threads (the caller's thread is one of them).
+/* Runs phase 1 with o->threads threads (the caller's thread is one of them); any partition
+ * count works (more partitions than threads balance better).
  * Returns SG_OK (also when stopped: check *stop), or the source's error with errbuf. */
 int sg_ingest_run(struct sg_source *src, struct sg_users *u, const struct sg_ingest_opts *o,
                   struct sg_ingest_stats *st, char *errbuf, size_t errlen);

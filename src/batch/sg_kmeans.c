@@ -122,11 +122,44 @@ void sg_kmeans_fit(struct sg_kmeans *km, const double *X, size_t n, size_t d,
             break;
     }
     free(sum);
+    km->size = sg_xcalloc((size_t)k, sizeof *km->size);
+    km->large = sg_xcalloc((size_t)k, 1);
+    for (size_t i = 0; i < n; i++)
+        km->size[sg_kmeans_nearest(km, X + i * d, NULL)]++;
+    sg_kmeans_mark_large(km);
     free(cnt);
+}
+
+void sg_kmeans_mark_large(struct sg_kmeans *km)
+{
+    uint64_t total = 0, best = 0;
+    int arg = 0;
+    for (int c = 0; c < km->k; c++) {
+        total += km->size[c];
+        if (km->size[c] > best) {
+            best = km->size[c];
+            arg = c;
+        }
+    }
+    for (int c = 0; c < km->k; c++)
+        km->large[c] = c == arg || (double)km->size[c] >= SG_KMEANS_SMALL_SHARE * (double)total;
+}
+
+double sg_kmeans_score(const struct sg_kmeans *km, const double *x)
+{
+    double bd = INFINITY;
+    for (int c = 0; c < km->k; c++)
+        if (km->large[c]) {
+            double v = dist2(x, km->c + (size_t)c * km->d, km->d);
+            bd = v < bd ? v : bd;
+        }
+    return sqrt(bd);
 }
 
 void sg_kmeans_release(struct sg_kmeans *km)
 {
+    free(km->size);
+    free(km->large);
     free(km->c);
     memset(km, 0, sizeof *km);
 }

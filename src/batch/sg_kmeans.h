@@ -14,7 +14,13 @@ struct sg_kmeans {
     double *c;  /* k x d centroids, row-major */
     int iters;  /* Lloyd iterations run */
     double inertia;
+    uint64_t *size;  /* k: training rows per cluster at the end */
+    uint8_t *large;  /* k: cluster holds >= SG_KMEANS_SMALL_SHARE of the rows (or is largest) */
 };
+
+/* Clusters smaller than this share of the training rows are "small": a handful of outliers
+ * that k-means++ made into their own cluster must not get distance 0 (CBLOF's idea). */
+#define SG_KMEANS_SMALL_SHARE 0.02
 
 struct sg_kmeans_params {
     int k;            /* clusters (>= 1; clamped to n) */
@@ -31,6 +37,12 @@ void sg_kmeans_release(struct sg_kmeans *km);
 
 /* Nearest centroid of x; its Euclidean distance in *dist (if non-NULL). Thread-safe. */
 int sg_kmeans_nearest(const struct sg_kmeans *km, const double *x, double *dist);
+
+/* The anomaly distance: Euclidean distance from x to the nearest *large* centroid. */
+double sg_kmeans_score(const struct sg_kmeans *km, const double *x);
+
+/* Recomputes km->large from km->size (used after loading a model). */
+void sg_kmeans_mark_large(struct sg_kmeans *km);
 
 /* Mean silhouette of the labelling `label` over at most `sample` rows drawn with `seed`
  * (all rows when n <= sample). Returns a value in [-1, 1] (0 for k < 2). */

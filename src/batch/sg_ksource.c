@@ -94,8 +94,14 @@ static int ks_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char 
             continue;
         }
         p->next = m->offset + 1;
-        if (p->next >= p->end)
+        if (p->next >= p->end) {
             k->open_parts--;
+            /* done with it: stop fetching what was produced after the start */
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, k->topic, p->id);
+            rd_kafka_pause_partitions(k->rk, l);
+            rd_kafka_topic_partition_list_destroy(l);
+        }
         k->base.bytes += m->len;
         hold(k, m, b);
     }

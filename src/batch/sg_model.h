@@ -83,6 +83,9 @@ void sg_model_baseline_line(const char *user, size_t len, const struct sg_featur
 struct sg_model *sg_model_load(const char *dir, char *errbuf, size_t errlen);
 void sg_model_free(struct sg_model *m);
 
+/* Parses model.json text (no baselines); the checks of sg_model_load. Returns NULL + errbuf. */
+struct sg_model *sg_model_parse(const char *json, size_t len, char *errbuf, size_t errlen);
+
 /* The user's baseline from baselines.ndjson, or NULL. Borrowed, lives as long as `m`. */
 const struct sg_baseline *sg_model_baseline(const struct sg_model *m, const char *user,
                                             size_t len);

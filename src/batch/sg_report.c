@@ -195,7 +195,13 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
     for (size_t j = 0; j < k; j++) {
         size_t i = idx[j];
         const struct sg_user *u = data->users[i];
-        sg_buf_printf(out, "| %s | %.4f | %u | %.3f | ", u->name, data->score[i], u->f.n,
+        sg_buf_puts(out, "| ");
+        for (uint32_t c = 0; c < u->len; c++) { /* a '|' in a name must not split the row */
+            if (u->name[c] == '|')
+                sg_buf_putc(out, '\\');
+            sg_buf_putc(out, u->name[c]);
+        }
+        sg_buf_printf(out, " | %.4f | %u | %.3f | ", data->score[i], u->f.n,
                       u->f.n ? u->f.threat_sum / u->f.n : 0);
         int fi[SG_BATCH_TOP_FEATURES];
         int nf = sg_model_top_features(m, data->z + i * data->d, fi, SG_BATCH_TOP_FEATURES);

@@ -19,6 +19,7 @@ enum {
 int cmd_batch(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 
 /* Loads `path` (or conf/streamguard.yaml if path is NULL and that file exists) over the

@@ -29,8 +29,8 @@ static void help(void)
         "  anomaly_report.json / .md      totals, invalid events by reason, top anomalies\n"
         "  model/                         model.json + baselines.ndjson for the speed layer\n\n"
         "input:\n"
-        "  -i, --input PATH        NDJSON file, directory of files, or - for stdin;\n"
-        "                          .gz and .zst are decompressed (repeatable)\n"
+        "  -i, --input PATH        NDJSON file, directory of files, or - for stdin (plain\n"
+        "                          or gzip); .gz and .zst files are decompressed (repeatable)\n"
         "  -b, --brokers HOST:PORT read a Kafka topic up to its end at start, then stop\n"
         "  -t, --topic T           topic (default: topics.events)\n"
         "  -g, --group G           start from G's committed offsets (default: earliest);\n"
@@ -292,9 +292,10 @@ static int run(const struct opts *o, struct sg_config *cfg)
         code = o->brokers && strstr(err, "unavailable") ? EXIT_UNAVAIL : EXIT_RUNTIME;
         goto out;
     }
-    users = sg_users_new(p.threads);
+    users = sg_users_new(p.threads * 4); /* finer than threads: dynamic balance */
     int quiet = o->quiet;
-    struct sg_ingest_opts io = {.max_events = p.max_events, .stop = cli_stop_flag(),
+    struct sg_ingest_opts io = {.threads = p.threads, .max_events = p.max_events,
+                                .stop = cli_stop_flag(),
                                 .progress = progress, .ctx = &quiet};
     struct sg_ingest_stats st;
     struct sg_batch_timings t = {0};

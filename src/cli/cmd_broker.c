@@ -17,16 +17,17 @@
 
 static void help(void)
 {
-    printf("usage: streamguard broker [options]\n\n"
-           "Runs an in-memory Kafka cluster (librdkafka mock) on 127.0.0.1 for development and\n"
-           "tests. Prints the bootstrap address, then runs until SIGINT/SIGTERM. Memory only:\n"
-           "each partition keeps about the last 5 MiB of compressed batches (docs/BROKER.md).\n\n"
-           "  -p, --partitions N       partitions per topic (broker.partitions, default 16)\n"
-           "  -b, --brokers N          brokers in the cluster (broker.brokers, default 1)\n"
-           "  -t, --topics a,b         topics to create (default: topics.events, .anomalies, .dlq)\n"
-           "  -f, --bootstrap-file F   also write the bootstrap address to F (removed at exit)\n"
-           "  -c, --config FILE        configuration file (default conf/streamguard.yaml)\n"
-           "  -h, --help               this help\n");
+    printf(
+        "usage: streamguard broker [options]\n\n"
+        "Runs an in-memory Kafka cluster (librdkafka mock) on 127.0.0.1 for development and\n"
+        "tests. Prints the bootstrap address, then runs until SIGINT/SIGTERM. Memory only:\n"
+        "each partition keeps about the last 5 MiB of compressed batches (docs/BROKER.md).\n\n"
+        "  -p, --partitions N       partitions per topic (broker.partitions, default 16)\n"
+        "  -b, --brokers N          brokers in the cluster (broker.brokers, default 2)\n"
+        "  -t, --topics a,b         topics to create (default: topics.events, .anomalies, .dlq)\n"
+        "  -f, --bootstrap-file F   also write the bootstrap address to F (removed at exit)\n"
+        "  -c, --config FILE        configuration file (default conf/streamguard.yaml)\n"
+        "  -h, --help               this help\n");
 }
 
 /* Writes `text` to path atomically (temp file + rename) so a polling script never reads half. */
@@ -74,9 +75,12 @@ struct broker_args {
 static int parse_args(int argc, char **argv, struct broker_args *a)
 {
     static const struct option opts[] = {
-        {"partitions", required_argument, NULL, 'p'}, {"brokers", required_argument, NULL, 'b'},
-        {"topics", required_argument, NULL, 't'}, {"bootstrap-file", required_argument, NULL, 'f'},
-        {"config", required_argument, NULL, 'c'}, {"help", no_argument, NULL, 'h'},
+        {"partitions", required_argument, NULL, 'p'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topics", required_argument, NULL, 't'},
+        {"bootstrap-file", required_argument, NULL, 'f'},
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -121,7 +125,8 @@ int cmd_broker(int argc, char **argv)
         topic_buf = strdup(a.topics);
         ntopics = topic_buf ? split_topics(topic_buf, topics) : -1;
         if (ntopics <= 0) {
-            rc = cli_usage_error("broker", "--topics needs 1..%d comma-separated names", MAX_TOPICS);
+            rc =
+                cli_usage_error("broker", "--topics needs 1..%d comma-separated names", MAX_TOPICS);
             goto out;
         }
     } else {
@@ -131,8 +136,8 @@ int cmd_broker(int argc, char **argv)
         ntopics = 3;
     }
     char err[512];
-    b = sg_broker_new((int)cfg.broker.brokers, (int)cfg.broker.partitions, topics,
-                      (size_t)ntopics, err, sizeof err);
+    b = sg_broker_new((int)cfg.broker.brokers, (int)cfg.broker.partitions, topics, (size_t)ntopics,
+                      err, sizeof err);
     if (!b) {
         fprintf(stderr, "streamguard broker: %s\n", err);
         rc = EXIT_UNAVAIL;
@@ -147,8 +152,9 @@ int cmd_broker(int argc, char **argv)
     }
     printf("%s\n", boot);
     fflush(stdout);
-    fprintf(stderr, "broker: %lld broker(s) at %s, %d topic(s) x %lld partitions, memory only; "
-                    "stop with Ctrl-C\n",
+    fprintf(stderr,
+            "broker: %lld broker(s) at %s, %d topic(s) x %lld partitions, memory only; "
+            "stop with Ctrl-C\n",
             (long long)cfg.broker.brokers, boot, ntopics, (long long)cfg.broker.partitions);
     while (!*stop) {
         struct timespec ts = {0, 100 * 1000000L};

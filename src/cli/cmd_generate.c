@@ -15,9 +15,8 @@
 #include "core/sg_err.h"
 #include "core/sg_time.h"
 #include "gen/sg_gen.h"
+#include "gen/sg_gen_run.h"
 #include "kafka/sg_producer.h"
-
-#define FLUSH_BYTES (1u << 20)
 
 static void help(void)
 {
@@ -50,21 +49,26 @@ struct gen_args {
 struct out_state {
     int fd;           /* -1: no file output */
     const char *path; /* for messages */
-    struct sg_buf buf;
     struct sg_producer *prod;
-    struct sg_buf msg;
 };
 
 static int parse_args(int argc, char **argv, struct gen_args *a)
 {
     static const struct option opts[] = {
-        {"events", required_argument, NULL, 'n'}, {"users", required_argument, NULL, 'u'},
-        {"attack-users", required_argument, NULL, 'a'}, {"days", required_argument, NULL, 'd'},
-        {"start", required_argument, NULL, 'S'}, {"seed", required_argument, NULL, 's'},
-        {"out", required_argument, NULL, 'o'}, {"truth", required_argument, NULL, 't'},
-        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 'T'},
-        {"rate", required_argument, NULL, 'r'}, {"config", required_argument, NULL, 'c'},
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {"events", required_argument, NULL, 'n'},
+        {"users", required_argument, NULL, 'u'},
+        {"attack-users", required_argument, NULL, 'a'},
+        {"days", required_argument, NULL, 'd'},
+        {"start", required_argument, NULL, 'S'},
+        {"seed", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'},
+        {"truth", required_argument, NULL, 't'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 'T'},
+        {"rate", required_argument, NULL, 'r'},
+        {"config", required_argument, NULL, 'c'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     static const struct {
@@ -124,32 +128,6 @@ static int build_opts(const struct gen_args *a, struct sg_config *cfg, struct sg
     return EXIT_OK;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int flush_file(struct out_state *s)
-{
-    if (s->fd < 0 || !s->buf.len)
-        return EXIT_OK;
-    if (write_all(s->fd, s->buf.data, s->buf.len) != 0) {
-        fprintf(stderr, "streamguard generate: writing %s: %s\n", s->path, strerror(errno));
-        return EXIT_RUNTIME;
-    }
-    sg_buf_reset(&s->buf);
-    return EXIT_OK;
-}
-
 static int write_truth(const char *path, const struct sg_gen *g)
 {
     struct sg_buf b;
@@ -167,71 +145,42 @@ static int write_truth(const char *path, const struct sg_gen *g)
     return rc;
 }
 
-static void pace(int64_t rate, int64_t t0_ns, int64_t i)
+struct progress_state {
+    int64_t total, t0_ns;
+    int printed;
+};
+
+static void progress(int64_t done, void *arg)
 {
-    int64_t due = t0_ns + (int64_t)((double)i * 1e9 / (double)rate);
-    int64_t now = sg_time_mono_ns();
-    if (due > now) {
-        struct timespec ts = {(time_t)((due - now) / 1000000000), (long)((due - now) % 1000000000)};
-        nanosleep(&ts, NULL);
-    }
+    struct progress_state *ps = arg;
+    double secs = (double)(sg_time_mono_ns() - ps->t0_ns) / 1e9;
+    fprintf(stderr, "%sgenerate: %lld/%lld events (%.0f%%), %.0f events/s%s", isatty(2) ? "\r" : "",
+            (long long)done, (long long)ps->total,
+            ps->total ? 100.0 * (double)done / (double)ps->total : 100.0,
+            secs > 0 ? (double)done / secs : 0, isatty(2) ? "" : "\n");
+    ps->printed = 1;
 }
 
-static void progress(int64_t done, int64_t total, int64_t t0_ns, int final)
-{
-    double secs = (double)(sg_time_mono_ns() - t0_ns) / 1e9;
-    fprintf(stderr, "%sgenerate: %lld/%lld events (%.0f%%), %.0f events/s%s",
-            isatty(2) ? "\r" : "", (long long)done, (long long)total,
-            total ? 100.0 * (double)done / (double)total : 100.0, secs > 0 ? (double)done / secs : 0,
-            final || !isatty(2) ? "\n" : "");
-}
-
-/* The generation loop; returns an exit code. */
+/* The generation loop (sg_gen_run) plus reporting; returns an exit code. */
 static int run(struct sg_gen *g, struct out_state *s, const struct sg_gen_opts *o, int64_t rate,
                int quiet)
 {
-    volatile int *stop = cli_stop_flag();
-    struct sg_gen_meta meta;
-    int64_t t0 = sg_time_mono_ns(), last = t0, i = 0;
-    int printed = 0;
-    for (;;) {
-        struct sg_buf *dst = s->fd >= 0 ? &s->buf : &s->msg;
-        size_t mark = dst->len;
-        if (!sg_gen_next(g, dst, &meta))
-            break;
-        if (s->prod) {
-            if (sg_producer_send(s->prod, meta.user, meta.user_len, dst->data + mark,
-                                 dst->len - mark) != SG_OK)
-                break; /* counted as failed; reported by the caller */
-            if ((i & 1023) == 0)
-                sg_producer_poll(s->prod);
-        }
-        if (s->fd >= 0) {
-            sg_buf_putc(&s->buf, '\n');
-            if (s->buf.len >= FLUSH_BYTES && flush_file(s) != EXIT_OK)
-                return EXIT_RUNTIME;
-        } else {
-            sg_buf_reset(&s->msg);
-        }
-        i++;
-        if (rate > 0)
-            pace(rate, t0, i);
-        if ((i & 16383) == 0 || rate > 0) {
-            if (*stop)
-                break;
-            int64_t now = sg_time_mono_ns();
-            if (!quiet && now - last >= 1000000000) {
-                progress(i, o->events, t0, 0);
-                last = now;
-                printed = 1;
-            }
-        }
+    struct progress_state ps = {o->events, sg_time_mono_ns(), 0};
+    struct sg_gen_run_opts ro = {s->fd, s->prod, rate, cli_stop_flag(), quiet ? NULL : progress,
+                                 &ps};
+    int64_t n = 0;
+    int rc = sg_gen_run(g, &ro, &n);
+    if (ps.printed && isatty(2))
+        fputc('\n', stderr);
+    if (rc == SG_ERR_INTERRUPTED) {
+        fprintf(stderr, "streamguard generate: interrupted after %lld events\n", (long long)n);
+        return EXIT_OK;
     }
-    if (printed)
-        progress(i, o->events, t0, 1);
-    if (*stop)
-        fprintf(stderr, "streamguard generate: interrupted after %lld events\n", (long long)i);
-    return flush_file(s);
+    if (rc == SG_ERR_IO || rc == SG_ERR_NOSPACE || (rc != SG_OK && !s->prod)) {
+        fprintf(stderr, "streamguard generate: writing %s: %s\n", s->path, strerror(errno));
+        return EXIT_RUNTIME;
+    }
+    return rc == SG_OK ? EXIT_OK : EXIT_RUNTIME; /* producer errors: reported with the stats */
 }
 
 static int open_kafka(const struct gen_args *a, const struct sg_config *cfg, struct out_state *s)
@@ -282,8 +231,6 @@ int cmd_generate(int argc, char **argv)
     struct sg_gen_opts o = {0};
     struct sg_gen *g = NULL;
     struct out_state s = {.fd = -1};
-    sg_buf_init(&s.buf);
-    sg_buf_init(&s.msg);
     if ((rc = build_opts(&a, &cfg, &o)) != EXIT_OK)
         goto out;
     char err[512];
@@ -295,8 +242,9 @@ int cmd_generate(int argc, char **argv)
         goto out;
     if (a.out || !a.brokers) {
         s.path = a.out && strcmp(a.out, "-") ? a.out : "standard output";
-        s.fd = a.out && strcmp(a.out, "-") ? open(a.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
-                                           : 1;
+        s.fd = a.out && strcmp(a.out, "-")
+                   ? open(a.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+                   : 1;
         if (s.fd < 0) {
             fprintf(stderr, "streamguard generate: cannot open %s: %s\n", a.out, strerror(errno));
             rc = EXIT_RUNTIME;
@@ -320,8 +268,6 @@ int cmd_generate(int argc, char **argv)
 out:
     sg_producer_free(s.prod);
     sg_gen_free(g);
-    sg_buf_release(&s.buf);
-    sg_buf_release(&s.msg);
     sg_config_release(&cfg);
     return cli_finish(rc);
 }

@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"batch", cmd_batch, "learn user behaviour from the event history, flag anomalous users"},
     {"broker", cmd_broker, "run an in-memory development Kafka (librdkafka mock)"},
     {"config", cmd_config, "show, check or document the configuration"},
+    {"demo", cmd_demo, "run the whole pipeline on this machine (broker, stream, batch, serve)"},
     {"generate", cmd_generate, "generate realistic security events with labelled attacks"},
 };
 

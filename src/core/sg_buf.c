@@ -163,7 +163,8 @@ void sg_buf_json_double(struct sg_buf *b, double v)
         sg_buf_puts(b, "null");
         return;
     }
-    if (v == (double)(long long)v && fabs(v) < 1e15) {
+    /* range test first: the cast is undefined behaviour beyond long long */
+    if (fabs(v) < 1e15 && v == (double)(long long)v) {
         sg_buf_printf(b, "%lld", (long long)v);
         return;
     }

@@ -50,7 +50,7 @@ static const struct key table[] = {
     {"generate.start", K_STR, "2026-11-01T00:00:00Z", NOLIM, "RFC 3339 start of the generated history", F(generate.start)},
 
     {"broker.partitions", K_INT, "16", 1, 10000, "partitions per topic of the development broker", F(broker.partitions)},
-    {"broker.brokers", K_INT, "1", 1, 16, "brokers in the development cluster", F(broker.brokers)},
+    {"broker.brokers", K_INT, "2", 1, 16, "brokers in the development cluster (2 lets a producer compress on two threads)", F(broker.brokers)},
 
     {"stream.group", K_STR, "streamguard-stream", NOLIM, "Kafka consumer group of the speed layer", F(stream.group)},
     {"stream.db", K_STR, "data/stream.db", NOLIM, "RocksDB directory of the speed layer", F(stream.db)},

@@ -27,9 +27,8 @@ static const char *const detail_names[SG_EV_TYPE_COUNT] = {
     "auth_details", "network_details", "file_details", "process_details", "dns_details"};
 static const char *const status_names[SG_STATUS_COUNT] = {"success", "failed", "blocked"};
 static const char *const reason_names[SG_REASON_COUNT] = {
-    "none",          "invalid_json",  "invalid_utf8", "not_object",
-    "too_large",     "too_deep",      "missing_field", "wrong_type",
-    "not_integral",  "out_of_range",  "bad_enum",      "bad_format"};
+    "none",          "invalid_json", "invalid_utf8", "not_object",   "too_large", "too_deep",
+    "missing_field", "wrong_type",   "not_integral", "out_of_range", "bad_enum",  "bad_format"};
 
 const char *sg_event_type_name(enum sg_event_type t)
 {
@@ -62,8 +61,9 @@ int sg_event_type_parse(const char *s, size_t n)
 
 static int status_parse(const char *s, size_t n)
 {
-    int st = n == 7 ? (s[0] == 's' ? SG_STATUS_SUCCESS : SG_STATUS_BLOCKED)
-                    : n == 6 ? SG_STATUS_FAILED : -1;
+    int st = n == 7   ? (s[0] == 's' ? SG_STATUS_SUCCESS : SG_STATUS_BLOCKED)
+             : n == 6 ? SG_STATUS_FAILED
+                      : -1;
     return st >= 0 && memcmp(s, status_names[st], n) == 0 ? st : -1;
 }
 
@@ -79,36 +79,38 @@ struct dfield {
     uint16_t off;
 };
 
-#define DF(kind_, member, fk) {#member, fk, sizeof(#member) - 1, offsetof(union sg_event_details, kind_.member)}
-static const struct dfield auth_fields[] = {
-    DF(auth, auth_type, FK_STR), DF(auth, failure_reason, FK_STR),
-    DF(auth, attempts_count, FK_UINT)};
+#define DF(kind_, member, fk)                                                                      \
+    {                                                                                              \
+#member, fk, sizeof(#member) - 1, offsetof(union sg_event_details, kind_.member)           \
+    }
+static const struct dfield auth_fields[] = {DF(auth, auth_type, FK_STR),
+                                            DF(auth, failure_reason, FK_STR),
+                                            DF(auth, attempts_count, FK_UINT)};
 static const struct dfield net_fields[] = {
-    DF(net, protocol, FK_STR),      DF(net, source_port, FK_PORT),
+    DF(net, protocol, FK_STR),          DF(net, source_port, FK_PORT),
     DF(net, destination_port, FK_PORT), DF(net, bytes_sent, FK_UINT),
-    DF(net, bytes_received, FK_UINT), DF(net, duration_ms, FK_UINT),
+    DF(net, bytes_received, FK_UINT),   DF(net, duration_ms, FK_UINT),
     DF(net, connection_state, FK_STR)};
 static const struct dfield file_fields[] = {
     DF(file, file_path, FK_STR), DF(file, operation, FK_STR), DF(file, file_size_bytes, FK_UINT),
     DF(file, access_denied, FK_BOOL), DF(file, permissions_changed, FK_BOOL)};
 static const struct dfield proc_fields[] = {
-    DF(proc, process_name, FK_STR),    DF(proc, command_line, FK_STR),
-    DF(proc, user_privileges, FK_STR), DF(proc, process_id, FK_UINT),
+    DF(proc, process_name, FK_STR),       DF(proc, command_line, FK_STR),
+    DF(proc, user_privileges, FK_STR),    DF(proc, process_id, FK_UINT),
     DF(proc, parent_process_id, FK_UINT), DF(proc, is_signed, FK_BOOL)};
-static const struct dfield dns_fields[] = {
-    DF(dns, query_name, FK_STR), DF(dns, query_type, FK_STR), DF(dns, response_code, FK_STR),
-    DF(dns, ttl, FK_UINT)};
+static const struct dfield dns_fields[] = {DF(dns, query_name, FK_STR), DF(dns, query_type, FK_STR),
+                                           DF(dns, response_code, FK_STR), DF(dns, ttl, FK_UINT)};
 #undef DF
 
 #define MAX_DFIELDS 8
-static const struct dfield *const dtables[SG_EV_TYPE_COUNT] = {auth_fields, net_fields,
-                                                               file_fields, proc_fields, dns_fields};
+static const struct dfield *const dtables[SG_EV_TYPE_COUNT] = {auth_fields, net_fields, file_fields,
+                                                               proc_fields, dns_fields};
 static const uint8_t dcounts[SG_EV_TYPE_COUNT] = {
     sizeof auth_fields / sizeof auth_fields[0], sizeof net_fields / sizeof net_fields[0],
     sizeof file_fields / sizeof file_fields[0], sizeof proc_fields / sizeof proc_fields[0],
     sizeof dns_fields / sizeof dns_fields[0]};
 
-static char empty_str[1] = "";
+static const char empty_str[1] = "";
 
 static void df_clear(union sg_event_details *u, const struct dfield *f)
 {
@@ -285,13 +287,16 @@ static int check_escape(struct dec *d, const unsigned char **pp)
     if (d->end - p < 2)
         return fail_at(d, p, SG_REASON_INVALID_JSON, "unterminated string");
     switch (p[1]) {
-    case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-        *pp = p + 2;
-        return 0;
-    case 'u':
-        break;
-    default:
-        return fail_at(d, p, SG_REASON_INVALID_JSON, "invalid escape in string");
+    case '"':
+    case '\\':
+    case '/':
+    case 'b':
+    case 'f':
+    case 'n':
+    case 'r':
+    case 't': *pp = p + 2; return 0;
+    case 'u': break;
+    default: return fail_at(d, p, SG_REASON_INVALID_JSON, "invalid escape in string");
     }
     long cu = hex4(p, d->end);
     if (cu < 0)
@@ -328,10 +333,16 @@ static int lex_str(struct dec *d, struct raw *r)
     r->esc = 0;
     for (;;) {
         while (end - p >= 8) {
-            uint64_t w;
+            uint64_t w, m;
             memcpy(&w, p, 8);
-            if (special8(w))
+            m = special8(w);
+            if (m) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                /* the lowest flagged byte is exact (borrows only run upwards): jump to it */
+                p += (unsigned)__builtin_ctzll(m) >> 3;
+#endif
                 break;
+            }
             p += 8;
         }
         if (p >= end)
@@ -651,14 +662,10 @@ static int skip_value(struct dec *d)
                 return -1;
         return rc;
     }
-    case '[':
-        return skip_array(d);
-    case 't':
-        return literal(d, "true", 4);
-    case 'f':
-        return literal(d, "false", 5);
-    case 'n':
-        return literal(d, "null", 4);
+    case '[': return skip_array(d);
+    case 't': return literal(d, "true", 4);
+    case 'f': return literal(d, "false", 5);
+    case 'n': return literal(d, "null", 4);
     default:
         if (*d->p == '-' || (*d->p >= '0' && *d->p <= '9')) {
             struct num nm;
@@ -721,10 +728,9 @@ static int rd_int(struct dec *d, struct slot *s, int64_t min, int64_t max, const
                 u = u * 10 + dg;
         }
         /* min/max are within int64; any |value| > 2^63 is out of range either way */
-        int in = !over && (neg ? (u == 0 || (u <= (uint64_t)INT64_MAX + 1 &&
-                                             (int64_t)(0 - u) >= min))
-                               : (u <= (uint64_t)INT64_MAX && (int64_t)u >= min &&
-                                  (int64_t)u <= max));
+        int in =
+            !over && (neg ? (u == 0 || (u <= (uint64_t)INT64_MAX + 1 && (int64_t)(0 - u) >= min))
+                          : (u <= (uint64_t)INT64_MAX && (int64_t)u >= min && (int64_t)u <= max));
         if (!in) {
             set_err(s, SG_REASON_OUT_OF_RANGE, range_msg);
             return 0;
@@ -786,8 +792,8 @@ static int rd_bool(struct dec *d, struct slot *s, int8_t *o)
 
 static int id_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':' || c == '-';
 }
 
 static void check_event_id(struct slot *s, const struct sg_str *v)
@@ -927,7 +933,7 @@ static const char *key_text(const struct raw *k, char *buf, size_t cap, size_t *
     return buf;
 }
 
-/* Index of the first errored slot (in table order) or -1; copies it to the parent. */
+/* Copies the first errored member (in table order), if any, to the parent slot. */
 static void fold_errors(const struct slot *sub, const char *const *names, unsigned count,
                         struct slot *parent)
 {
@@ -945,8 +951,8 @@ static void fold_errors(const struct slot *sub, const char *const *names, unsign
  * metadata */
 
 enum { M_HOST, M_GEO, M_LAT, M_LON, M_UA, M_SESSION, M_COUNT };
-static const char *const meta_names[M_COUNT] = {"hostname",   "geo_location", "geo_lat",
-                                                "geo_lon",    "user_agent",   "session_id"};
+static const char *const meta_names[M_COUNT] = {"hostname", "geo_location", "geo_lat",
+                                                "geo_lon",  "user_agent",   "session_id"};
 
 static const uint8_t meta_lens[M_COUNT] = {8, 12, 7, 7, 10, 10};
 
@@ -1098,12 +1104,21 @@ static int parse_details(struct dec *d, enum sg_event_type t, union sg_event_det
  * top level */
 
 enum {
-    T_ID, T_TS, T_TYPE, T_USER, T_SRC, T_DST, T_STATUS, T_SCORE, T_META, T_DET, /* +kind */
+    T_ID,
+    T_TS,
+    T_TYPE,
+    T_USER,
+    T_SRC,
+    T_DST,
+    T_STATUS,
+    T_SCORE,
+    T_META,
+    T_DET, /* +kind */
     T_COUNT = T_DET + SG_EV_TYPE_COUNT
 };
 static const char *const top_names[T_COUNT] = {
-    "event_id",  "timestamp",    "event_type",      "user",         "source_ip",
-    "destination_ip", "status",  "threat_score",    "metadata",     "auth_details",
+    "event_id",        "timestamp",    "event_type",      "user",       "source_ip",
+    "destination_ip",  "status",       "threat_score",    "metadata",   "auth_details",
     "network_details", "file_details", "process_details", "dns_details"};
 
 /* Maps a top-level key to its slot (switch on length, then one memcmp), or -1. */
@@ -1113,13 +1128,26 @@ static int top_key(const char *k, size_t n)
     switch (n) {
     case 4: a = T_USER; break;
     case 6: a = T_STATUS; break;
-    case 8: a = T_ID; b = T_META; break;
-    case 9: a = T_TS; b = T_SRC; break;
+    case 8:
+        a = T_ID;
+        b = T_META;
+        break;
+    case 9:
+        a = T_TS;
+        b = T_SRC;
+        break;
     case 10: a = T_TYPE; break;
     case 11: a = T_DET + SG_EV_DNS; break;
-    case 12: a = T_SCORE; b = T_DET + SG_EV_AUTH; c = T_DET + SG_EV_FILE; break;
+    case 12:
+        a = T_SCORE;
+        b = T_DET + SG_EV_AUTH;
+        c = T_DET + SG_EV_FILE;
+        break;
     case 14: a = T_DST; break;
-    case 15: a = T_DET + SG_EV_NETWORK; b = T_DET + SG_EV_PROCESS; break;
+    case 15:
+        a = T_DET + SG_EV_NETWORK;
+        b = T_DET + SG_EV_PROCESS;
+        break;
     default: return -1;
     }
     if (memcmp(k, top_names[a], n) == 0)
@@ -1256,8 +1284,14 @@ int sg_event_decode(const char *json, size_t len, struct sg_event *ev, struct sg
     if (len > SG_EVENT_MAX_BYTES)
         return reject_whole(err, SG_REASON_TOO_LARGE, "message larger than 1 MiB (limit)",
                             SG_EVENT_MAX_BYTES);
-    struct dec d = {(const unsigned char *)json, (const unsigned char *)json + len,
-                    (const unsigned char *)json, NULL, 0, 0, NULL, 0};
+    struct dec d = {(const unsigned char *)json,
+                    (const unsigned char *)json + len,
+                    (const unsigned char *)json,
+                    NULL,
+                    0,
+                    0,
+                    NULL,
+                    0};
     d.out = sg_arena_alloc(arena, len + 1);
     struct top t;
     memset(t.s, 0, sizeof t.s);
@@ -1271,9 +1305,8 @@ int sg_event_decode(const char *json, size_t len, struct sg_event *ev, struct sg
         rc = skip_value(&d);
         if (rc == 0) {
             skip_ws(&d);
-            if (d.p == d.end)
-                fail(&d, SG_REASON_NOT_OBJECT, "top-level value is not an object");
-            rc = -1;
+            rc = d.p == d.end ? fail(&d, SG_REASON_NOT_OBJECT, "top-level value is not an object")
+                              : bad_byte(&d, "unexpected data after the value");
         }
     }
     if (rc == 0) {
@@ -1397,7 +1430,8 @@ void sg_event_encode(const struct sg_event *ev, struct sg_buf *out)
     sg_buf_json_str(out, ev->source_ip.p ? ev->source_ip.p : "", ev->source_ip.len);
     put_str_field(out, &first, "destination_ip", &ev->destination_ip);
     put_key(out, &first, "status");
-    sg_buf_json_str(out, sg_event_status_name(ev->status), strlen(sg_event_status_name(ev->status)));
+    sg_buf_json_str(out, sg_event_status_name(ev->status),
+                    strlen(sg_event_status_name(ev->status)));
     put_key(out, &first, "threat_score");
     sg_buf_json_double(out, ev->threat_score);
     /* Nested objects are written into the same buffer and rolled back when empty. */

@@ -104,8 +104,11 @@ struct sg_event_error {
 };
 
 /* Decodes one JSON event of `len` bytes (need not be NUL-terminated; a trailing "\r" or
- * whitespace is fine). Strings are unescaped into `arena` and live until it is reset.
- * Returns SG_OK and fills `ev`, or SG_ERR_INVALID and fills `err` (if non-NULL).
+ * whitespace is fine). Strings are unescaped into `arena` and live until it is reset; each
+ * call takes one block of len + 1 bytes (rounded up to 16) from the arena, accepted or not,
+ * and never mallocs otherwise (except a temporary for a number token over 63 characters).
+ * Returns SG_OK and fills `ev`, or SG_ERR_INVALID and fills `err` (if non-NULL; reason,
+ * field, message - see docs/EVENTS.md) and leaves `ev` as sg_event_init made it.
  * Thread-safety: reentrant; one arena per thread. */
 int sg_event_decode(const char *json, size_t len, struct sg_event *ev, struct sg_arena *arena,
                     struct sg_event_error *err);

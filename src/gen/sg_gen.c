@@ -28,16 +28,16 @@ const char *sg_gen_scenario_name(int scenario)
 
 /* One user's position in its timeline. */
 struct stream {
-    struct sg_rng trng;  /* timing draws (content draws use the user's own rng) */
-    int64_t remaining;   /* benign events not yet placed on a day */
-    double w_left;       /* activity weight of the days not yet opened */
-    int64_t day;         /* next day to open, 0-based from the start */
-    int64_t *ts;         /* this day's benign timestamps, sorted */
+    struct sg_rng trng; /* timing draws (content draws use the user's own rng) */
+    int64_t remaining;  /* benign events not yet placed on a day */
+    double w_left;      /* activity weight of the days not yet opened */
+    int64_t day;        /* next day to open, 0-based from the start */
+    int64_t *ts;        /* this day's benign timestamps, sorted */
     size_t n, pos, cap;
     struct sg_gen_plan plan; /* attack events (and their benign context) */
     size_t apos;
-    int64_t *seq;        /* emission number of each plan event, -1 until emitted */
-    int64_t next;        /* timestamp of the next event, INT64_MAX when done */
+    int64_t *seq; /* emission number of each plan event, -1 until emitted */
+    int64_t next; /* timestamp of the next event, INT64_MAX when done */
 };
 
 /* Heap entries carry their key so sifting touches only the heap array. */
@@ -129,8 +129,8 @@ static void fill_day(struct sg_rng *r, int64_t d0, int64_t k, const double *w, d
         wleft -= w[h];
         left -= c;
         for (int64_t j = 0; j < c; j++)
-            out[pos + j] = d0 + h * SG_GEN_HOUR_MS +
-                           (int64_t)sg_rng_below(r, (uint64_t)SG_GEN_HOUR_MS);
+            out[pos + j] =
+                d0 + h * SG_GEN_HOUR_MS + (int64_t)sg_rng_below(r, (uint64_t)SG_GEN_HOUR_MS);
         sort_small(out + pos, (size_t)c);
         pos += c;
     }
@@ -200,8 +200,7 @@ static int64_t plan_all(struct sg_gen *g, const uint32_t *who, size_t n, double 
         struct sg_gen_user *u = &g->users[who[j]];
         struct stream *st = &g->st[who[j]];
         sg_gen_attack_release(&st->plan);
-        sg_gen_attack_plan(u, u->scenario, scale, g->o.start_ms, g->end_ms, g->o.seed,
-                           &st->plan);
+        sg_gen_attack_plan(u, u->scenario, scale, g->o.start_ms, g->end_ms, g->o.seed, &st->plan);
         total += (int64_t)st->plan.n;
     }
     return total;
@@ -281,10 +280,10 @@ static void start_streams(struct sg_gen *g)
         struct stream *st = &g->st[i];
         const struct sg_gen_user *u = &g->users[i];
         sg_rng_seed2(&st->trng, g->o.seed ^ UINT64_C(0x74696d65), i);
-        for (int64_t d = 0; d < g->o.days; d++)
+        for (int64_t d = 0; st->remaining > 0 && d < g->o.days; d++) /* idle users: skip */
             for (int h = 0; h < 24; h++)
-                st->w_left += sg_gen_model_hour_weight(
-                    u, g->o.start_ms + d * SG_GEN_DAY_MS + h * SG_GEN_HOUR_MS);
+                st->w_left += sg_gen_model_hour_weight(u, g->o.start_ms + d * SG_GEN_DAY_MS +
+                                                              h * SG_GEN_HOUR_MS);
         if (st->plan.n) {
             st->seq = sg_xmalloc(st->plan.n * sizeof *st->seq);
             for (size_t k = 0; k < st->plan.n; k++)
@@ -301,11 +300,12 @@ static void start_streams(struct sg_gen *g)
 
 struct sg_gen *sg_gen_new(const struct sg_gen_opts *o, char *errbuf, size_t errlen)
 {
-    if (o->users < 1 || o->users > 100000000 || o->events < 0 || o->days < 1 ||
-        o->days > 3650 || !(o->attack_users >= 0 && o->attack_users <= 1) || o->start_ms < 0 ||
+    if (o->users < 1 || o->users > 100000000 || o->events < 0 || o->days < 1 || o->days > 3650 ||
+        !(o->attack_users >= 0 && o->attack_users <= 1) || o->start_ms < 0 ||
         o->start_ms + o->days * SG_GEN_DAY_MS > INT64_C(253402300799999)) {
-        snprintf(errbuf, errlen, "generator options out of range (users 1..1e8, events >= 0, "
-                                 "days 1..3650, attack fraction 0..1, start within 1970..9999)");
+        snprintf(errbuf, errlen,
+                 "generator options out of range (users 1..1e8, events >= 0, "
+                 "days 1..3650, attack fraction 0..1, start within 1970..9999)");
         return NULL;
     }
     struct sg_gen *g = sg_xcalloc(1, sizeof *g);

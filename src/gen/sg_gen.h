@@ -14,13 +14,13 @@
 
 /* Attack scenarios (docs/SCENARIOS.md). */
 enum sg_gen_scenario {
-    SG_SCN_BRUTE_FORCE = 0,  /* many failed logins from one external IP */
-    SG_SCN_PASSWORD_SPRAY,   /* few failures per user from a shared set of IPs */
-    SG_SCN_ACCOUNT_TAKEOVER, /* failures then success from a new country, then odd activity */
-    SG_SCN_IMPOSSIBLE_TRAVEL,/* activity from two far-apart places within an hour or two */
-    SG_SCN_EXFILTRATION,     /* off-hours bulk reads and large uploads to rare destinations */
-    SG_SCN_LATERAL_MOVEMENT, /* admin tools, privilege escalation, many internal hosts */
-    SG_SCN_DNS_TUNNEL,       /* periodic beacons: long random subdomains of one domain */
+    SG_SCN_BRUTE_FORCE = 0,   /* many failed logins from one external IP */
+    SG_SCN_PASSWORD_SPRAY,    /* few failures per user from a shared set of IPs */
+    SG_SCN_ACCOUNT_TAKEOVER,  /* failures then success from a new country, then odd activity */
+    SG_SCN_IMPOSSIBLE_TRAVEL, /* activity from two far-apart places within an hour or two */
+    SG_SCN_EXFILTRATION,      /* off-hours bulk reads and large uploads to rare destinations */
+    SG_SCN_LATERAL_MOVEMENT,  /* admin tools, privilege escalation, many internal hosts */
+    SG_SCN_DNS_TUNNEL,        /* periodic beacons: long random subdomains of one domain */
     SG_SCN_COUNT
 };
 
@@ -53,13 +53,13 @@ struct sg_gen_meta {
 
 /* A simulated user, as the generator sees it (for tests and docs). */
 struct sg_gen_user_info {
-    const char *name;      /* borrowed until sg_gen_free */
+    const char *name; /* borrowed until sg_gen_free */
     enum sg_gen_role role;
-    const char *home;      /* "CC-ST-City" */
-    int tz_offset_min;     /* home UTC offset in minutes (no DST) */
-    int work_start_hour;   /* local hour the working day starts */
-    int work_hours;        /* length of the working day */
-    int scenario;          /* injected scenario or -1 */
+    const char *home;    /* "CC-ST-City" */
+    int tz_offset_min;   /* home UTC offset in minutes (no DST) */
+    int work_start_hour; /* local hour the working day starts */
+    int work_hours;      /* length of the working day */
+    int scenario;        /* injected scenario or -1 */
 };
 
 struct sg_gen;

@@ -109,7 +109,8 @@ static uint16_t hostile_place(struct ctx *c, uint16_t home, double min_km)
     uint16_t cand[32];
     size_t n = 0;
     for (size_t i = 0; i < sg_gen_place_count && n < N_OF(cand); i++)
-        if (sg_gen_places[i].kind == SG_PLACE_HOSTILE && sg_gen_model_km(home, (uint16_t)i) >= min_km)
+        if (sg_gen_places[i].kind == SG_PLACE_HOSTILE &&
+            sg_gen_model_km(home, (uint16_t)i) >= min_km)
             cand[n++] = (uint16_t)i;
     if (!n) /* every hostile place is near home: take any far place */
         for (size_t i = 0; i < sg_gen_place_count && n < N_OF(cand); i++)
@@ -219,11 +220,18 @@ static void dns_ev(struct ctx *c, int64_t t, uint16_t place, const char *name, c
     ev->n1 = 0;
 }
 
-/* Same source address and user agent for every event of the attacker's session. */
+/* Same source address, user agent and device for every event of the attacker's session; the
+ * device is not one of the user's hosts ("DESKTOP-" + 7 random characters, Windows style). */
 static void stamp(struct ctx *c, size_t from, const char *ip, const char *ua)
 {
+    static const char chars[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+    char host[16] = "DESKTOP-";
+    for (int k = 0; k < 7; k++)
+        host[8 + k] = chars[below(c->r, (int64_t)sizeof chars - 1)];
+    host[15] = '\0';
     for (size_t i = from; i < c->plan->n; i++) {
         memcpy(c->plan->ev[i].src_ip, ip, 16);
+        memcpy(c->plan->ev[i].host, host, sizeof host);
         c->plan->ev[i].ua = ua;
     }
 }
@@ -251,8 +259,8 @@ static void takeover_activity(struct ctx *c, int64_t t, uint16_t place)
             proc_ev(c, t, place, cmds[k].name, cmds[k].cmd, "standard", cmds[k].is_signed);
         } else if (x < 0.65) {
             file_ev(c, t, place, "\\\\fs01\\finance\\Payroll\\",
-                    sg_rng_double(c->r) < 0.5 ? "salaries-2026.xlsx" : "bank-details.csv",
-                    "read", 4e6);
+                    sg_rng_double(c->r) < 0.5 ? "salaries-2026.xlsx" : "bank-details.csv", "read",
+                    4e6);
         } else if (x < 0.85) {
             dns_ev(c, t, place, exfil_domains[below(c->r, N_OF(exfil_domains))], "A");
         } else {
@@ -345,8 +353,10 @@ static void exfiltration(struct ctx *c)
     }
     t += 30000;
     if (win)
-        proc_ev(c, t, home, "7z.exe", "7z.exe a -mx1 -pInfected1 C:\\Users\\Public\\q.7z "
-                                      "\\\\fs01\\finance\\Reports", "standard", 1);
+        proc_ev(c, t, home, "7z.exe",
+                "7z.exe a -mx1 -pInfected1 C:\\Users\\Public\\q.7z "
+                "\\\\fs01\\finance\\Reports",
+                "standard", 1);
     else
         proc_ev(c, t, home, "tar", "tar czf /tmp/.cache/.b.tgz /srv/exports", "standard", 1);
     t += 60000 + below(c->r, 120000);

@@ -45,26 +45,28 @@ const size_t sg_gen_place_count = N_OF(sg_gen_places);
 static const double office_share[] = {18, 12, 8, 14, 10, 5, 14, 6, 4, 3, 4, 2};
 
 static const char *const first_names[] = {
-    "aisha", "ben", "carla", "dmitri", "elena", "farid", "grace", "hiro", "ines", "jonas",
-    "kavya", "liam", "mei", "nora", "omar", "priya", "quentin", "rosa", "sam", "tariq",
-    "uma", "victor", "wen", "xavier", "yara", "zoe", "amir", "bianca", "chen", "diego",
-    "emma", "felix", "gita", "hugo", "isla", "jack", "kenji", "lucia", "marco", "nadia",
-    "oscar", "paula", "raj", "sofia", "tom", "ursula", "vera", "will"};
+    "aisha", "ben",    "carla", "dmitri", "elena", "farid",  "grace",   "hiro",   "ines",  "jonas",
+    "kavya", "liam",   "mei",   "nora",   "omar",  "priya",  "quentin", "rosa",   "sam",   "tariq",
+    "uma",   "victor", "wen",   "xavier", "yara",  "zoe",    "amir",    "bianca", "chen",  "diego",
+    "emma",  "felix",  "gita",  "hugo",   "isla",  "jack",   "kenji",   "lucia",  "marco", "nadia",
+    "oscar", "paula",  "raj",   "sofia",  "tom",   "ursula", "vera",    "will"};
 static const char *const last_names[] = {
-    "nguyen", "smith", "muller", "rossi", "tanaka", "patel", "garcia", "kowalski", "okafor",
-    "johansson", "dubois", "kim", "silva", "ivanova", "brown", "wang", "singh", "lopez",
-    "schmidt", "costa", "haddad", "novak", "mensah", "larsen", "fischer", "moreau", "sato",
-    "reddy", "hughes", "alvarez", "becker", "chopra", "dunn", "eriksen", "fong", "gruber",
-    "hall", "iyer", "jensen", "kaur", "lee", "meyer", "nakamura", "oliveira", "perez",
-    "quinn", "romero", "shah"};
-static const char *const svc_names[] = {"backup", "etl", "ci", "billing", "monitor", "sync",
-                                        "deploy", "reports"};
+    "nguyen",  "smith",     "muller",   "rossi",    "tanaka", "patel",   "garcia", "kowalski",
+    "okafor",  "johansson", "dubois",   "kim",      "silva",  "ivanova", "brown",  "wang",
+    "singh",   "lopez",     "schmidt",  "costa",    "haddad", "novak",   "mensah", "larsen",
+    "fischer", "moreau",    "sato",     "reddy",    "hughes", "alvarez", "becker", "chopra",
+    "dunn",    "eriksen",   "fong",     "gruber",   "hall",   "iyer",    "jensen", "kaur",
+    "lee",     "meyer",     "nakamura", "oliveira", "perez",  "quinn",   "romero", "shah"};
+static const char *const svc_names[] = {"backup",  "etl",  "ci",     "billing",
+                                        "monitor", "sync", "deploy", "reports"};
 
 static const char *const user_agents[] = {
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/118.0 Safari/537.36",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/119.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 13_5) AppleWebKit/605.1.15 Version/16.6 Safari/605.1.15",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Version/17.1 Safari/605.1.15",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 13_5) AppleWebKit/605.1.15 Version/16.6 "
+    "Safari/605.1.15",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 Version/17.1 "
+    "Safari/605.1.15",
     "Mozilla/5.0 (X11; Linux x86_64; rv:118.0) Gecko/20100101 Firefox/118.0",
     "Mozilla/5.0 (X11; Linux x86_64; rv:119.0) Gecko/20100101 Firefox/119.0",
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:119.0) Gecko/20100101 Firefox/119.0",
@@ -73,6 +75,15 @@ static const char *const user_agents[] = {
     "python-requests/2.31.0",
 };
 #define UA_SERVICE 8
+/* Occasional benign agents; some also appear in attacks, so no string is a label. */
+static const char *const misc_uas[] = {
+    "curl/8.4.0",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:102.0) Gecko/20100101 Firefox/102.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/119.0 Mobile Safari/537.36",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17029)",
+    "Mozilla/5.0 (Windows NT 6.1; Win64; x64) AppleWebKit/537.36 Chrome/96.0 Safari/537.36",
+};
 
 struct proc {
     const char *name, *cmd, *priv;
@@ -117,11 +128,14 @@ static const struct proc admin_procs[] = {
 };
 static const struct proc fin_procs[] = {
     {"EXCEL.EXE", "\"C:\\Program Files\\Microsoft Office\\root\\Office16\\EXCEL.EXE\"", "standard"},
-    {"OUTLOOK.EXE", "\"C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE\"", "standard"},
+    {"OUTLOOK.EXE", "\"C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE\"",
+     "standard"},
     {"chrome.exe", "\"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe\"", "standard"},
-    {"AcroRd32.exe", "\"C:\\Program Files\\Adobe\\Acrobat Reader DC\\AcroRd32.exe\" invoice.pdf", "standard"},
+    {"AcroRd32.exe", "\"C:\\Program Files\\Adobe\\Acrobat Reader DC\\AcroRd32.exe\" invoice.pdf",
+     "standard"},
     {"Teams.exe", "Teams.exe --system-initiated", "standard"},
-    {"WINWORD.EXE", "\"C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE\"", "standard"},
+    {"WINWORD.EXE", "\"C:\\Program Files\\Microsoft Office\\root\\Office16\\WINWORD.EXE\"",
+     "standard"},
 };
 static const struct proc contr_procs[] = {
     {"chrome.exe", "\"C:\\Program Files\\Google\\Chrome\\Application\\chrome.exe\"", "standard"},
@@ -140,12 +154,11 @@ static const struct proc svc_procs[] = {
     {"cron", "/usr/sbin/cron -f", "system"},
 };
 
-static const char *const eng_dirs[] = {"/home/%u/src/api", "/home/%u/src/web", "/home/%u/.ssh",
-                                       "/srv/build/artifacts", "/home/%u/notes",
-                                       "/etc/nginx"};
-static const char *const admin_dirs[] = {"/etc/ssh", "/var/log", "/etc/kubernetes",
-                                         "C:\\Windows\\System32\\config", "/opt/vault/config",
-                                         "/home/%u/runbooks"};
+static const char *const eng_dirs[] = {"/home/%u/src/api",     "/home/%u/src/web", "/home/%u/.ssh",
+                                       "/srv/build/artifacts", "/home/%u/notes",   "/etc/nginx"};
+static const char *const admin_dirs[] = {"/etc/ssh",          "/var/log",
+                                         "/etc/kubernetes",   "C:\\Windows\\System32\\config",
+                                         "/opt/vault/config", "/home/%u/runbooks"};
 static const char *const fin_dirs[] = {"C:\\Users\\%u\\Documents\\Finance",
                                        "\\\\fs01\\finance\\Reports", "C:\\Users\\%u\\Downloads",
                                        "\\\\fs01\\finance\\Payroll", "C:\\Users\\%u\\Desktop"};
@@ -154,44 +167,47 @@ static const char *const contr_dirs[] = {"C:\\Users\\%u\\Documents", "C:\\Users\
 static const char *const svc_dirs[] = {"/var/lib/app/data", "/var/log/app", "/srv/exports",
                                        "/backup/daily", "/tmp"};
 
-static const char *const eng_files[] = {"main.c", "handler.go", "README.md", "config.yaml",
-                                        "id_ed25519.pub", "build.log", "index.ts", "Dockerfile"};
-static const char *const admin_files[] = {"sshd_config", "syslog", "kubeconfig", "SAM",
-                                          "vault.hcl", "patching.md", "auth.log"};
+static const char *const eng_files[] = {"main.c",         "handler.go", "README.md", "config.yaml",
+                                        "id_ed25519.pub", "build.log",  "index.ts",  "Dockerfile"};
+static const char *const admin_files[] = {"sshd_config", "syslog",      "kubeconfig", "SAM",
+                                          "vault.hcl",   "patching.md", "auth.log"};
 static const char *const fin_files[] = {"Q3-forecast.xlsx", "invoices-2026.xlsx", "budget.docx",
-                                        "payroll-nov.csv", "vendor-list.xlsx", "expenses.pdf"};
+                                        "payroll-nov.csv",  "vendor-list.xlsx",   "expenses.pdf"};
 static const char *const contr_files[] = {"design-v2.fig", "proposal.docx", "timesheet.xlsx",
                                           "mockups.zip", "brief.pdf"};
 static const char *const svc_files[] = {"export.parquet", "service.log", "orders.csv",
                                         "snapshot.tar.gz", "state.db"};
 
-static const char *const eng_domains[] = {"github.com", "registry.npmjs.org", "pypi.org",
-                                          "stackoverflow.com", "registry-1.docker.io",
-                                          "api.github.com", "s3.amazonaws.com",
-                                          "gitlab.internal.corp", "jira.internal.corp"};
-static const char *const admin_domains[] = {"portal.azure.com", "console.aws.amazon.com",
-                                            "grafana.internal.corp", "vault.internal.corp",
-                                            "ldap.internal.corp", "events.pagerduty.com",
-                                            "github.com"};
-static const char *const fin_domains[] = {"sap.internal.corp", "system.netsuite.com",
-                                          "docusign.net", "bloomberg.com", "login.salesforce.com",
-                                          "expensify.com", "sharepoint.com"};
-static const char *const contr_domains[] = {"drive.google.com", "dropbox.com", "notion.so",
-                                            "figma.com", "wetransfer.com", "zoom.us",
+static const char *const eng_domains[] = {
+    "github.com",        "registry.npmjs.org",   "pypi.org",
+    "stackoverflow.com", "registry-1.docker.io", "api.github.com",
+    "s3.amazonaws.com",  "gitlab.internal.corp", "jira.internal.corp"};
+static const char *const admin_domains[] = {
+    "portal.azure.com",    "console.aws.amazon.com", "grafana.internal.corp",
+    "vault.internal.corp", "ldap.internal.corp",     "events.pagerduty.com",
+    "github.com"};
+static const char *const fin_domains[] = {
+    "sap.internal.corp",    "system.netsuite.com", "docusign.net",  "bloomberg.com",
+    "login.salesforce.com", "expensify.com",       "sharepoint.com"};
+static const char *const contr_domains[] = {"drive.google.com", "dropbox.com",    "notion.so",
+                                            "figma.com",        "wetransfer.com", "zoom.us",
                                             "web.whatsapp.com"};
-static const char *const svc_domains[] = {"s3.amazonaws.com", "sqs.us-east-1.amazonaws.com",
+static const char *const svc_domains[] = {"s3.amazonaws.com",    "sqs.us-east-1.amazonaws.com",
                                           "kafka.internal.corp", "db.internal.corp",
-                                          "api.stripe.com", "hooks.slack.com"};
-static const char *const common_domains[] = {"login.microsoftonline.com", "outlook.office365.com",
-                                             "www.google.com", "slack.com", "zoom.us",
-                                             "teams.microsoft.com", "update.googleapis.com"};
-static const char *const tail_domains[] = {"news.ycombinator.com", "en.wikipedia.org",
-                                           "weather.com", "booking.com", "www.linkedin.com",
-                                           "www.reddit.com", "medium.com", "cdn.jsdelivr.net",
-                                           "www.nytimes.com", "maps.google.com"};
+                                          "api.stripe.com",      "hooks.slack.com"};
+static const char *const common_domains[] = {
+    "login.microsoftonline.com", "outlook.office365.com", "www.google.com", "slack.com", "zoom.us",
+    "teams.microsoft.com",       "update.googleapis.com"};
+static const char *const tail_domains[] = {
+    "news.ycombinator.com", "en.wikipedia.org", "weather.com", "booking.com",
+    "www.linkedin.com",     "www.reddit.com",   "medium.com",  "cdn.jsdelivr.net",
+    "www.nytimes.com",      "maps.google.com"};
 
-#define ROLE(n, a, b, c, d, e, sh, act, sent, fsz, p, dr, dm, fl)                             \
-    {n, {a, b, c, d, e}, sh, act, sent, fsz, p, N_OF(p), dr, N_OF(dr), dm, N_OF(dm), fl, N_OF(fl)}
+#define ROLE(n, a, b, c, d, e, sh, act, sent, fsz, p, dr, dm, fl)                                  \
+    {                                                                                              \
+        n, {a, b, c, d, e}, sh, act, sent, fsz, p, N_OF(p), dr, N_OF(dr), dm, N_OF(dm), fl,        \
+            N_OF(fl)                                                                               \
+    }
 static const struct role roles[SG_ROLE_COUNT] = {
     ROLE("engineer", .07, .30, .24, .22, .17, .45, 1.0, 40e3, 30e3, eng_procs, eng_dirs,
          eng_domains, eng_files),
@@ -201,8 +217,8 @@ static const struct role roles[SG_ROLE_COUNT] = {
          fin_domains, fin_files),
     ROLE("contractor", .11, .31, .24, .10, .24, .15, 0.7, 25e3, 500e3, contr_procs, contr_dirs,
          contr_domains, contr_files),
-    ROLE("service", .04, .52, .16, .08, .20, .14, 2.5, 200e3, 2e6, svc_procs, svc_dirs,
-         svc_domains, svc_files),
+    ROLE("service", .04, .52, .16, .08, .20, .14, 2.5, 200e3, 2e6, svc_procs, svc_dirs, svc_domains,
+         svc_files),
 };
 
 static const char *const type_names[] = {"auth_attempt", "network_connection", "file_access",
@@ -286,8 +302,7 @@ void sg_gen_model_ip4(char out[16], unsigned a, unsigned b, unsigned c, unsigned
 void sg_gen_model_public_ip(uint16_t place, uint64_t h, char out[16])
 {
     const struct sg_gen_place *pl = &sg_gen_places[place];
-    sg_gen_model_ip4(out, pl->net_a, pl->net_b, (unsigned)(h >> 8) & 255,
-                     (unsigned)(h % 254) + 1);
+    sg_gen_model_ip4(out, pl->net_a, pl->net_b, (unsigned)(h >> 8) & 255, (unsigned)(h % 254) + 1);
 }
 
 int64_t sg_gen_model_lognormal(struct sg_rng *r, double median, double sigma)
@@ -381,8 +396,8 @@ static void user_novelty(struct sg_gen_user *u, int64_t first, int64_t last)
         u->late_day = (int32_t)(first + (int64_t)pick(r, (uint64_t)span));
 }
 
-void sg_gen_model_user_init(struct sg_gen_user *u, uint64_t seed, uint32_t idx,
-                            int64_t first_lday, int64_t last_lday)
+void sg_gen_model_user_init(struct sg_gen_user *u, uint64_t seed, uint32_t idx, int64_t first_lday,
+                            int64_t last_lday)
 {
     memset(u, 0, sizeof *u);
     sg_rng_seed2(&u->rng, seed, idx);
@@ -479,8 +494,7 @@ static int in_office(const struct sg_gen_user *u, int64_t t, uint16_t place)
     return wd != 0 && wd != 6 && rel < u->work_len;
 }
 
-void sg_gen_model_base(const struct sg_gen_user *u, int64_t t, uint16_t place,
-                       struct sg_gen_ev *ev)
+void sg_gen_model_base(const struct sg_gen_user *u, int64_t t, uint16_t place, struct sg_gen_ev *ev)
 {
     int64_t lday = sg_gen_model_lday(u, t);
     ev->ts = t;
@@ -506,10 +520,18 @@ void sg_gen_model_base(const struct sg_gen_user *u, int64_t t, uint16_t place,
         sg_gen_model_ip4(ev->src_ip, 10, 200, u->idx / 250 % 250, u->idx % 250 + 1);
         return;
     }
-    h = put_str(h, laptop ? "lt-" : "wks-");
-    h = put_str(h, code);
-    *h++ = '-';
-    h = put_u(h, laptop ? (u->wks_no * 7u + 13) % 10000 : u->wks_no);
+    if (laptop) { /* a new machine, named the way Windows names fresh installs */
+        static const char chars[] = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+        uint64_t x = sg_rng_mix64(u->idx ^ UINT64_C(0x6c6170746f70));
+        h = put_str(h, "DESKTOP-");
+        for (int k = 0; k < 7; k++, x /= (sizeof chars - 1))
+            *h++ = chars[x % (sizeof chars - 1)];
+    } else {
+        h = put_str(h, "wks-");
+        h = put_str(h, code);
+        *h++ = '-';
+        h = put_u(h, u->wks_no);
+    }
     *h = '\0';
     if (in_office(u, t, place))
         sg_gen_model_ip4(ev->src_ip, 10, u->home + 1u, u->idx / 250 % 250, u->idx % 250 + 2);
@@ -547,6 +569,8 @@ static void ev_auth(struct sg_gen_user *u, struct sg_gen_ev *ev)
     static const char *const types[] = {"sso", "sso", "sso", "mfa", "password"};
     ev->s1 = u->role == SG_ROLE_SERVICE ? "api_key" : types[pick(r, N_OF(types))];
     sg_gen_model_ip4(ev->dst_ip, 10, 0, 0, 10 + (unsigned)pick(r, 3));
+    if (ev->src_ip[0] != '1' || ev->src_ip[1] != '0' || ev->src_ip[2] != '.')
+        memcpy(ev->host, "vpn-gw-01", sizeof "vpn-gw-01"); /* remote logins land on the VPN */
     ev->n1 = 1;
     if (sg_rng_double(r) < 0.04) { /* typos, expired passwords, MFA timeouts */
         static const char *const why[] = {"invalid_password", "invalid_password", "mfa_timeout",
@@ -603,8 +627,11 @@ static void ev_file(struct sg_gen_user *u, struct sg_gen_ev *ev)
     p = put_str(p, ro->files[pick_skew(r, ro->nfiles)]);
     *p = '\0';
     double x = sg_rng_double(r);
-    ev->s1 = x < 0.6 ? "read" : x < 0.85 ? "write" : x < 0.93 ? "create" : x < 0.97 ? "modify"
-                                                                                   : "delete";
+    ev->s1 = x < 0.6    ? "read"
+             : x < 0.85 ? "write"
+             : x < 0.93 ? "create"
+             : x < 0.97 ? "modify"
+                        : "delete";
     ev->n1 = sg_gen_model_lognormal(r, ro->file_median, 1.4);
     ev->b1 = sg_rng_double(r) < 0.01;
     ev->b2 = sg_rng_double(r) < 0.004;
@@ -624,6 +651,13 @@ static void ev_proc(struct sg_gen_user *u, struct sg_gen_ev *ev)
     ev->n1 = 1000 + (int64_t)pick(r, 64000);
     ev->n2 = 1 + (int64_t)pick(r, 999);
     ev->b1 = sg_rng_double(r) < 0.985;
+    if (u->role == SG_ROLE_ADMIN && sg_rng_double(r) < 0.3) { /* run on a server they manage */
+        char *h = ev->host;
+        h = put_str(h, "srv-");
+        h = put_u(h, u->servers[pick_skew(r, N_OF(u->servers))]);
+        h = put_str(h, "-10");
+        *h = '\0';
+    }
 }
 
 static void ev_dns(struct sg_gen_user *u, struct sg_gen_ev *ev)
@@ -653,6 +687,8 @@ void sg_gen_model_benign(struct sg_gen_user *u, int64_t t, struct sg_gen_ev *ev)
     case SG_GT_PROC: ev_proc(u, ev); break;
     default: ev_dns(u, ev); break;
     }
+    if (u->role != SG_ROLE_SERVICE && sg_rng_double(r) < 0.01)
+        ev->ua = misc_uas[pick(r, N_OF(misc_uas))]; /* phone, scripts, an old browser */
     ev->score = sg_gen_model_score(r, 0);
     if (ev->status != SG_GS_SUCCESS)
         ev->score = ev->score + 0.05 > 1 ? 1 : ev->score + 0.05;

@@ -21,7 +21,7 @@ struct sg_gen_place {
     const char *geo;  /* "CC-ST-City" */
     const char *code; /* short code used in host names */
     double lat, lon;
-    int tz_min;        /* UTC offset, minutes */
+    int tz_min;           /* UTC offset, minutes */
     uint8_t net_a, net_b; /* a public /16 that geolocates here (synthetic) */
     enum sg_gen_place_kind kind;
 };
@@ -45,12 +45,12 @@ struct sg_gen_ev {
     char src_ip[16], dst_ip[16]; /* dst "" = absent */
     char host[32];
     const char *ua;
-    const char *s1, *s2, *s3; /* auth: type, failure | net: proto, state | file: op |
-                                 proc: name, privileges | dns: qtype, rcode */
+    const char *s1, *s2, *s3;   /* auth: type, failure | net: proto, state | file: op |
+                                   proc: name, privileges | dns: qtype, rcode */
     int64_t n1, n2, n3, n4, n5; /* auth: attempts | net: sport, dport, sent, recv, dur |
                                    file: size | proc: pid, ppid | dns: ttl */
-    int8_t b1, b2;   /* file: denied, perm_changed | proc: signed */
-    char text[224];  /* file path | command line | dns query name */
+    int8_t b1, b2;              /* file: denied, perm_changed | proc: signed */
+    char text[224];             /* file path | command line | dns query name */
 };
 
 struct sg_gen_user {
@@ -75,8 +75,8 @@ struct sg_gen_user {
 
 /* Fills `u` (identity, role, home, habits, novelty) from the seed; deterministic in
  * (seed, idx). `first_lday`/`last_lday` bound the novelty days. */
-void sg_gen_model_user_init(struct sg_gen_user *u, uint64_t seed, uint32_t idx,
-                            int64_t first_lday, int64_t last_lday);
+void sg_gen_model_user_init(struct sg_gen_user *u, uint64_t seed, uint32_t idx, int64_t first_lday,
+                            int64_t last_lday);
 
 /* Relative activity of `u` in the hour starting at `t` (>= 0; 0 while flying). */
 double sg_gen_model_hour_weight(const struct sg_gen_user *u, int64_t t);

@@ -76,6 +76,14 @@ const char *sg_broker_bootstraps(const struct sg_broker *b)
     return rd_kafka_mock_cluster_bootstraps(b->mc);
 }
 
+void sg_broker_fail_produce(struct sg_broker *b, int count)
+{
+    enum { API_PRODUCE = 0 }; /* Kafka protocol ApiKey of Produce (not in public headers) */
+    for (int i = 0; i < count; i++)
+        rd_kafka_mock_push_request_errors(b->mc, API_PRODUCE, 1,
+                                          RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
 void sg_broker_free(struct sg_broker *b)
 {
     if (!b)

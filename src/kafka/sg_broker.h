@@ -23,6 +23,10 @@ const char *sg_broker_bootstraps(const struct sg_broker *b);
 int sg_broker_topic_create(struct sg_broker *b, const char *topic, int partitions, char *errbuf,
                            size_t errlen);
 
+/* Fault injection for tests: the next `count` produce requests fail with a non-retriable
+ * error (topic authorization failed), so their messages must be reported as not delivered. */
+void sg_broker_fail_produce(struct sg_broker *b, int count);
+
 void sg_broker_free(struct sg_broker *b);
 
 #endif

@@ -18,7 +18,7 @@ struct sg_producer {
     rd_kafka_topic_t *rkt;
     char *topic;
     uint64_t sent;
-    _Atomic uint64_t delivered, failed;
+    _Atomic uint64_t failed;
     _Atomic int have_error;
     char first_error[256];
 };
@@ -27,10 +27,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 {
     (void)rk;
     struct sg_producer *p = opaque;
-    if (!m->err) {
-        atomic_fetch_add_explicit(&p->delivered, 1, memory_order_relaxed);
+    if (!m->err)
         return;
-    }
     atomic_fetch_add_explicit(&p->failed, 1, memory_order_relaxed);
     int expected = 0;
     if (atomic_compare_exchange_strong(&p->have_error, &expected, 1))
@@ -38,14 +36,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 }
 
 /* librdkafka logs connection trouble on its own; route it to our log at debug level so a
- * missing broker gives one clear message from us instead of a stream of retries. */
+ * missing broker gives one clear message from us (sg_producer_check, delivery counts)
+ * instead of a stream of retries. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (level <= 3)
-        sg_log_ratelimited(SG_LOG_WARN, 1, "kafka %s: %s", fac, buf);
-    else
-        sg_log_debug("kafka %s: %s", fac, buf);
+    (void)level;
+    sg_log_debug("kafka %s: %s", fac, buf);
 }
 
 static int set_default(rd_kafka_conf_t *conf, const struct sg_config *cfg, const char *key,
@@ -67,6 +64,8 @@ struct sg_producer *sg_producer_new(const struct sg_config *cfg, const char *bro
         {"queue.buffering.max.messages", "500000"},
         {"queue.buffering.max.kbytes", "1048576"},
         {"message.timeout.ms", "30000"},
+        /* Successes are counted as sent - failed - still queued: no callback per message. */
+        {"delivery.report.only.error", "true"},
     };
     rd_kafka_conf_t *conf = sg_kafka_conf_new(cfg, brokers, errbuf, errlen);
     if (!conf)
@@ -112,7 +111,8 @@ int sg_producer_check(struct sg_producer *p, int timeout_ms, char *errbuf, size_
     }
     int rc = SG_OK;
     if (md->topic_cnt < 1 || md->topics[0].err || md->topics[0].partition_cnt < 1) {
-        rd_kafka_resp_err_t terr = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+        rd_kafka_resp_err_t terr =
+            md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
         rc = terr ? sg_kafka_err(terr) : SG_ERR_NOTFOUND;
         snprintf(errbuf, errlen, "topic %s: %s", p->topic,
                  terr ? rd_kafka_err2str(terr) : "no partitions");
@@ -125,8 +125,8 @@ int sg_producer_send(struct sg_producer *p, const void *key, size_t klen, const 
                      size_t vlen)
 {
     for (;;) {
-        if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)val,
-                             vlen, key, klen, NULL) == 0) {
+        if (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)val, vlen,
+                             key, klen, NULL) == 0) {
             p->sent++;
             return SG_OK;
         }
@@ -164,8 +164,9 @@ int sg_producer_flush(struct sg_producer *p, int timeout_ms)
 void sg_producer_stats(const struct sg_producer *p, struct sg_producer_stats *out)
 {
     out->sent = p->sent;
-    out->delivered = atomic_load(&p->delivered);
     out->failed = atomic_load(&p->failed);
+    uint64_t queued = (uint64_t)rd_kafka_outq_len(p->rk);
+    out->delivered = out->sent > out->failed + queued ? out->sent - out->failed - queued : 0;
     snprintf(out->first_error, sizeof out->first_error, "%s",
              atomic_load(&((struct sg_producer *)p)->have_error) ? p->first_error : "");
 }

@@ -13,9 +13,9 @@
 struct sg_producer;
 
 struct sg_producer_stats {
-    uint64_t sent;      /* accepted into the local queue */
-    uint64_t delivered; /* acknowledged by the broker */
-    uint64_t failed;    /* permanently failed (delivery report with an error) */
+    uint64_t sent;         /* accepted into the local queue */
+    uint64_t delivered;    /* acknowledged by the broker (sent - failed - still queued) */
+    uint64_t failed;       /* permanently failed (delivery report with an error) */
     char first_error[256]; /* "" when none */
 };
 

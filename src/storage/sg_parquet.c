@@ -4,8 +4,11 @@
  * no bloom filters, no encryption. See sg_parquet.h and docs/PARQUET.md. */
 #include "storage/sg_parquet.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +37,9 @@
 #define SEGMENT_ROWS 65536
 /* Longest string statistic stored; longer min/max are truncated (is_*_value_exact = false). */
 #define STAT_MAX_BYTES 64
+/* Longest string value and largest page/dictionary target: keeps every page size far below the
+ * int32 sizes of a PageHeader (a page holds < page_bytes + one value + levels). */
+#define MAX_VALUE_BYTES (256u << 20)
 
 /* parquet.thrift enum values used here. */
 enum { T_BOOLEAN = 0, T_INT32 = 1, T_INT64 = 2, T_DOUBLE = 5, T_BYTE_ARRAY = 6 };
@@ -347,8 +353,7 @@ static int phys_of(enum sg_pq_type t, int *width)
     return -1;
 }
 
-static int check_schema(const struct sg_pq_column *cols, size_t ncols, char *errbuf,
-                        size_t errlen)
+static int check_schema(const struct sg_pq_column *cols, size_t ncols, char *errbuf, size_t errlen)
 {
     if (!cols || ncols == 0 || ncols > 32767) {
         copy_msg(errbuf, errlen, "parquet: a schema needs 1..32767 columns");
@@ -382,6 +387,10 @@ static int check_options(const struct sg_pq_options *o, char *errbuf, size_t err
     }
     if (o->row_group_rows < 1 || o->row_group_bytes < 1 || o->page_bytes < 1) {
         copy_msg(errbuf, errlen, "parquet: row group and page limits must be positive");
+        return SG_ERR_INVALID;
+    }
+    if (o->page_bytes > MAX_VALUE_BYTES || o->dict_max_bytes > MAX_VALUE_BYTES) {
+        copy_msg(errbuf, errlen, "parquet: page_bytes and dict_max_bytes must be <= 256 MiB");
         return SG_ERR_INVALID;
     }
     if (o->codec == SG_PQ_ZSTD &&
@@ -452,8 +461,8 @@ static int64_t dict_put(struct dict *d, const char *p, uint32_t n, size_t limit,
         e--;
         if (d->hash[e] == h) {
             const uint8_t *q = (const uint8_t *)d->data.data + d->off[e];
-            uint32_t qn = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                          (uint32_t)q[3] << 24;
+            uint32_t qn =
+                (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
             if (qn == n && memcmp(q + 4, p, n) == 0) {
                 *added = 0;
                 return e;
@@ -528,27 +537,24 @@ static void stats_fixed(struct col *c, const uint8_t *v, size_t n)
     if (n == 0)
         return;
     if (c->phys == T_DOUBLE) {
-        double lo = c->has_minmax ? c->dmin : 0, hi = c->has_minmax ? c->dmax : 0;
-        int have = c->has_minmax;
-        int64_t nan = 0;
+        /* branch-free: a NaN compares false, so it never replaces lo/hi; counted apart */
+        double lo = INFINITY, hi = -INFINITY;
+        size_t nan = 0;
         for (size_t i = 0; i < n; i++) {
             double x;
             memcpy(&x, v + i * 8, 8);
-            if (x != x) {
-                nan++;
-                continue;
-            }
-            if (!have) {
-                lo = hi = x;
-                have = 1;
-            }
+            nan += x != x;
             lo = x < lo ? x : lo;
             hi = x > hi ? x : hi;
         }
-        c->nan_count += nan;
-        c->has_minmax = have;
-        c->dmin = lo;
-        c->dmax = hi;
+        c->nan_count += (int64_t)nan;
+        if (nan == n)
+            return;
+        if (!c->has_minmax || lo < c->dmin)
+            c->dmin = lo;
+        if (!c->has_minmax || hi > c->dmax)
+            c->dmax = hi;
+        c->has_minmax = 1;
         return;
     }
     int64_t lo, hi;
@@ -656,8 +662,7 @@ static int stats_bytes(const struct col *c, uint8_t *mn, size_t *mnl, uint8_t *m
 
 /* Compresses `n` bytes at p with the file's codec. Returns the body to write (p itself when
  * uncompressed, else w->cbuf) and its length in *out_n. */
-static const uint8_t *compress(struct sg_pq_writer *w, const uint8_t *p, size_t n,
-                               size_t *out_n)
+static const uint8_t *compress(struct sg_pq_writer *w, const uint8_t *p, size_t n, size_t *out_n)
 {
     if (w->opt.codec == SG_PQ_UNCOMPRESSED) {
         *out_n = n;
@@ -909,8 +914,7 @@ static void append_str(struct sg_pq_writer *w, struct col *c, const struct sg_pq
                     if (added)
                         stats_str(c, v[i].p, v[i].len);
                     if (c->page_nonnull == c->idx_cap)
-                        c->idx = sg_xgrow(c->idx, &c->idx_cap, c->page_nonnull + 1,
-                                          sizeof *c->idx);
+                        c->idx = sg_xgrow(c->idx, &c->idx_cap, c->page_nonnull + 1, sizeof *c->idx);
                     c->idx[c->page_nonnull] = (uint32_t)e;
                 }
             } else {
@@ -966,8 +970,8 @@ static void encode_chunk(struct sg_thrift *t, const struct col *c, int64_t data_
                          int64_t dict_off, int64_t unc, int64_t comp, int codec)
 {
     sg_thrift_elem_struct_begin(t);
-    sg_thrift_field_i64(t, 2, 0);        /* file_offset: deprecated, 0 per spec */
-    sg_thrift_field_struct_begin(t, 3);  /* ColumnMetaData */
+    sg_thrift_field_i64(t, 2, 0);       /* file_offset: deprecated, 0 per spec */
+    sg_thrift_field_struct_begin(t, 3); /* ColumnMetaData */
     sg_thrift_field_i32(t, 1, c->phys);
     unsigned m = c->enc_mask;
     size_t ne = (size_t)__builtin_popcount(m);
@@ -1064,10 +1068,22 @@ static void encode_schema_element(struct sg_thrift *t, const struct col *c)
     sg_thrift_field_string(t, 4, c->name);
     int conv = -1, bits = 0;
     switch (c->type) {
-    case SG_PQ_INT8: conv = CT_INT_8; bits = 8; break;
-    case SG_PQ_INT16: conv = CT_INT_16; bits = 16; break;
-    case SG_PQ_INT32: conv = CT_INT_32; bits = 32; break;
-    case SG_PQ_INT64: conv = CT_INT_64; bits = 64; break;
+    case SG_PQ_INT8:
+        conv = CT_INT_8;
+        bits = 8;
+        break;
+    case SG_PQ_INT16:
+        conv = CT_INT_16;
+        bits = 16;
+        break;
+    case SG_PQ_INT32:
+        conv = CT_INT_32;
+        bits = 32;
+        break;
+    case SG_PQ_INT64:
+        conv = CT_INT_64;
+        bits = 64;
+        break;
     case SG_PQ_STRING: conv = CT_UTF8; break;
     case SG_PQ_TIMESTAMP_MS: conv = CT_TIMESTAMP_MILLIS; break;
     default: break;
@@ -1201,8 +1217,8 @@ static char *temp_name(const char *path)
 }
 
 struct sg_pq_writer *sg_pq_writer_new(const char *path, const struct sg_pq_column *cols,
-                                      size_t ncols, const struct sg_pq_options *opt,
-                                      char *errbuf, size_t errlen)
+                                      size_t ncols, const struct sg_pq_options *opt, char *errbuf,
+                                      size_t errlen)
 {
     struct sg_pq_options def;
     if (!opt) {
@@ -1272,19 +1288,25 @@ static int check_batch(struct sg_pq_writer *w, const void *const *values,
             const int32_t *v = values[ci];
             for (size_t i = 0; i < nrows; i++)
                 if ((!ok || ok[i]) && (v[i] > lim || v[i] < -lim - 1)) {
-                    set_err(w, SG_ERR_RANGE, "parquet: column %s row %zu: %d out of range",
-                            c->name, i, (int)v[i]);
+                    set_err(w, SG_ERR_RANGE, "parquet: column %s row %zu: %d out of range", c->name,
+                            i, (int)v[i]);
                     return SG_ERR_RANGE;
                 }
         }
         if (c->type == SG_PQ_STRING) {
             const struct sg_pq_str *v = values[ci];
-            for (size_t i = 0; i < nrows; i++)
+            for (size_t i = 0; i < nrows; i++) {
+                if ((!ok || ok[i]) && v[i].len > MAX_VALUE_BYTES) {
+                    set_err(w, SG_ERR_RANGE, "parquet: column %s row %zu: string of %u bytes",
+                            c->name, i, (unsigned)v[i].len);
+                    return SG_ERR_RANGE;
+                }
                 if ((!ok || ok[i]) && !sg_pq_utf8_valid(v[i].p, v[i].len)) {
-                    set_err(w, SG_ERR_INVALID, "parquet: column %s row %zu: invalid UTF-8",
-                            c->name, i);
+                    set_err(w, SG_ERR_INVALID, "parquet: column %s row %zu: invalid UTF-8", c->name,
+                            i);
                     return SG_ERR_INVALID;
                 }
+            }
         }
     }
     return SG_OK;
@@ -1400,10 +1422,11 @@ int sg_pq_writer_close(struct sg_pq_writer *w, char *errbuf, size_t errlen)
         set_err(w, SG_ERR_IO, "parquet: rename %s -> %s: %s", w->tmp, w->path, strerror(errno));
     if (!w->err) {
         int e = fsync_parent(w->path);
-        if (e)
+        if (e) {
+            /* the rename may not be durable: keep the contract "error => no file" */
             set_err(w, SG_ERR_IO, "parquet: fsync directory of %s: %s", w->path, strerror(e));
-        /* the file is complete under its final name; a failed directory fsync only weakens
-         * durability, so keep the file but report the error */
+            unlink(w->path);
+        }
     } else {
         unlink(w->tmp);
     }
@@ -1455,6 +1478,36 @@ static int remove_tree(const char *path)
     return nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Removes `<dir>.tmp-<pid>-*` siblings left by dataset writers that died (their pid no longer
+ * exists), including `.old` trees of an interrupted replace. Assumes one host writes DIR. */
+static void remove_stale(const char *dir)
+{
+    const char *slash = strrchr(dir, '/');
+    char *parent = slash ? sg_xstrndup(dir, (size_t)(slash - dir)) : sg_xstrdup(".");
+    const char *base = slash ? slash + 1 : dir;
+    size_t bl = strlen(base);
+    DIR *dh = opendir(*parent ? parent : "/");
+    struct dirent *e;
+    while (dh && (e = readdir(dh))) {
+        if (strncmp(e->d_name, base, bl) || strncmp(e->d_name + bl, ".tmp-", 5))
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + bl + 5, &end, 10);
+        if (pid <= 0 || *end != '-' || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* alive (or not ours to judge) */
+        struct sg_buf p;
+        sg_buf_init(&p);
+        sg_buf_printf(&p, "%s/%s", parent, e->d_name);
+        remove_tree(p.data);
+        sg_buf_release(&p);
+    }
+    if (dh)
+        closedir(dh);
+    free(parent);
+}
+
 struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t errlen)
 {
     if (!dir || !*dir) {
@@ -1466,6 +1519,7 @@ struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t er
     while (n > 1 && dir[n - 1] == '/')
         n--;
     d->dir = sg_xstrndup(dir, n);
+    remove_stale(d->dir);
     uint8_t r[4];
     random_bytes(r, sizeof r);
     struct sg_buf b;

@@ -5,7 +5,9 @@
  *
  * Usage: sg_pq_writer_new(path, schema) -> sg_pq_write_batch(...)* -> sg_pq_writer_close().
  * The file is written under a temporary name in the same directory and renamed to `path` by
- * close, so a crash never leaves a partial file under the final name. */
+ * close, so a crash never leaves a partial file under the final name.
+ * Thread-safety: a writer (or dataset) is used by one thread at a time; distinct writers are
+ * independent and may run in parallel. */
 #ifndef SG_PARQUET_H
 #define SG_PARQUET_H
 
@@ -97,7 +99,9 @@ int64_t sg_pq_writer_rows(const struct sg_pq_writer *w);
  * is removed only after the swap succeeded). */
 struct sg_pq_dataset;
 
-/* Creates the temporary directory. Returns NULL with errbuf on failure. */
+/* Creates the temporary directory, after removing `DIR.tmp-<pid>-*` leftovers of dataset
+ * writers whose process no longer exists (crashed runs; assumes one host writes DIR).
+ * Returns NULL with errbuf on failure. */
 struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t errlen);
 
 /* The temporary directory's path (borrowed; valid until commit/abort): extra files such as

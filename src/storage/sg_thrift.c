@@ -134,8 +134,7 @@ void sg_thrift_struct_end(struct sg_thrift *t)
     t->depth--;
 }
 
-void sg_thrift_field_list_begin(struct sg_thrift *t, int16_t id, enum sg_thrift_type elem,
-                                size_t n)
+void sg_thrift_field_list_begin(struct sg_thrift *t, int16_t id, enum sg_thrift_type elem, size_t n)
 {
     field_header(t, id, SG_THRIFT_LIST);
     if (n < 15) {

@@ -1,7 +1,7 @@
 /* pq_gen: test helper that writes Parquet files with sg_parquet plus a JSON sidecar of the
- * values it wrote, for the independent readers in tests/parquet/ (node scripts) (DuckDB, hyparquet).
- * Not a test by itself (it asserts nothing); exit 0 = written, 1 = the writer reported an
- * error (printed on stderr), 2 = usage.
+ * values it wrote, for the independent readers in tests/parquet/ (node scripts) (DuckDB,
+ * hyparquet). Not a test by itself (it asserts nothing); exit 0 = written, 1 = the writer reported
+ * an error (printed on stderr), 2 = usage.
  *
  *   pq_gen random OUTDIR SEED NCASES   random schemas/data/options: OUTDIR/case-K.{parquet,json}
  *   pq_gen big FILE ROWS CODEC          4 formula columns (see big()), many row groups
@@ -78,8 +78,17 @@ static double rand_double(struct sg_rng *r)
  * dictionaries pay off; some are long (> the 64-byte statistics limit) or multibyte. */
 static uint32_t rand_string(struct sg_rng *r, char *buf, int vocab)
 {
-    static const char *cps[] = {"a", "b", "z", "~", "\x7f", "\xc3\xa9", "\xe2\x82\xac",
-                                "\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\x01", " "};
+    static const char *cps[] = {"a",
+                                "b",
+                                "z",
+                                "~",
+                                "\x7f",
+                                "\xc3\xa9",
+                                "\xe2\x82\xac",
+                                "\xf0\x9f\x98\x80",
+                                "\xef\xbf\xbf",
+                                "\x01",
+                                " "};
     uint64_t k = sg_rng_below(r, 20);
     if (k == 0)
         return 0;
@@ -198,7 +207,8 @@ static int random_case(const char *outdir, uint64_t seed, int k)
 {
     struct sg_rng r;
     sg_rng_seed2(&r, seed, (uint64_t)k);
-    size_t ncols = 1 + sg_rng_below(&r, 10);
+    /* mostly narrow; every 7th case wide (>= 15 schema elements: long-form thrift lists) */
+    size_t ncols = k % 7 == 4 ? 15 + sg_rng_below(&r, 26) : 1 + sg_rng_below(&r, 10);
     struct rcol *cols = sg_xcalloc(ncols, sizeof *cols);
     struct sg_pq_column *defs = sg_xcalloc(ncols, sizeof *defs);
     static const double null_ps[] = {0, 0.1, 0.5, 0.97, 1.0};
@@ -217,8 +227,8 @@ static int random_case(const char *outdir, uint64_t seed, int k)
     random_options(&r, &opt, k);
     char seedstr[32];
     snprintf(seedstr, sizeof seedstr, "%" PRIu64, seed);
-    struct sg_pq_kv kv[] = {{"streamguard.seed", seedstr}, {"streamguard.case", "random"},
-                            {"empty", ""}};
+    struct sg_pq_kv kv[] = {
+        {"streamguard.seed", seedstr}, {"streamguard.case", "random"}, {"empty", ""}};
     opt.kv = kv;
     opt.kv_count = 3;
     size_t nrows = random_rows(&r);
@@ -372,9 +382,8 @@ static int dataset(const char *dir, uint64_t seed, int64_t rows)
 {
     struct sg_rng r;
     sg_rng_seed(&r, seed);
-    struct sg_pq_column cols[] = {{"id", SG_PQ_INT64, 0},
-                                  {"user", SG_PQ_STRING, 0},
-                                  {"score", SG_PQ_DOUBLE, 1}};
+    struct sg_pq_column cols[] = {
+        {"id", SG_PQ_INT64, 0}, {"user", SG_PQ_STRING, 0}, {"score", SG_PQ_DOUBLE, 1}};
     char err[256];
     struct sg_pq_dataset *d = sg_pq_dataset_new(dir, err, sizeof err);
     if (!d) {
@@ -398,8 +407,8 @@ static int dataset(const char *dir, uint64_t seed, int64_t rows)
         for (int64_t i = 0; i < rows && rc == SG_OK; i++) {
             int64_t id = part * rows + i;
             char user[32];
-            struct sg_pq_str u = {user, (uint32_t)snprintf(user, sizeof user, "user-%" PRIu64,
-                                                           sg_rng_below(&r, 50))};
+            struct sg_pq_str u = {
+                user, (uint32_t)snprintf(user, sizeof user, "user-%" PRIu64, sg_rng_below(&r, 50))};
             double score = sg_rng_double(&r);
             uint8_t ok = sg_rng_below(&r, 10) != 0;
             const void *v[] = {&id, &u, &score};
@@ -407,7 +416,8 @@ static int dataset(const char *dir, uint64_t seed, int64_t rows)
             rc = sg_pq_write_batch(w, v, vv, 1);
             uint64_t bits;
             memcpy(&bits, &score, 8);
-            sg_buf_printf(&j, "%s{\"id\":\"%" PRId64 "\",\"user\":\"%s\",\"score\":", first ? "" : ",",
+            sg_buf_printf(&j,
+                          "%s{\"id\":\"%" PRId64 "\",\"user\":\"%s\",\"score\":", first ? "" : ",",
                           id, user);
             if (ok)
                 sg_buf_printf(&j, "\"%016" PRIx64 "\"", bits);

@@ -196,6 +196,7 @@ static void test_geo_tz(void **state)
     /* Berlin -> New York is ~6385 km (haversine, R = 6371 km) in 1 hour */
     assert_true(F("max_travel_kmh") > 6300 && F("max_travel_kmh") < 6450);
     NEAR(F("fast_country_switches"), 1);
+    NEAR(F("impossible_travel_hops"), 1);
     NEAR(F("distinct_countries"), 2);
     NEAR(F("distinct_locations"), 2);
     NEAR(F("sensitive_file_rate"), 1.0 / 3);

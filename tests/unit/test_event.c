@@ -19,6 +19,7 @@
 #include "core/sg_mem.h"
 #include "core/sg_rng.h"
 #include "core/sg_time.h"
+#include "gen/sg_gen.h"
 
 static struct sg_arena arena;
 
@@ -251,7 +252,8 @@ static void test_spec_valid_values(void **state)
 
 /* ---- own cases */
 
-#define HEAD "{\"event_id\":\"e1\",\"timestamp\":1000,\"event_type\":\"auth_attempt\",\"user\":\"u\""
+#define HEAD                                                                                       \
+    "{\"event_id\":\"e1\",\"timestamp\":1000,\"event_type\":\"auth_attempt\",\"user\":\"u\""
 #define SRC ",\"source_ip\":\"10.0.0.1\""
 #define BASE HEAD SRC
 
@@ -349,6 +351,9 @@ static const struct tcase cases[] = {
     {"42", SG_REASON_NOT_OBJECT, ""},
     {"null", SG_REASON_NOT_OBJECT, ""},
     {"[1,2", SG_REASON_INVALID_JSON, ""},
+    {"false[\"x\"]", SG_REASON_INVALID_JSON, ""}, /* found by fuzz_event: had no reason */
+    {"[] x", SG_REASON_INVALID_JSON, ""},
+    {"1 2", SG_REASON_INVALID_JSON, ""},
 
     /* required fields */
     {"{}", SG_REASON_MISSING_FIELD, "event_id"},
@@ -376,7 +381,8 @@ static const struct tcase cases[] = {
      "auth_details.attempts_count"},
     {HEAD ",\"event_type\":\"file_access\"" SRC ",\"file_details\":{\"access_denied\":1}}",
      SG_REASON_WRONG_TYPE, "file_details.access_denied"},
-    {HEAD ",\"event_type\":\"process_execution\"" SRC ",\"process_details\":{\"is_signed\":\"no\"}}",
+    {HEAD ",\"event_type\":\"process_execution\"" SRC
+          ",\"process_details\":{\"is_signed\":\"no\"}}",
      SG_REASON_WRONG_TYPE, "process_details.is_signed"},
     {HEAD ",\"event_type\":\"dns_query\"" SRC ",\"dns_details\":{\"ttl\":{}}}",
      SG_REASON_WRONG_TYPE, "dns_details.ttl"},
@@ -395,7 +401,8 @@ static const struct tcase cases[] = {
     {BASE ",\"threat_score\":-0.1}", SG_REASON_OUT_OF_RANGE, "threat_score"},
     {BASE ",\"threat_score\":1e400}", SG_REASON_OUT_OF_RANGE, "threat_score"},
     {BASE ",\"metadata\":{\"geo_lon\":180.5}}", SG_REASON_OUT_OF_RANGE, "metadata.geo_lon"},
-    {HEAD ",\"event_type\":\"network_connection\"" SRC ",\"network_details\":{\"source_port\":65536}}",
+    {HEAD ",\"event_type\":\"network_connection\"" SRC
+          ",\"network_details\":{\"source_port\":65536}}",
      SG_REASON_OUT_OF_RANGE, "network_details.source_port"},
     {HEAD ",\"event_type\":\"network_connection\"" SRC ",\"network_details\":{\"source_port\":-1}}",
      SG_REASON_OUT_OF_RANGE, "network_details.source_port"},
@@ -459,13 +466,87 @@ static void test_cases(void **state)
     }
 }
 
+/* Every nested member with a value of each wrong JSON type: wrong_type naming the member;
+ * and null for every member is accepted as absent. */
+static void test_nested_wrong_types(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type, *object;
+        const char *members[8];
+        const char *kinds; /* per member: s string, i integer, b boolean, n number */
+    } objs[] = {
+        {"auth_attempt",
+         "metadata",
+         {"hostname", "geo_location", "geo_lat", "geo_lon", "user_agent", "session_id"},
+         "ssnnss"},
+        {"auth_attempt", "auth_details", {"auth_type", "failure_reason", "attempts_count"}, "ssi"},
+        {"network_connection",
+         "network_details",
+         {"protocol", "source_port", "destination_port", "bytes_sent", "bytes_received",
+          "duration_ms", "connection_state"},
+         "siiiiis"},
+        {"file_access",
+         "file_details",
+         {"file_path", "operation", "file_size_bytes", "access_denied", "permissions_changed"},
+         "ssibb"},
+        {"process_execution",
+         "process_details",
+         {"process_name", "command_line", "user_privileges", "process_id", "parent_process_id",
+          "is_signed"},
+         "sssiib"},
+        {"dns_query", "dns_details", {"query_name", "query_type", "response_code", "ttl"}, "sssi"},
+    };
+    static const struct {
+        char kind; /* the member kinds this value is wrong for */
+        const char *json;
+    } wrong[] = {{'s', "1"},     {'s', "true"},  {'s', "[]"},   {'s', "{}"}, {'i', "\"1\""},
+                 {'i', "false"}, {'i', "[1]"},   {'i', "{}"},   {'b', "0"},  {'b', "\"true\""},
+                 {'b', "[]"},    {'n', "\"1\""}, {'n', "true"}, {'n', "{}"}};
+    char json[512];
+    int checked = 0;
+    for (size_t o = 0; o < sizeof objs / sizeof objs[0]; o++) {
+        for (size_t m = 0; objs[o].members[m]; m++) {
+            char kind = objs[o].kinds[m];
+            char field[64];
+            snprintf(field, sizeof field, "%s.%s", objs[o].object, objs[o].members[m]);
+            for (size_t w = 0; w < sizeof wrong / sizeof wrong[0]; w++) {
+                if (wrong[w].kind != kind)
+                    continue;
+                int n = snprintf(json, sizeof json,
+                                 HEAD ",\"event_type\":\"%s\"" SRC ",\"%s\":{\"%s\":%s}}",
+                                 objs[o].type, objs[o].object, objs[o].members[m], wrong[w].json);
+                struct sg_event ev;
+                struct sg_event_error err;
+                int rc = decode(json, (size_t)n, &ev, &err);
+                if (rc != SG_ERR_INVALID || err.reason != SG_REASON_WRONG_TYPE ||
+                    strcmp(err.field, field) != 0)
+                    fail_msg("%s: got %s '%s'", json, sg_event_reason_name(err.reason), err.field);
+                checked++;
+            }
+            int n = snprintf(json, sizeof json,
+                             HEAD ",\"event_type\":\"%s\"" SRC ",\"%s\":{\"%s\":null}}",
+                             objs[o].type, objs[o].object, objs[o].members[m]);
+            struct sg_event ev, empty;
+            assert_int_equal(decode(json, (size_t)n, &ev, NULL), SG_OK);
+            /* null member = absent: same event as without the object */
+            n = snprintf(json, sizeof json, HEAD ",\"event_type\":\"%s\"" SRC "}", objs[o].type);
+            assert_int_equal(decode(json, (size_t)n, &empty, NULL), SG_OK);
+            assert_true(sg_event_equal(&ev, &empty));
+        }
+    }
+    assert_true(checked >= 100);
+    sg_arena_reset(&arena);
+}
+
 /* Decoded values for the escape, duplicate and null rules. */
 static void test_values(void **state)
 {
     (void)state;
     struct sg_event ev;
     /* every escape (user would reject the control characters, so hostname) */
-    const char *j = BASE ",\"metadata\":{\"hostname\":\"\\\"q\\\\\\/\\b\\f\\n\\r\\tx\\u00e9\\ud83d\\ude00\"}}";
+    const char *j =
+        BASE ",\"metadata\":{\"hostname\":\"\\\"q\\\\\\/\\b\\f\\n\\r\\tx\\u00e9\\ud83d\\ude00\"}}";
     assert_int_equal(decode(j, strlen(j), &ev, NULL), SG_OK);
     assert_string_equal(ev.hostname.p, "\"q\\/\b\f\n\r\tx\xc3\xa9\xf0\x9f\x98\x80");
     assert_int_equal(ev.hostname.len, strlen("\"q\\/\b\f\n\r\tx\xc3\xa9\xf0\x9f\x98\x80"));
@@ -488,7 +569,8 @@ static void test_values(void **state)
     assert_int_equal(ev.status, SG_STATUS_SUCCESS);
     assert_true(ev.threat_score == 0);
 
-    j = BASE ",\"metadata\":{\"hostname\":\"h\",\"geo_lat\":1,\"geo_lon\":2},\"metadata\":{\"geo_lat\":3}}";
+    j = BASE ",\"metadata\":{\"hostname\":\"h\",\"geo_lat\":1,\"geo_lon\":2},\"metadata\":{\"geo_"
+             "lat\":3}}";
     assert_int_equal(decode(j, strlen(j), &ev, NULL), SG_OK);
     assert_int_equal(ev.hostname.len, 0); /* whole object replaced */
     assert_int_equal(ev.has_geo, 0);      /* only one coordinate */
@@ -524,6 +606,12 @@ static void test_values(void **state)
     memcpy(buf + n, "garbage", 8);
     assert_int_equal(decode(buf, (size_t)n, &ev, NULL), SG_OK);
     assert_int_equal(decode(buf, (size_t)n + 1, &ev, NULL), SG_ERR_INVALID);
+
+    /* arena use per call: one block of len + 1 bytes, rounded up to 16 */
+    sg_arena_reset(&arena);
+    n = snprintf(buf, sizeof buf, "%s}", BASE);
+    assert_int_equal(decode(buf, (size_t)n, &ev, NULL), SG_OK);
+    assert_int_equal(arena.used_total, ((size_t)n + 1 + 15) & ~(size_t)15);
 
     /* a NULL err is allowed and a rejection leaves ev initialised */
     assert_int_equal(decode("{}", 2, &ev, NULL), SG_ERR_INVALID);
@@ -604,9 +692,20 @@ static void rand_str(struct sg_rng *r, struct sg_arena *a, struct sg_str *out, c
 static void rand_text(struct sg_rng *r, struct sg_arena *a, struct sg_str *out, size_t max_chars,
                       int allow_ctrl)
 {
-    static const char *const pieces[] = {"a", "Z", "9", " ", "\"", "\\", "/", "\xc3\xa9",
-                                         "\xe4\xb8\xad", "\xf0\x9f\x98\x80", "\xef\xbf\xbf",
-                                         "\xc2\xa0", "-", "_"};
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         "9",
+                                         " ",
+                                         "\"",
+                                         "\\",
+                                         "/",
+                                         "\xc3\xa9",
+                                         "\xe4\xb8\xad",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xef\xbf\xbf",
+                                         "\xc2\xa0",
+                                         "-",
+                                         "_"};
     static const char *const ctrl[] = {"\n", "\t", "\x01", "\x7f"};
     size_t n = 1 + (size_t)sg_rng_below(r, max_chars);
     char *p = sg_arena_alloc(a, n * 4 + 1);
@@ -807,6 +906,50 @@ static void test_numbers_match_strtod(void **state)
     sg_arena_reset(&arena);
 }
 
+/* The product's generator speaks the contract: every event it writes decodes, carries the
+ * user and timestamp the generator reports, and survives the round trip. */
+static void test_generator_output(void **state)
+{
+    (void)state;
+    struct sg_gen_opts o = {.seed = 99,
+                            .events = 20000,
+                            .users = 50,
+                            .attack_users = 0.3,
+                            .days = 3,
+                            .start_ms = INT64_C(1795641199680)};
+    char errbuf[256];
+    struct sg_gen *g = sg_gen_new(&o, errbuf, sizeof errbuf);
+    if (!g)
+        fail_msg("sg_gen_new: %s", errbuf);
+    struct sg_buf b;
+    sg_buf_init(&b);
+    struct sg_gen_meta meta;
+    int kinds[SG_EV_TYPE_COUNT] = {0};
+    int64_t n = 0;
+    while (sg_gen_next(g, &b, &meta) == 1) {
+        struct sg_event ev;
+        struct sg_event_error err;
+        if (decode(b.data, b.len, &ev, &err) != SG_OK)
+            fail_msg("generated event %lld rejected (%s: %s): %s", (long long)n,
+                     sg_event_reason_name(err.reason), err.message, b.data);
+        assert_int_equal(ev.ts_ms, meta.ts_ms);
+        assert_int_equal(ev.user.len, meta.user_len);
+        assert_memory_equal(ev.user.p, meta.user, meta.user_len);
+        kinds[ev.type]++;
+        if (n % 10 == 0)
+            assert_roundtrip(&ev);
+        sg_buf_reset(&b);
+        if (++n % 1024 == 0)
+            sg_arena_reset(&arena);
+    }
+    assert_int_equal(n, o.events);
+    for (int k = 0; k < SG_EV_TYPE_COUNT; k++)
+        assert_true(kinds[k] > 0);
+    sg_buf_release(&b);
+    sg_gen_free(g);
+    sg_arena_reset(&arena);
+}
+
 /* The encoder's shape: only set fields, <kind>_details, integer timestamp. */
 static void test_encode_shape(void **state)
 {
@@ -862,11 +1005,18 @@ static void test_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_valid),       cmocka_unit_test(test_spec_invalid),
-        cmocka_unit_test(test_spec_valid_values), cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_values),           cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_roundtrip_random), cmocka_unit_test(test_encode_shape),
-        cmocka_unit_test(test_names),            cmocka_unit_test(test_numbers_match_strtod),
+        cmocka_unit_test(test_spec_valid),
+        cmocka_unit_test(test_spec_invalid),
+        cmocka_unit_test(test_spec_valid_values),
+        cmocka_unit_test(test_cases),
+        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_roundtrip_random),
+        cmocka_unit_test(test_encode_shape),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_nested_wrong_types),
+        cmocka_unit_test(test_generator_output),
+        cmocka_unit_test(test_numbers_match_strtod),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
