@@ -287,6 +287,15 @@ struct sg_iforest *sg_iforest_fit(const double *X, size_t n, size_t d,
 /* ---- distributed fitting (hooks for src/mpi; the single-process path above uses the
  * same fit_tree, so a tree is identical whoever grows it) ---- */
 
+static void drop_dense(struct itree *t)
+{
+    free(t->dfeat);
+    free(t->dsplit);
+    free(t->dleaf);
+    t->dfeat = NULL;
+    t->dsplit = t->dleaf = NULL;
+}
+
 struct sg_iforest *sg_iforest_alloc(size_t d, int trees, int psi, uint64_t seed)
 {
     return alloc_forest(d, trees, psi, seed);
@@ -311,6 +320,7 @@ void sg_iforest_fit_tree(struct sg_iforest *f, int ti, size_t n,
     size_t *rows = sg_xmalloc(psi * sizeof *rows);
     size_t *slots = sg_xmalloc(nslots * sizeof *slots);
     int32_t *feats = sg_xmalloc((f->d ? f->d : 1) * sizeof *feats);
+    drop_dense(&f->t[ti]);
     free(f->t[ti].nodes);
     f->t[ti] = (struct itree){0};
     fit_tree(f, &src, n, ti, sub, rows, slots, nslots, feats);
@@ -326,9 +336,19 @@ const struct sg_itree_node *sg_iforest_tree_nodes(const struct sg_iforest *f, in
     return f->t[ti].nodes;
 }
 
+void sg_iforest_finish(struct sg_iforest *f)
+{
+    for (int i = 0; i < f->trees; i++)
+        drop_dense(&f->t[i]);
+    if (build_dense(f) != 0) /* not for fitted trees; stay on the node walk if it happens */
+        for (int i = 0; i < f->trees; i++)
+            drop_dense(&f->t[i]);
+}
+
 void sg_iforest_tree_set(struct sg_iforest *f, int ti, const struct sg_itree_node *nodes,
                          size_t n)
 {
+    drop_dense(&f->t[ti]);
     free(f->t[ti].nodes);
     f->t[ti].nodes = sg_xmalloc((n ? n : 1) * sizeof *nodes);
     memcpy(f->t[ti].nodes, nodes, n * sizeof *nodes);

@@ -62,6 +62,9 @@ void sg_iforest_fit_tree(struct sg_iforest *f, int ti, size_t n,
 const struct sg_itree_node *sg_iforest_tree_nodes(const struct sg_iforest *f, int ti, size_t *n);
 void sg_iforest_tree_set(struct sg_iforest *f, int ti, const struct sg_itree_node *nodes,
                          size_t n);
+/* Call once every tree is in place: builds the fast scoring layout (scores are the same
+ * without it, only slower). */
+void sg_iforest_finish(struct sg_iforest *f);
 
 size_t sg_iforest_dims(const struct sg_iforest *f);
 int sg_iforest_trees(const struct sg_iforest *f);

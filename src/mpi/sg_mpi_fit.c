@@ -283,6 +283,7 @@ static struct sg_iforest *fit_forest(const struct sg_mpi *c, const uint64_t *gid
     for (int ti = c->rank; ti < trees; ti += c->size)
         sg_iforest_fit_tree(f, ti, (size_t)ng, map_row, &map);
     share_trees(c, f, trees, cs);
+    sg_iforest_finish(f);
     free(map.g);
     free(map.row);
     free(recs);
@@ -417,9 +418,19 @@ static void fit_kmeans(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng
         if (lloyd(c, km, data) < 1e-4)
             break;
     }
-    cs->kmeans += (uint64_t)(c->size - 1) * (uint64_t)km->iters * ((size_t)k * d + 1) * 24;
+    /* cluster sizes (global) mark the small clusters, as sg_kmeans_fit does */
+    km->size = sg_xcalloc((size_t)k, sizeof *km->size);
+    km->large = sg_xcalloc((size_t)k, 1);
+    for (size_t i = 0; i < data->n; i++) {
+        data->cluster[i] = sg_kmeans_nearest(km, data->z + i * d, NULL);
+        km->size[data->cluster[i]]++;
+    }
+    SG_MPI(MPI_Allreduce(MPI_IN_PLACE, km->size, k, MPI_UINT64_T, MPI_SUM, c->comm));
+    sg_kmeans_mark_large(km);
     for (size_t i = 0; i < data->n; i++)
-        data->cluster[i] = sg_kmeans_nearest(km, data->z + i * d, &data->kdist[i]);
+        data->kdist[i] = sg_kmeans_score(km, data->z + i * d);
+    cs->kmeans += (uint64_t)(c->size - 1) * ((uint64_t)km->iters * ((size_t)k * d + 1) * 24 +
+                                             (uint64_t)k * 8);
 }
 
 /* ---- quantiles and the threshold ---- */
