@@ -100,14 +100,18 @@ static uint64_t count_le(const uint64_t *keys, size_t n, uint64_t k)
     return lo;
 }
 
-void sg_mpi_order_stats(const struct sg_mpi *c, const double *sorted, size_t n,
-                        const uint64_t *k, size_t m, double *out)
+void sg_mpi_order_stats(const struct sg_mpi *c, const double *const *sorted, const size_t *n,
+                        int nsets, const uint64_t *k, const int *set, size_t m, double *out)
 {
-    uint64_t *keys = sg_xmalloc((n ? n : 1) * sizeof *keys);
-    for (size_t i = 0; i < n; i++)
-        keys[i] = key_of(sorted[i]);
-    uint64_t *lo = sg_xmalloc((m ? m : 1) * sizeof *lo), *hi = sg_xmalloc((m ? m : 1) * sizeof *hi);
-    uint64_t *cnt = sg_xmalloc((m ? m : 1) * sizeof *cnt), *mid = sg_xmalloc((m ? m : 1) * sizeof *mid);
+    uint64_t **keys = sg_xmalloc((size_t)nsets * sizeof *keys);
+    for (int s = 0; s < nsets; s++) {
+        keys[s] = sg_xmalloc((n[s] ? n[s] : 1) * sizeof **keys);
+        for (size_t i = 0; i < n[s]; i++)
+            keys[s][i] = key_of(sorted[s][i]);
+    }
+    size_t m1 = m ? m : 1;
+    uint64_t *lo = sg_xmalloc(m1 * sizeof *lo), *hi = sg_xmalloc(m1 * sizeof *hi);
+    uint64_t *cnt = sg_xmalloc(m1 * sizeof *cnt), *mid = sg_xmalloc(m1 * sizeof *mid);
     for (size_t i = 0; i < m; i++) {
         lo[i] = 0;
         hi[i] = UINT64_MAX;
@@ -116,7 +120,7 @@ void sg_mpi_order_stats(const struct sg_mpi *c, const double *sorted, size_t n,
     for (int it = 0; it < 64; it++) {
         for (size_t i = 0; i < m; i++) {
             mid[i] = lo[i] + (hi[i] - lo[i]) / 2;
-            cnt[i] = count_le(keys, n, mid[i]);
+            cnt[i] = count_le(keys[set[i]], n[set[i]], mid[i]);
         }
         SG_MPI(MPI_Allreduce(MPI_IN_PLACE, cnt, (int)m, MPI_UINT64_T, MPI_SUM, c->comm));
         for (size_t i = 0; i < m; i++) {
@@ -128,6 +132,8 @@ void sg_mpi_order_stats(const struct sg_mpi *c, const double *sorted, size_t n,
     }
     for (size_t i = 0; i < m; i++)
         out[i] = value_of(lo[i]);
+    for (int s = 0; s < nsets; s++)
+        free(keys[s]);
     free(keys);
     free(lo);
     free(hi);

@@ -36,11 +36,12 @@ void sg_mpi_sum_dd(const struct sg_mpi *c, const struct sg_dd *local, size_t m, 
 void sg_mpi_sum_dd2(const struct sg_mpi *c, const struct sg_dd *local, size_t m,
                     struct sg_dd *out);
 
-/* Exact order statistics of a distributed multiset of doubles: `sorted` holds this rank's
- * values ascending (NaN-free); for each k[i] (0-based rank among all N values, < N) out[i]
- * receives the k-th smallest value. Collective; 64 allreduces of m counters. */
-void sg_mpi_order_stats(const struct sg_mpi *c, const double *sorted, size_t n,
-                        const uint64_t *k, size_t m, double *out);
+/* Exact order statistics of `nsets` distributed multisets of doubles: sorted[s] holds this
+ * rank's n[s] values of set s ascending (NaN-free); for each target i, out[i] receives the
+ * k[i]-th smallest value (0-based, < the set's global size) of set set[i]. Collective: 64
+ * allreduces of m counters, whatever the rank count (bisection over the bits of the value). */
+void sg_mpi_order_stats(const struct sg_mpi *c, const double *const *sorted, const size_t *n,
+                        int nsets, const uint64_t *k, const int *set, size_t m, double *out);
 
 /* Global index lookup: `gidx` holds this rank's users' global indices ascending. Returns the
  * local position of global index g, or -1 when another rank owns it. */

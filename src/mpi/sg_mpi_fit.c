@@ -303,28 +303,52 @@ static double dist2(const double *a, const double *b, size_t d)
     return s;
 }
 
-/* Smallest global index g whose prefix sum of md (global name order) exceeds u, or ng - 1. */
+#define FANOUT 32
+
+/* This rank's prefix sum of md over its users with global index <= g. */
+static struct sg_dd local_prefix(const struct sg_dd *prefix, const uint64_t *gidx, size_t n,
+                                 uint64_t g)
+{
+    size_t a = 0, b = n;
+    while (a < b) {
+        size_t m = a + (b - a) / 2;
+        if (gidx[m] <= g)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a ? prefix[a - 1] : (struct sg_dd){0, 0};
+}
+
+/* Smallest global index g whose prefix sum of md (global name order) exceeds u, or ng - 1:
+ * a FANOUT-ary search, one collective of FANOUT-1 sums per level (log_32 ng levels). */
 static uint64_t prefix_search(const struct sg_mpi *c, const struct sg_dd *prefix,
                               const uint64_t *gidx, size_t n, uint64_t ng, double u)
 {
-    uint64_t lo = 0, hi = ng - 1;
+    uint64_t lo = 0, hi = ng - 1; /* the answer is in [lo, hi] */
+    struct sg_dd loc[FANOUT];
+    double s[FANOUT];
+    uint64_t at[FANOUT];
     while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        size_t a = 0, b = n; /* local users with gidx <= mid */
-        while (a < b) {
-            size_t m = a + (b - a) / 2;
-            if (gidx[m] <= mid)
-                a = m + 1;
-            else
-                b = m;
+        int m = 0;
+        for (int i = 1; i < FANOUT; i++) { /* split points lo <= at < hi, increasing */
+            uint64_t g = lo + (hi - lo) * (uint64_t)i / FANOUT;
+            if (g < hi && (m == 0 || g > at[m - 1]))
+                at[m++] = g;
         }
-        struct sg_dd loc = a ? prefix[a - 1] : (struct sg_dd){0, 0};
-        double s;
-        sg_mpi_sum_dd(c, &loc, 1, &s);
-        if (s > u)
-            hi = mid;
-        else
-            lo = mid + 1;
+        for (int i = 0; i < m; i++)
+            loc[i] = local_prefix(prefix, gidx, n, at[i]);
+        sg_mpi_sum_dd(c, loc, (size_t)m, s);
+        uint64_t nlo = lo, nhi = hi;
+        for (int i = 0; i < m; i++) {
+            if (s[i] > u) {
+                nhi = at[i];
+                break;
+            }
+            nlo = at[i] + 1;
+        }
+        lo = nlo;
+        hi = nhi;
     }
     return lo;
 }
@@ -367,32 +391,31 @@ static void seed_pp(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
 static double lloyd(const struct sg_mpi *c, struct sg_kmeans *km, const struct sg_batch_data *data)
 {
     size_t d = km->d, k = (size_t)km->k, n = data->n;
-    struct sg_dd *acc = sg_xcalloc(k * d + 1, sizeof *acc);
-    uint64_t *cnt = sg_xcalloc(k, sizeof *cnt);
-    double *sum = sg_xmalloc((k * d + 1) * sizeof *sum);
+    /* one collective per iteration: k*d coordinate sums, the inertia, and k counts (exact
+     * as doubles up to 2^53 rows) */
+    struct sg_dd *acc = sg_xcalloc(k * d + 1 + k, sizeof *acc);
+    double *sum = sg_xmalloc((k * d + 1 + k) * sizeof *sum), *cnt = sum + k * d + 1;
     for (size_t i = 0; i < n; i++) {
         double dist;
         int cl = sg_kmeans_nearest(km, data->z + i * d, &dist);
         sg_dd_add(&acc[k * d], dist * dist);
-        cnt[cl]++;
+        acc[k * d + 1 + (size_t)cl].hi += 1;
         for (size_t j = 0; j < d; j++)
             sg_dd_add(&acc[(size_t)cl * d + j], data->z[i * d + j]);
     }
-    sg_mpi_sum_dd(c, acc, k * d + 1, sum);
-    SG_MPI(MPI_Allreduce(MPI_IN_PLACE, cnt, (int)k, MPI_UINT64_T, MPI_SUM, c->comm));
+    sg_mpi_sum_dd(c, acc, k * d + 1 + k, sum);
     double shift = 0;
     for (size_t cl = 0; cl < k; cl++) {
         if (!cnt[cl])
             continue; /* empty cluster keeps its centroid */
         for (size_t j = 0; j < d; j++)
-            sum[cl * d + j] /= (double)cnt[cl];
+            sum[cl * d + j] /= cnt[cl];
         double s = sqrt(dist2(sum + cl * d, km->c + cl * d, d));
         shift = s > shift ? s : shift;
         memcpy(km->c + cl * d, sum + cl * d, d * sizeof(double));
     }
     km->inertia = sum[k * d];
     free(acc);
-    free(cnt);
     free(sum);
     return shift;
 }
@@ -469,11 +492,9 @@ static double at(const uint64_t *ks, const double *vals, size_t m, uint64_t k)
     return vals[lo];
 }
 
-/* sg_model_quantiles over the distributed values, same formula, exact order statistics. */
-static void quantiles(const struct sg_mpi *c, const double *v, size_t n, uint64_t ng, double *q,
-                      struct sg_mpi_comm_stats *cs)
+/* The ranks sg_model_quantiles reads for ng values (sorted, unique) into ks; returns count. */
+static size_t quantile_ranks(uint64_t ng, uint64_t *ks)
 {
-    uint64_t *ks = sg_xmalloc(2 * SG_MODEL_QUANTILES * sizeof *ks);
     size_t m = 0;
     for (int i = 0; i < SG_MODEL_QUANTILES; i++) {
         double pos = (double)i / (SG_MODEL_QUANTILES - 1) * (double)(ng - 1);
@@ -486,9 +507,12 @@ static void quantiles(const struct sg_mpi *c, const double *v, size_t n, uint64_
     for (size_t i = 0; i < m; i++)
         if (!u || ks[i] != ks[u - 1])
             ks[u++] = ks[i];
-    double *s = sorted_copy(v, n), *vals = sg_xmalloc(u * sizeof *vals);
-    sg_mpi_order_stats(c, s, n, ks, u, vals);
-    cs->quantiles += 64 * (uint64_t)u * 8 * 2;
+    return u;
+}
+
+static void fill_quantiles(const uint64_t *ks, const double *vals, size_t u, uint64_t ng,
+                           double *q)
+{
     for (int i = 0; i < SG_MODEL_QUANTILES; i++) {
         double pos = (double)i / (SG_MODEL_QUANTILES - 1) * (double)(ng - 1);
         uint64_t lo = (uint64_t)pos;
@@ -496,8 +520,34 @@ static void quantiles(const struct sg_mpi *c, const double *v, size_t n, uint64_
         double a = at(ks, vals, u, lo);
         q[i] = lo + 1 < ng ? a + fr * (at(ks, vals, u, lo + 1) - a) : at(ks, vals, u, ng - 1);
     }
+}
+
+/* sg_model_quantiles of both score columns over the distributed values: the same formula on
+ * exact order statistics, one bisection for both. */
+static void quantiles(const struct sg_mpi *c, const struct sg_batch_data *data, uint64_t ng,
+                      struct sg_model *m, struct sg_mpi_comm_stats *cs)
+{
+    uint64_t *ks = sg_xmalloc(2 * SG_MODEL_QUANTILES * sizeof *ks);
+    size_t u = quantile_ranks(ng, ks);
+    uint64_t *k2 = sg_xmalloc(2 * u * sizeof *k2);
+    int *set = sg_xmalloc(2 * u * sizeof *set);
+    for (size_t i = 0; i < 2 * u; i++) {
+        k2[i] = ks[i % u];
+        set[i] = (int)(i / u);
+    }
+    const double *sorted[2] = {sorted_copy(data->iforest, data->n),
+                               sorted_copy(data->kdist, data->n)};
+    size_t n[2] = {data->n, data->n};
+    double *vals = sg_xmalloc(2 * u * sizeof *vals);
+    sg_mpi_order_stats(c, sorted, n, 2, k2, set, 2 * u, vals);
+    cs->quantiles += 64 * (uint64_t)(2 * u) * 8;
+    fill_quantiles(ks, vals, u, ng, m->q_iforest);
+    fill_quantiles(ks, vals + u, u, ng, m->q_kmeans);
     free(ks);
-    free(s);
+    free(k2);
+    free(set);
+    free((void *)sorted[0]);
+    free((void *)sorted[1]);
     free(vals);
 }
 
@@ -508,9 +558,11 @@ static double threshold(const struct sg_mpi *c, const double *score, size_t n, u
     if (k > ng)
         k = ng;
     uint64_t rank = k == 0 ? ng - 1 : ng - k; /* k-th largest = (ng-k)-th smallest */
-    double *s = sorted_copy(score, n), t;
-    sg_mpi_order_stats(c, s, n, &rank, 1, &t);
-    free(s);
+    const double *s = sorted_copy(score, n);
+    double t;
+    int set = 0;
+    sg_mpi_order_stats(c, &s, &n, 1, &rank, &set, 1, &t);
+    free((void *)s);
     return k == 0 ? nextafter(t, INFINITY) : t;
 }
 
@@ -534,8 +586,7 @@ void sg_mpi_fit(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
     double t2 = now_s();
     fit_kmeans(c, gidx, ng, data, p, &m->km, cs);
     double t3 = now_s();
-    quantiles(c, data->iforest, n, ng, m->q_iforest, cs);
-    quantiles(c, data->kdist, n, ng, m->q_kmeans, cs);
+    quantiles(c, data, ng, m, cs);
     for (size_t i = 0; i < n; i++)
         data->score[i] = sg_model_combine(m, data->iforest[i], data->kdist[i]);
     m->threshold = threshold(c, data->score, n, ng, p->contamination);

@@ -62,6 +62,7 @@ close(ma.threshold, mb.threshold, 'model threshold');
 for (const k of ['mean', 'std'])
   ma.scaler[k].forEach((v, j) => close(v, mb.scaler[k][j], `scaler ${k}[${j}]`));
 same(ma.kmeans.k, mb.kmeans.k, 'kmeans k');
+same(ma.kmeans.sizes, mb.kmeans.sizes, 'kmeans cluster sizes');
 ma.kmeans.centroids.forEach((c, i) =>
   c.forEach((v, j) => close(v, mb.kmeans.centroids[i][j], `centroid ${i}[${j}]`)));
 for (const q of ['iforest', 'kmeans'])
