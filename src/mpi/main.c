@@ -292,10 +292,8 @@ static struct sg_users *ingest(struct run *r, int *code)
         *code = EXIT_RUNTIME;
         return NULL;
     }
-    struct sg_users *users = sg_users_new(r->p.threads * 4); /* as streamguard batch */
-    struct sg_ingest_opts io = {.threads = r->p.threads};
-    struct sg_ingest_stats own;
-    int rc = sg_ingest_run(sg_mpi_shuffle_source(sh), users, &io, &own, err, sizeof err);
+    struct sg_users *users = sg_users_new(1); /* folded by this thread */
+    int rc = sg_mpi_shuffle_run(sh, users, err, sizeof err);
     if (rc != SG_OK) /* the other ranks get the same error from the collective check */
         fprintf(stderr, "streamguard-mpi batch: rank %d: reading input: %s\n", g_rank, err);
     sg_mpi_fault_point(r->c, "read");

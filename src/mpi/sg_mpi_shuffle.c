@@ -52,6 +52,10 @@ struct sg_mpi_shuffle {
     char *sbuf, *recv;
     size_t scap, rvcap, rlen, rpos;
     int *scount, *sdispl, *rcount, *rdispl;
+    struct sg_event *own; /* this round's decoded events of users this rank owns */
+    size_t nown, owncap;
+    struct sg_arena own_arena; /* their strings: lives for one round */
+    struct sg_users *users;    /* fold target (sg_mpi_shuffle_run), else NULL */
     struct sg_ingest_stats st;
     uint64_t sent;
 };
@@ -327,7 +331,8 @@ static void pack(struct sg_mpi_shuffle *s, size_t keep, uint64_t before)
     int size = s->c->size;
     s->dest = sg_xgrow(s->dest, &s->dcap, keep + 1, sizeof *s->dest);
     memset(s->scount, 0, (size_t)size * sizeof *s->scount);
-    sg_arena_reset(&s->arena);
+    sg_arena_reset(&s->arena); /* one round's decoded strings (bounded by the piece) */
+    s->nown = 0;
     for (size_t i = 0; i < keep; i++) {
         const struct span *sp = &s->spans[i];
         struct sg_event ev;
@@ -346,9 +351,13 @@ static void pack(struct sg_mpi_shuffle *s, size_t keep, uint64_t before)
             continue;
         }
         s->dest[i] = sg_mpi_owner(sg_users_hash(ev.user.p, ev.user.len), size);
+        if (s->users && s->dest[i] == s->c->rank) { /* folded here: no second decode */
+            s->own = sg_xgrow(s->own, &s->owncap, s->nown + 1, sizeof *s->own);
+            s->own[s->nown++] = ev;
+            s->dest[i] = -1;
+            continue;
+        }
         s->scount[s->dest[i]] += (int)sp->len + 1;
-        if (i % 4096 == 4095)
-            sg_arena_reset(&s->arena);
     }
     size_t total = 0;
     for (int r = 0; r < size; r++) {
@@ -407,6 +416,56 @@ static int do_round(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
     return SG_OK;
 }
 
+static void fold(struct sg_users *u, const struct sg_event *ev)
+{
+    uint64_t h = sg_users_hash(ev->user.p, ev->user.len);
+    struct sg_user *usr =
+        sg_users_get(u, sg_users_partition(u, h), ev->user.p, ev->user.len, h);
+    sg_features_add(&usr->f, ev);
+}
+
+/* Folds this round's events in global input order: the pieces of lower ranks (received),
+ * this rank's own events, then the higher ranks'. */
+static int fold_round(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
+{
+    for (int q = 0; q < s->c->size; q++) {
+        if (q == s->c->rank) {
+            for (size_t i = 0; i < s->nown; i++)
+                fold(s->users, &s->own[i]);
+            continue;
+        }
+        const char *p = s->recv + s->rdispl[q], *end = p + s->rcount[q];
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            struct sg_event ev;
+            struct sg_event_error err;
+            sg_arena_reset(&s->own_arena);
+            if (sg_event_decode(p, (size_t)(nl - p), &ev, &s->own_arena, &err) != SG_OK) {
+                snprintf(errbuf, errlen, "rank %d sent an event this rank cannot decode: %s",
+                         q, err.message); /* same decoder on both sides: cannot happen */
+                return SG_ERR_INTERNAL;
+            }
+            fold(s->users, &ev);
+            p = nl + 1;
+        }
+    }
+    return SG_OK;
+}
+
+int sg_mpi_shuffle_run(struct sg_mpi_shuffle *s, struct sg_users *users, char *errbuf,
+                       size_t errlen)
+{
+    s->users = users;
+    int rc = SG_OK;
+    while (rc == SG_OK && s->round < s->rounds && !s->capped) {
+        rc = do_round(s, errbuf, errlen);
+        if (rc == SG_OK)
+            rc = fold_round(s, errbuf, errlen);
+    }
+    s->users = NULL;
+    return rc;
+}
+
 static int sh_next(struct sg_source *src, struct sg_msgbatch *b, size_t max, char *errbuf,
                    size_t errlen)
 {
@@ -447,6 +506,7 @@ struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *co
     s->fd = -1;
     s->max_events = max_events;
     sg_arena_init(&s->arena, 1u << 20);
+    sg_arena_init(&s->own_arena, 1u << 16);
     size_t sz = (size_t)c->size;
     s->scount = sg_xcalloc(sz, sizeof(int));
     s->sdispl = sg_xcalloc(sz, sizeof(int));
@@ -500,6 +560,8 @@ void sg_mpi_shuffle_free(struct sg_mpi_shuffle *s)
     free(s->rcount);
     free(s->rdispl);
     sg_arena_release(&s->arena);
+    sg_arena_release(&s->own_arena);
+    free(s->own);
     free(s);
 }
 

@@ -7,7 +7,9 @@
  * receiver sees each round's lines in global input order, so every user's events reach their
  * accumulator in exactly the order a single process folds them. Memory per rank is bounded
  * by the piece size (send) plus what it receives in one round.
- * It is an sg_source: sg_ingest_run() consumes the received lines on the owner rank. Not the
+ * sg_mpi_shuffle_run() folds the events into the owner's accumulators itself (the events of
+ * users the reader owns are folded from their first decode); the shuffle is also an
+ * sg_source whose lines sg_ingest_run() can consume (decoding every event twice). Not the
  * model phase (sg_mpi_fit.h). */
 #ifndef SG_MPI_SHUFFLE_H
 #define SG_MPI_SHUFFLE_H
@@ -31,6 +33,12 @@ int sg_mpi_owner(uint64_t user_hash, int size);
 struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *const *paths,
                                           size_t n, size_t chunk, uint64_t max_events,
                                           char *errbuf, size_t errlen);
+/* Runs every round and folds each event into its user's accumulator in `users` (single
+ * thread), in global input order; events of users this rank owns are decoded only once.
+ * Returns SG_OK or an error with errbuf (a read error anywhere fails every rank). Collective.
+ * Use this or the source view, not both. */
+int sg_mpi_shuffle_run(struct sg_mpi_shuffle *s, struct sg_users *users, char *errbuf,
+                       size_t errlen);
 /* The source view (borrowed; lives as long as the shuffle). Its next() runs the collective
  * rounds: every rank must drain it to the end. */
 struct sg_source *sg_mpi_shuffle_source(struct sg_mpi_shuffle *s);
