@@ -32,7 +32,6 @@ struct span {
 };
 
 struct sg_mpi_shuffle {
-    struct sg_source base; /* first: the source view */
     const struct sg_mpi *c;
     char **files;
     size_t nfiles;
@@ -50,7 +49,7 @@ struct sg_mpi_shuffle {
     int *dest;
     size_t dcap;
     char *sbuf, *recv;
-    size_t scap, rvcap, rlen, rpos;
+    size_t scap, rvcap;
     int *scount, *sdispl, *rcount, *rdispl;
     struct sg_event *own; /* this round's decoded events of users this rank owns */
     size_t nown, owncap;
@@ -410,8 +409,6 @@ static int do_round(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
     s->recv = sg_xgrow(s->recv, &s->rvcap, total + 1, 1);
     SG_MPI(MPI_Alltoallv(s->sbuf, s->scount, s->sdispl, MPI_CHAR, s->recv, s->rcount, s->rdispl,
                          MPI_CHAR, s->c->comm));
-    s->rlen = total;
-    s->rpos = 0;
     s->round++;
     return SG_OK;
 }
@@ -466,42 +463,11 @@ int sg_mpi_shuffle_run(struct sg_mpi_shuffle *s, struct sg_users *users, char *e
     return rc;
 }
 
-static int sh_next(struct sg_source *src, struct sg_msgbatch *b, size_t max, char *errbuf,
-                   size_t errlen)
-{
-    struct sg_mpi_shuffle *s = (struct sg_mpi_shuffle *)src;
-    b->n = 0;
-    while (b->n < max) {
-        if (s->rpos < s->rlen) {
-            char *p = s->recv + s->rpos;
-            char *nl = memchr(p, '\n', s->rlen - s->rpos);
-            size_t len = (size_t)(nl - p);
-            b->m = sg_xgrow(b->m, &b->cap, b->n + 1, sizeof *b->m);
-            b->m[b->n++] = (struct sg_msg){p, (uint32_t)len};
-            s->rpos += len + 1;
-            continue;
-        }
-        if (b->n > 0 || s->round >= s->rounds || s->capped)
-            break; /* the views into recv must stay valid until the next call */
-        int rc = do_round(s, errbuf, errlen);
-        if (rc != SG_OK)
-            return rc;
-    }
-    return SG_OK;
-}
-
-static void sh_free_view(struct sg_source *src)
-{
-    (void)src; /* owned by the shuffle: sg_mpi_shuffle_free */
-}
-
 struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *const *paths,
                                           size_t n, size_t chunk, uint64_t max_events,
                                           char *errbuf, size_t errlen)
 {
     struct sg_mpi_shuffle *s = sg_xcalloc(1, sizeof *s);
-    s->base.next = sh_next;
-    s->base.free = sh_free_view;
     s->c = c;
     s->fd = -1;
     s->max_events = max_events;
@@ -518,11 +484,6 @@ struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *co
         return NULL;
     }
     return s;
-}
-
-struct sg_source *sg_mpi_shuffle_source(struct sg_mpi_shuffle *s)
-{
-    return &s->base;
 }
 
 const struct sg_ingest_stats *sg_mpi_shuffle_stats(const struct sg_mpi_shuffle *s)

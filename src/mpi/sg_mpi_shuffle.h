@@ -7,10 +7,9 @@
  * receiver sees each round's lines in global input order, so every user's events reach their
  * accumulator in exactly the order a single process folds them. Memory per rank is bounded
  * by the piece size (send) plus what it receives in one round.
- * sg_mpi_shuffle_run() folds the events into the owner's accumulators itself (the events of
- * users the reader owns are folded from their first decode); the shuffle is also an
- * sg_source whose lines sg_ingest_run() can consume (decoding every event twice). Not the
- * model phase (sg_mpi_fit.h). */
+ * sg_mpi_shuffle_run() folds the events into the owner's accumulators (the events of users
+ * the reader owns from their first decode; the others are decoded again by their owner, as
+ * they travel as JSON text). Not the model phase (sg_mpi_fit.h). */
 #ifndef SG_MPI_SHUFFLE_H
 #define SG_MPI_SHUFFLE_H
 
@@ -18,7 +17,6 @@
 #include <stdint.h>
 
 #include "batch/sg_ingest.h"
-#include "batch/sg_source.h"
 #include "mpi/sg_mpi.h"
 
 struct sg_mpi_shuffle;
@@ -36,12 +34,9 @@ struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *co
 /* Runs every round and folds each event into its user's accumulator in `users` (single
  * thread), in global input order; events of users this rank owns are decoded only once.
  * Returns SG_OK or an error with errbuf (a read error anywhere fails every rank). Collective.
- * Use this or the source view, not both. */
+ */
 int sg_mpi_shuffle_run(struct sg_mpi_shuffle *s, struct sg_users *users, char *errbuf,
                        size_t errlen);
-/* The source view (borrowed; lives as long as the shuffle). Its next() runs the collective
- * rounds: every rank must drain it to the end. */
-struct sg_source *sg_mpi_shuffle_source(struct sg_mpi_shuffle *s);
 /* This rank's reader-side statistics: messages read, invalid by reason (examples carry
  * global ordinals), bytes, blank lines. */
 const struct sg_ingest_stats *sg_mpi_shuffle_stats(const struct sg_mpi_shuffle *s);
