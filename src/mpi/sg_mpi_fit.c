@@ -323,7 +323,8 @@ static struct sg_dd local_prefix(const struct sg_dd *prefix, const uint64_t *gid
 /* Smallest global index g whose prefix sum of md (global name order) exceeds u, or ng - 1:
  * a FANOUT-ary search, one collective of FANOUT-1 sums per level (log_32 ng levels). */
 static uint64_t prefix_search(const struct sg_mpi *c, const struct sg_dd *prefix,
-                              const uint64_t *gidx, size_t n, uint64_t ng, double u)
+                              const uint64_t *gidx, size_t n, uint64_t ng, double u,
+                              struct sg_mpi_comm_stats *cs)
 {
     uint64_t lo = 0, hi = ng - 1; /* the answer is in [lo, hi] */
     struct sg_dd loc[FANOUT];
@@ -339,6 +340,7 @@ static uint64_t prefix_search(const struct sg_mpi *c, const struct sg_dd *prefix
         for (int i = 0; i < m; i++)
             loc[i] = local_prefix(prefix, gidx, n, at[i]);
         sg_mpi_sum_dd(c, loc, (size_t)m, s);
+        cs->kmeans += (uint64_t)(c->size - 1) * (uint64_t)m * 16;
         uint64_t nlo = lo, nhi = hi;
         for (int i = 0; i < m; i++) {
             if (s[i] > u) {
@@ -354,7 +356,8 @@ static uint64_t prefix_search(const struct sg_mpi *c, const struct sg_dd *prefix
 }
 
 static void seed_pp(const struct sg_mpi *c, struct sg_kmeans *km, const struct sg_batch_data *data,
-                    const uint64_t *gidx, uint64_t ng, struct sg_rng *r)
+                    const uint64_t *gidx, uint64_t ng, struct sg_rng *r,
+                    struct sg_mpi_comm_stats *cs)
 {
     size_t d = km->d, n = data->n;
     double *md = sg_xmalloc((n ? n : 1) * sizeof *md);
@@ -371,9 +374,10 @@ static void seed_pp(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
         }
         double total;
         sg_mpi_sum_dd(c, &acc, 1, &total);
+        cs->kmeans += (uint64_t)(c->size - 1) * 16 + d * 8; /* total, then the row */
         uint64_t pick;
         if (total > 0)
-            pick = prefix_search(c, prefix, gidx, n, ng, sg_rng_double(r) * total);
+            pick = prefix_search(c, prefix, gidx, n, ng, sg_rng_double(r) * total, cs);
         else
             pick = sg_rng_below(r, ng); /* all points coincide */
         double *cc = km->c + (size_t)k * d;
@@ -388,7 +392,8 @@ static void seed_pp(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
     free(prefix);
 }
 
-static double lloyd(const struct sg_mpi *c, struct sg_kmeans *km, const struct sg_batch_data *data)
+static double lloyd(const struct sg_mpi *c, struct sg_kmeans *km, const struct sg_batch_data *data,
+                    struct sg_mpi_comm_stats *cs)
 {
     size_t d = km->d, k = (size_t)km->k, n = data->n;
     /* one collective per iteration: k*d coordinate sums, the inertia, and k counts (exact
@@ -404,6 +409,7 @@ static double lloyd(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
             sg_dd_add(&acc[(size_t)cl * d + j], data->z[i * d + j]);
     }
     sg_mpi_sum_dd(c, acc, k * d + 1 + k, sum);
+    cs->kmeans += (uint64_t)(c->size - 1) * (k * d + 1 + k) * 16;
     double shift = 0;
     for (size_t cl = 0; cl < k; cl++) {
         if (!cnt[cl])
@@ -435,10 +441,10 @@ static void fit_kmeans(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng
     km->c = sg_xcalloc((size_t)k * (d ? d : 1), sizeof(double));
     struct sg_rng r;
     sg_rng_seed2(&r, p->seed, UINT64_C(0x6b6d65616e73)); /* "kmeans", as sg_kmeans_fit */
-    seed_pp(c, km, data, gidx, ng, &r);
+    seed_pp(c, km, data, gidx, ng, &r, cs);
     while (km->iters < 20) {
         km->iters++;
-        if (lloyd(c, km, data) < 1e-4)
+        if (lloyd(c, km, data, cs) < 1e-4)
             break;
     }
     /* cluster sizes (global) mark the small clusters, as sg_kmeans_fit does */
@@ -452,8 +458,7 @@ static void fit_kmeans(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng
     sg_kmeans_mark_large(km);
     for (size_t i = 0; i < data->n; i++)
         data->kdist[i] = sg_kmeans_score(km, data->z + i * d);
-    cs->kmeans += (uint64_t)(c->size - 1) * ((uint64_t)km->iters * ((size_t)k * d + 1) * 24 +
-                                             (uint64_t)k * 8);
+    cs->kmeans += (uint64_t)k * 8; /* the sizes' allreduce */
 }
 
 /* ---- quantiles and the threshold ---- */
@@ -552,7 +557,7 @@ static void quantiles(const struct sg_mpi *c, const struct sg_batch_data *data, 
 }
 
 static double threshold(const struct sg_mpi *c, const double *score, size_t n, uint64_t ng,
-                        double contamination)
+                        double contamination, struct sg_mpi_comm_stats *cs)
 {
     uint64_t k = (uint64_t)llround(contamination * (double)ng);
     if (k > ng)
@@ -562,6 +567,7 @@ static double threshold(const struct sg_mpi *c, const double *score, size_t n, u
     double t;
     int set = 0;
     sg_mpi_order_stats(c, &s, &n, 1, &rank, &set, 1, &t);
+    cs->quantiles += 64 * 8;
     free((void *)s);
     return k == 0 ? nextafter(t, INFINITY) : t;
 }
@@ -589,7 +595,7 @@ void sg_mpi_fit(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
     quantiles(c, data, ng, m, cs);
     for (size_t i = 0; i < n; i++)
         data->score[i] = sg_model_combine(m, data->iforest[i], data->kdist[i]);
-    m->threshold = threshold(c, data->score, n, ng, p->contamination);
+    m->threshold = threshold(c, data->score, n, ng, p->contamination, cs);
     for (size_t i = 0; i < n; i++)
         data->anomalous[i] = data->score[i] >= m->threshold;
     if (t) {
