@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "batch/sg_batch.h"
+#include "batch/sg_ksource.h"
 #include "core/sg_buf.h"
 #include "core/sg_config.h"
 #include "core/sg_err.h"
@@ -26,14 +27,14 @@
 #define MAX_SETS 64
 #define VERSION "0.1.0"
 
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_UNAVAIL = 3 };
 
 static int g_rank;
 
 static void help(void)
 {
     printf(
-        "usage: mpirun -np N streamguard-mpi batch --input PATH... [options]\n\n"
+        "usage: mpirun -np N streamguard-mpi batch (--input PATH... | --brokers H:P) [options]\n\n"
         "`streamguard batch` across the ranks of an MPI job: the input is split into pieces\n"
         "read by every rank, events are shuffled to the rank that owns their user, features\n"
         "are computed there, and the models are fitted collectively. Same output, same\n"
@@ -42,7 +43,11 @@ static void help(void)
         "  -i, --input PATH        NDJSON file or directory of them (repeatable; on a file\n"
         "                          system every rank sees; not stdin, not .gz/.zst)\n"
         "      --chunk-kb N        input piece per rank and round, KiB (8192): bounds the\n"
-        "                          memory of the shuffle (about 2 pieces per rank)\n"
+        "                          memory of the shuffle (about 3 pieces per rank)\n"
+        "  -b, --brokers HOST:PORT read a Kafka topic up to its end at start; its partitions\n"
+        "                          are divided among the ranks (8192 messages per rank/round)\n"
+        "  -t, --topic T           topic (default: topics.events)\n"
+        "  -g, --group G           start from G's committed offsets; commit after the output\n"
         "  -n, --max-events N      stop after N messages\n"
         "      --max-invalid-ratio R  fail if more than R of the messages are invalid (0.01)\n\n"
         "model:\n"
@@ -60,7 +65,7 @@ static void help(void)
         "  -q, --quiet             no progress on stderr\n"
         "  -h, --help              this help\n\n"
         "exit codes: 0 ok, 1 failure (a dead rank ends the job: mpirun exits non-zero and\n"
-        "nothing is committed), 2 usage\n");
+        "nothing is committed), 2 usage, 3 broker unavailable\n");
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -80,7 +85,7 @@ static int usage_error(const char *fmt, ...)
 struct opts {
     const char *inputs[MAX_INPUTS];
     int ninputs;
-    const char *config;
+    const char *config, *brokers;
     char *sets_key[MAX_SETS];
     const char *sets_val[MAX_SETS];
     int nsets;
@@ -119,18 +124,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"threads", required_argument, NULL, 'j'}, {"output", required_argument, NULL, 'o'},
         {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'E'},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
+        {"group", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
     static const struct { int c; const char *key; } keymap[] = {
         {'n', "batch.max_events"}, {'R', "batch.max_invalid_ratio"}, {'a', "batch.algorithm"},
         {'T', "batch.trees"}, {'S', "batch.sample_size"}, {'k', "batch.k"},
         {'C', "batch.contamination"}, {'s', "batch.seed"}, {'j', "batch.threads"},
-        {'o', "batch.output"},
+        {'o', "batch.output"}, {'t', "topics.events"}, {'g', "batch.group"},
     };
     int c, rc;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:n:a:k:j:o:c:qh", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:b:t:g:n:a:k:j:o:c:qh", lo, NULL)) != -1) {
         for (size_t m = 0; m < sizeof keymap / sizeof keymap[0]; m++)
             if (keymap[m].c == c && (rc = add_set(o, keymap[m].key, optarg)) != EXIT_OK)
                 return rc;
@@ -145,6 +152,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return rc;
             break;
         case 'c': o->config = optarg; break;
+        case 'b': o->brokers = optarg; break;
         case 'q': o->quiet = 1; break;
         case 'E': {
             const char *eq = strchr(optarg, '=');
@@ -167,9 +175,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
     }
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
-    if (!o->ninputs)
-        return usage_error("no input: give --input PATH (Kafka input is not supported across "
-                           "ranks yet)");
+    if (o->ninputs && o->brokers)
+        return usage_error("--input and --brokers are exclusive");
+    if (!o->ninputs && !o->brokers)
+        return usage_error("no input: give --input PATH or --brokers HOST:PORT");
     return EXIT_OK;
 }
 
@@ -273,40 +282,51 @@ struct run {
     struct sg_ingest_stats st;
     struct sg_mpi_comm_stats cs;
     uint64_t shuffled;
+    struct sg_mpi_shuffle *sh;
 };
+
+/* Opens this rank's input: file pieces, or its share of the Kafka partitions. */
+static struct sg_mpi_shuffle *open_input(struct run *r, char *err, size_t errlen)
+{
+    if (!r->o->brokers)
+        return sg_mpi_shuffle_new(r->c, r->o->inputs, (size_t)r->o->ninputs, r->o->chunk,
+                                  r->p.max_events, err, errlen);
+    struct sg_source *src = sg_ksource_new_share(r->cfg, r->o->brokers, r->cfg->topics.events,
+                                                 r->cfg->batch.group, r->c->rank, r->c->size,
+                                                 err, errlen);
+    return src ? sg_mpi_shuffle_new_kafka(r->c, src, 8192, r->p.max_events) : NULL;
+}
 
 /* Phase 1: returns this rank's users (NULL + exit code on failure, same on every rank). */
 static struct sg_users *ingest(struct run *r, int *code)
 {
     char err[512] = "";
     double t0 = now_s();
-    struct sg_mpi_shuffle *sh = sg_mpi_shuffle_new(r->c, r->o->inputs, (size_t)r->o->ninputs,
-                                                   r->o->chunk, r->p.max_events, err, sizeof err);
-    int bad = sh == NULL;
+    r->sh = open_input(r, err, sizeof err);
+    int bad = r->sh == NULL ? (strstr(err, "unavailable") ? 2 : 1) : 0;
     SG_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, r->c->comm));
     if (bad) {
-        if (g_rank == 0 || sh == NULL)
+        if (g_rank == 0 || r->sh == NULL)
             fprintf(stderr, "streamguard-mpi batch: rank %d: %s\n", g_rank,
-                    sh ? "another rank cannot open the input" : err);
-        sg_mpi_shuffle_free(sh);
-        *code = EXIT_RUNTIME;
+                    r->sh ? "another rank cannot open the input" : err);
+        *code = bad == 2 ? EXIT_UNAVAIL : EXIT_RUNTIME;
         return NULL;
     }
     struct sg_users *users = sg_users_new(1); /* folded by this thread */
-    int rc = sg_mpi_shuffle_run(sh, users, err, sizeof err);
+    int rc = sg_mpi_shuffle_run(r->sh, users, err, sizeof err);
     if (rc != SG_OK) /* the other ranks get the same error from the collective check */
         fprintf(stderr, "streamguard-mpi batch: rank %d: reading input: %s\n", g_rank, err);
     sg_mpi_fault_point(r->c, "read");
-    sg_mpi_stats_merge(r->c, sg_mpi_shuffle_stats(sh), &r->st);
-    r->shuffled = sg_mpi_shuffle_bytes_sent(sh);
+    sg_mpi_stats_merge(r->c, sg_mpi_shuffle_stats(r->sh), &r->st);
+    r->shuffled = sg_mpi_shuffle_bytes_sent(r->sh);
     r->t.read_s = now_s() - t0;
     if (g_rank == 0 && !r->o->quiet)
         fprintf(stderr, "batch[mpi]: %d ranks read %" PRIu64 " messages (%.1f MB) in %zu rounds, "
                         "%" PRIu64 " invalid, in %.3f s\n",
                 r->c->size, r->st.messages, (double)r->st.bytes / 1e6,
-                sg_mpi_shuffle_rounds(sh), r->st.invalid, r->t.read_s);
-    sg_mpi_shuffle_free(sh);
-    *code = rc != SG_OK ? EXIT_RUNTIME : check_invalid(&r->st, r->p.max_invalid_ratio);
+                sg_mpi_shuffle_rounds(r->sh), r->st.invalid, r->t.read_s);
+    *code = rc != SG_OK ? (rc == SG_ERR_UNAVAILABLE ? EXIT_UNAVAIL : EXIT_RUNTIME)
+                        : check_invalid(&r->st, r->p.max_invalid_ratio);
     if (*code != EXIT_OK) {
         sg_users_free(users);
         return NULL;
@@ -372,9 +392,14 @@ static int run_batch(const struct sg_mpi *c, const struct opts *o, const struct 
     sg_buf_init(&cj);
     sg_buf_init(&desc);
     config_json(cfg, &r.p, c->size, &cj);
-    sg_buf_printf(&desc, "ndjson ");
-    for (int i = 0; i < o->ninputs; i++)
-        sg_buf_printf(&desc, "%s%s", i ? ", " : "", o->inputs[i]);
+    if (o->brokers) {
+        sg_buf_printf(&desc, "kafka topic %s at %s%s%s", cfg->topics.events, o->brokers,
+                      cfg->batch.group[0] ? ", group " : "", cfg->batch.group);
+    } else {
+        sg_buf_printf(&desc, "ndjson ");
+        for (int i = 0; i < o->ninputs; i++)
+            sg_buf_printf(&desc, "%s%s", i ? ", " : "", o->inputs[i]);
+    }
     sg_buf_printf(&desc, " (MPI, %d ranks)", c->size);
     r.p.config_json = cj.data;
     r.p.input_desc = desc.data;
@@ -382,6 +407,12 @@ static int run_batch(const struct sg_mpi *c, const struct opts *o, const struct 
     struct sg_users *users = ingest(&r, &code);
     if (users)
         code = model_and_write(&r, users);
+    char err[512];
+    if (code == EXIT_OK && o->brokers && /* each rank commits its partitions' offsets */
+        sg_ksource_commit(sg_mpi_shuffle_kafka(r.sh), err, sizeof err) != SG_OK)
+        fprintf(stderr, "streamguard-mpi batch: rank %d: warning: committing offsets: %s\n",
+                g_rank, err);
+    sg_mpi_shuffle_free(r.sh);
     r.t.total_s = now_s() - t0;
     sg_users_free(users);
     sg_buf_release(&cj);

@@ -55,6 +55,10 @@ struct sg_mpi_shuffle {
     size_t nown, owncap;
     struct sg_arena own_arena; /* their strings: lives for one round */
     struct sg_users *users;    /* fold target (sg_mpi_shuffle_run), else NULL */
+    struct sg_source *ksrc;    /* Kafka mode: this rank's partitions (owned) */
+    struct sg_msgbatch kb;
+    size_t kmax;
+    int done;                  /* Kafka mode: every rank's partitions are at their end */
     struct sg_ingest_stats st;
     uint64_t sent;
 };
@@ -283,6 +287,31 @@ static int read_piece(struct sg_mpi_shuffle *s, const struct piece *p, char *err
     return SG_OK;
 }
 
+/* Kafka mode: up to kmax messages of this rank's partitions, copied into rbuf. */
+static int read_kafka(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
+{
+    s->nspans = 0;
+    int rc = sg_source_next(s->ksrc, &s->kb, s->kmax, errbuf, errlen);
+    if (rc != SG_OK)
+        return rc;
+    size_t total = 0;
+    for (size_t i = 0; i < s->kb.n; i++)
+        total += s->kb.m[i].len;
+    s->rbuf = sg_xgrow(s->rbuf, &s->rcap, total + 1, 1);
+    size_t at = 0;
+    for (size_t i = 0; i < s->kb.n; i++) {
+        if (!s->kb.m[i].p) {
+            add_span(s, SIZE_MAX, 0); /* larger than a message length */
+            continue;
+        }
+        memcpy(s->rbuf + at, s->kb.m[i].p, s->kb.m[i].len);
+        add_span(s, at, s->kb.m[i].len);
+        at += s->kb.m[i].len;
+        s->st.bytes += s->kb.m[i].len;
+    }
+    return SG_OK;
+}
+
 /* ---- one round ---- */
 
 static void note_invalid(struct sg_mpi_shuffle *s, uint64_t ordinal,
@@ -312,6 +341,8 @@ static size_t apply_cap(struct sg_mpi_shuffle *s, uint64_t *before)
         total += all[r];
     }
     free(all);
+    if (s->ksrc && total == 0)
+        s->done = 1; /* sg_source_next returns nothing only at the end */
     size_t keep = s->nspans;
     if (s->max_events) {
         uint64_t room = *before < s->max_events ? s->max_events - *before : 0;
@@ -383,7 +414,9 @@ static int do_round(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
     int size = s->c->size, rc = SG_OK;
     size_t pi = s->round * (size_t)size + (size_t)s->c->rank;
     s->nspans = 0;
-    if (pi < s->npieces)
+    if (s->ksrc)
+        rc = read_kafka(s, errbuf, errlen);
+    else if (pi < s->npieces)
         rc = read_piece(s, &s->pieces[pi], errbuf, errlen);
     /* a read error still takes part in the collectives, then everyone stops */
     int bad = rc != SG_OK;
@@ -454,7 +487,7 @@ int sg_mpi_shuffle_run(struct sg_mpi_shuffle *s, struct sg_users *users, char *e
 {
     s->users = users;
     int rc = SG_OK;
-    while (rc == SG_OK && s->round < s->rounds && !s->capped) {
+    while (rc == SG_OK && s->round < s->rounds && !s->capped && !s->done) {
         rc = do_round(s, errbuf, errlen);
         if (rc == SG_OK)
             rc = fold_round(s, errbuf, errlen);
@@ -463,9 +496,7 @@ int sg_mpi_shuffle_run(struct sg_mpi_shuffle *s, struct sg_users *users, char *e
     return rc;
 }
 
-struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *const *paths,
-                                          size_t n, size_t chunk, uint64_t max_events,
-                                          char *errbuf, size_t errlen)
+static struct sg_mpi_shuffle *alloc_shuffle(const struct sg_mpi *c, uint64_t max_events)
 {
     struct sg_mpi_shuffle *s = sg_xcalloc(1, sizeof *s);
     s->c = c;
@@ -478,6 +509,24 @@ struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *co
     s->sdispl = sg_xcalloc(sz, sizeof(int));
     s->rcount = sg_xcalloc(sz, sizeof(int));
     s->rdispl = sg_xcalloc(sz, sizeof(int));
+    return s;
+}
+
+struct sg_mpi_shuffle *sg_mpi_shuffle_new_kafka(const struct sg_mpi *c, struct sg_source *src,
+                                                size_t per_round, uint64_t max_events)
+{
+    struct sg_mpi_shuffle *s = alloc_shuffle(c, max_events);
+    s->ksrc = src;
+    s->kmax = per_round ? per_round : 8192;
+    s->rounds = SIZE_MAX;
+    return s;
+}
+
+struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *const *paths,
+                                          size_t n, size_t chunk, uint64_t max_events,
+                                          char *errbuf, size_t errlen)
+{
+    struct sg_mpi_shuffle *s = alloc_shuffle(c, max_events);
     if (list_files(s, paths, n, errbuf, errlen) != SG_OK ||
         make_pieces(s, chunk < 4096 ? 4096 : chunk, errbuf, errlen) != SG_OK) {
         sg_mpi_shuffle_free(s);
@@ -494,6 +543,11 @@ const struct sg_ingest_stats *sg_mpi_shuffle_stats(const struct sg_mpi_shuffle *
 uint64_t sg_mpi_shuffle_bytes_sent(const struct sg_mpi_shuffle *s)
 {
     return s->sent;
+}
+
+struct sg_source *sg_mpi_shuffle_kafka(struct sg_mpi_shuffle *s)
+{
+    return s->ksrc;
 }
 
 size_t sg_mpi_shuffle_rounds(const struct sg_mpi_shuffle *s)
@@ -523,6 +577,8 @@ void sg_mpi_shuffle_free(struct sg_mpi_shuffle *s)
     sg_arena_release(&s->arena);
     sg_arena_release(&s->own_arena);
     free(s->own);
+    sg_source_free(s->ksrc);
+    sg_msgbatch_release(&s->kb);
     free(s);
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "batch/sg_ingest.h"
+#include "batch/sg_source.h"
 #include "mpi/sg_mpi.h"
 
 struct sg_mpi_shuffle;
@@ -31,6 +32,15 @@ int sg_mpi_owner(uint64_t user_hash, int size);
 struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *const *paths,
                                           size_t n, size_t chunk, uint64_t max_events,
                                           char *errbuf, size_t errlen);
+/* Kafka input: `src` (owned) reads this rank's share of the topic's partitions
+ * (sg_ksource_new_share); each round every rank reads up to `per_round` messages, until every
+ * share is at its end. Each user's events come from one partition (the producer keys by user),
+ * so their order is the partition's, as in a single process. */
+struct sg_mpi_shuffle *sg_mpi_shuffle_new_kafka(const struct sg_mpi *c, struct sg_source *src,
+                                                size_t per_round, uint64_t max_events);
+/* The Kafka source of a Kafka-mode shuffle (borrowed; for sg_ksource_commit), else NULL. */
+struct sg_source *sg_mpi_shuffle_kafka(struct sg_mpi_shuffle *s);
+
 /* Runs every round and folds each event into its user's accumulator in `users` (single
  * thread), in global input order; events of users this rank owns are decoded only once.
  * Returns SG_OK or an error with errbuf (a read error anywhere fails every rank). Collective.

@@ -3,8 +3,9 @@
 # users, features, scores, labels, model, report and baselines as one `streamguard batch`
 # process with the same seed (raw features bit for bit, scores within 1e-12; tests/mpi/
 # compare.mjs reads both datasets with DuckDB), bit-identical results for -np 1, 2 and 4
-# (also with --max-events), and a rank that dies or fails ends the job with a non-zero
-# exit, no temp directory and the previous output untouched.
+# (also with --max-events, and from Kafka with the partitions divided among ranks), and a
+# rank that dies or fails ends the job with a non-zero exit, no temp directory and the
+# previous output untouched.
 # Needs Open MPI (scripts/deps.sh) and node + tests/node_modules.
 set -euo pipefail
 BUILD=${STREAMGUARD_BUILD:-build}
@@ -14,7 +15,12 @@ MPI_BIN="$PWD/$BUILD/streamguard-mpi"
 command -v mpirun >/dev/null || { echo "missing mpirun (scripts/deps.sh)"; exit 1; }
 [ -d tests/node_modules/@duckdb/node-api ] || { echo "missing tests/node_modules: run scripts/deps.sh"; exit 1; }
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+broker_pid=
+cleanup() {
+    [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 # Open MPI leaks by design at exit (its own allocations); only ours must be leak-free. Full
 # unwinding and plugins kept loaded let the suppressions see the Open MPI frames.
 export LSAN_OPTIONS="suppressions=$PWD/tests/mpi/lsan.supp:print_suppressions=0"
@@ -70,6 +76,26 @@ echo "== --max-events: the same first N messages across ranks"
 run_mpi 3 -i "$tmp/in" -o "$tmp/capped3" -n 7777 --chunk-kb 8 "${COMMON[@]}"
 CAPPED=1 compare "$tmp/capped1" "$tmp/capped3"
 grep -q '"messages":7777' "$tmp/capped3/anomaly_report.json"
+
+echo "== Kafka: the development broker's 4 partitions divided among 3 ranks"
+"$SG" broker --partitions 4 --bootstrap-file "$tmp/boot" >/dev/null 2>"$tmp/broker.err" &
+broker_pid=$!
+for _ in $(seq 100); do [ -s "$tmp/boot" ] && break; sleep 0.1; done
+boot=$(cat "$tmp/boot")
+"$SG" generate -q -n $((EVENTS / 3)) -u 300 -a 0.05 -s 12 --brokers "$boot"
+timeout 60 "$SG" batch -q --brokers "$boot" -o "$tmp/k1" "${COMMON[@]}"
+timeout 120 mpirun --oversubscribe --allow-run-as-root -np 3 "$MPI_BIN" batch -q \
+    --brokers "$boot" -o "$tmp/k3" "${COMMON[@]}"
+compare "$tmp/k1" "$tmp/k3"
+echo "== Kafka with a group: every rank commits its partitions' offsets"
+timeout 120 mpirun --oversubscribe --allow-run-as-root -np 2 "$MPI_BIN" batch -q \
+    --brokers "$boot" --group g1 -o "$tmp/kg" "${COMMON[@]}"
+set +e
+timeout 120 mpirun --oversubscribe --allow-run-as-root -np 2 "$MPI_BIN" batch -q \
+    --brokers "$boot" --group g1 -o "$tmp/kg2" "${COMMON[@]}" 2>"$tmp/kg2.err"; rc=$?
+set -e
+[ "$rc" -ne 0 ] && grep -q "no valid events" "$tmp/kg2.err" # nothing new after the commit
+kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; broker_pid=
 
 echo "== a rank that dies or fails: non-zero exit, previous output intact, no temp dir"
 cp -a "$tmp/np4" "$tmp/prev"
