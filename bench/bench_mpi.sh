@@ -54,4 +54,6 @@ echo
 echo "## bytes received per rank and phase at -np 4 (shuffle: bytes sent to other ranks)"
 STREAMGUARD_MPI_COMM_STATS=1 "${MPIRUN[@]}" -np 4 "$MPI_BIN" batch -q -i "$in" \
     -o "$out/res_mpi" 2>&1 | grep '^comm ' | sort | sed 's/^/  /'
-echo "  (input bytes: $(stat -c %s "$in"); users: $USERS; features: 53; trees 100, psi 256, k 5)"
+echo "  (input bytes: $(stat -c %s "$in"); users: $USERS; features: $(python3 -c \
+    "import json,sys; print(len(json.load(open(sys.argv[1]))['features']))" \
+    "$out/res_mpi/model/model.json"); trees 100, psi 256, k 5)"
