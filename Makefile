@@ -29,6 +29,9 @@ LIB_SRC := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# The dashboard's files, embedded into the library as a generated C table (sg_assets).
+ASSETS := $(sort $(wildcard src/serving/assets/*))
+LIB_OBJ += $(BUILD)/gen/sg_assets_data.o
 LIB := $(BUILD)/libstreamguard.a
 BIN := $(BUILD)/streamguard
 
@@ -64,6 +67,13 @@ deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/gen/sg_assets_data.c: $(ASSETS) scripts/embed_assets.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed_assets.sh $(ASSETS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/sg_assets_data.o: $(BUILD)/gen/sg_assets_data.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)

@@ -14,6 +14,11 @@ PKGS=(
     libcmocka-dev kcat python3 python3-sklearn python3-numpy
     # the MPI batch driver (build/streamguard-mpi) and its tests
     openmpi-bin libopenmpi-dev
+    # `promtool check metrics` validates the /metrics text format
+    prometheus
+    # serving layer: headless browser for the dashboard test, HTTP load generator for bench/,
+    # curl for the e2e scripts (prometheus, above, also runs the dashboards' PromQL test)
+    chromium wrk curl
     # ASan/UBSan/libFuzzer runtimes for clang
     libclang-rt-14-dev
 )

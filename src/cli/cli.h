@@ -5,7 +5,7 @@
 
 #include "core/sg_config.h"
 
-#define SG_VERSION "0.1.0"
+#include "core/sg_version.h"
 
 /* Documented exit codes (README and `streamguard --help`). */
 enum {
@@ -21,6 +21,8 @@ int cmd_broker(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
 
 /* Loads `path` (or conf/streamguard.yaml if path is NULL and that file exists) over the
  * defaults. Prints the error and returns EXIT_USAGE on failure, EXIT_OK otherwise. */

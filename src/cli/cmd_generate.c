@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "core/sg_buf.h"
 #include "core/sg_err.h"
+#include "core/sg_hash.h"
 #include "core/sg_time.h"
 #include "gen/sg_gen.h"
 #include "gen/sg_gen_run.h"
@@ -29,6 +30,8 @@ static void help(void)
            "  -d, --days D           days of history (generate.days)\n"
            "      --start TIME       RFC 3339 start, or 'now' (generate.start)\n"
            "  -s, --seed S           random seed; same seed, same bytes (generate.seed)\n"
+           "      --id-salt TEXT     vary event ids (and nothing else) for the same seed, e.g.\n"
+           "                         to add live traffic of the same users to a history\n"
            "  -o, --out FILE|-       write NDJSON here (default: stdout unless --brokers)\n"
            "  -t, --truth FILE       write the ground truth (JSON Lines, one per attacked user)\n"
            "  -b, --brokers H:P      produce to Kafka (keyed by user, lz4 batches)\n"
@@ -41,7 +44,7 @@ static void help(void)
 }
 
 struct gen_args {
-    const char *config, *out, *truth, *brokers, *topic;
+    const char *config, *out, *truth, *brokers, *topic, *id_salt;
     const char *keys[8], *vals[8];
     int nset, quiet;
 };
@@ -61,6 +64,7 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
         {"days", required_argument, NULL, 'd'},
         {"start", required_argument, NULL, 'S'},
         {"seed", required_argument, NULL, 's'},
+        {"id-salt", required_argument, NULL, 'I'},
         {"out", required_argument, NULL, 'o'},
         {"truth", required_argument, NULL, 't'},
         {"brokers", required_argument, NULL, 'b'},
@@ -88,6 +92,7 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
             }
         switch (c) {
         case 'o': a->out = optarg; break;
+        case 'I': a->id_salt = optarg; break;
         case 't': a->truth = optarg; break;
         case 'b': a->brokers = optarg; break;
         case 'T': a->topic = optarg; break;
@@ -121,6 +126,8 @@ static int build_opts(const struct gen_args *a, struct sg_config *cfg, struct sg
         return cli_usage_error("generate", "--start '%s' is not an RFC 3339 time or 'now'", start);
     }
     o->seed = (uint64_t)cfg->generate.seed;
+    if (a->id_salt)
+        o->id_salt = sg_hash_bytes(a->id_salt, strlen(a->id_salt), 0) | 1; /* never 0 */
     o->events = cfg->generate.events;
     o->users = cfg->generate.users;
     o->attack_users = cfg->generate.attack_users;

@@ -24,6 +24,8 @@ static const struct command commands[] = {
     {"config", cmd_config, "show, check or document the configuration"},
     {"demo", cmd_demo, "run the whole pipeline on this machine (broker, stream, batch, serve)"},
     {"generate", cmd_generate, "generate realistic security events with labelled attacks"},
+    {"serve", cmd_serve, "HTTP API, dashboard and /metrics over the store and batch output"},
+    {"stream", cmd_stream, "speed layer: detect anomalies in the event stream in real time"},
 };
 
 static void usage(FILE *f)

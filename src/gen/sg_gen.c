@@ -311,7 +311,7 @@ struct sg_gen *sg_gen_new(const struct sg_gen_opts *o, char *errbuf, size_t errl
     struct sg_gen *g = sg_xcalloc(1, sizeof *g);
     g->o = *o;
     g->end_ms = o->start_ms + o->days * SG_GEN_DAY_MS;
-    g->salt = sg_rng_mix64(o->seed ^ UINT64_C(0x65766964));
+    g->salt = sg_rng_mix64(o->seed ^ UINT64_C(0x65766964)) ^ sg_rng_mix64(o->id_salt);
     size_t U = (size_t)o->users;
     g->users = sg_xmalloc(U * sizeof *g->users);
     g->st = sg_xcalloc(U, sizeof *g->st);

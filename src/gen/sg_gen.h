@@ -40,6 +40,7 @@ struct sg_gen_opts {
     double attack_users; /* fraction of users that are attacked, 0..1 */
     int64_t days;        /* span of the history, >= 1 */
     int64_t start_ms;    /* epoch ms of the first instant of the history */
+    uint64_t id_salt;    /* 0, or mixed into event ids only: same users/events, new ids */
 };
 
 /* What the caller learns about each event besides its JSON (for in-process consumers and

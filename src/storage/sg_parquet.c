@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <ftw.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,10 @@
 #include "core/sg_err.h"
 #include "core/sg_hash.h"
 #include "core/sg_mem.h"
+#include "core/sg_version.h"
 #include "storage/sg_thrift.h"
 
-#define SG_PQ_CREATED_BY "streamguard version 0.1.0"
+#define SG_PQ_CREATED_BY "streamguard version " SG_VERSION
 #define MAGIC "PAR1"
 /* Hard cap on values per data page: keeps RLE run lengths far below 2^31 and level arrays small
  * whatever page_bytes is set to. */
@@ -144,10 +146,12 @@ static void random_bytes(void *p, size_t n)
     /* fallback (no entropy yet): unique enough for file names, not for secrets */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    static uint64_t counter;
+    static _Atomic uint64_t counter; /* writers may be created from several threads */
+    uint64_t c = atomic_fetch_add_explicit(&counter, 1, memory_order_relaxed);
     uint8_t *b = p;
     for (size_t i = 0; i < n; i++) {
-        uint64_t x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (++counter << 40);
+        uint64_t x = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (c << 40) ^
+                     (uint64_t)ts.tv_sec;
         b[i] = (uint8_t)(sg_hash_bytes(&x, sizeof x, i) >> 13);
     }
 }
@@ -1319,6 +1323,16 @@ int sg_pq_utf8_valid(const char *s, size_t n)
     if (n && !s)
         return 0;
     while (i < n) {
+        /* ASCII fast path, 8 bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w8;
+            memcpy(&w8, p + i, 8);
+            if (w8 & UINT64_C(0x8080808080808080))
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         uint8_t b = p[i];
         if (b < 0x80) {
             i++;

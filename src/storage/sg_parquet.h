@@ -74,8 +74,12 @@ struct sg_pq_writer *sg_pq_writer_new(const char *path, const struct sg_pq_colum
  * C type (see enum sg_pq_type; for a null row the value slot is ignored), `valid[c]` is NULL
  * (all present) or `nrows` bytes of 1 = present / 0 = null (only for OPTIONAL columns).
  * Values are copied; the caller's arrays may be reused right away.
- * Returns SG_OK, SG_ERR_INVALID (null in a REQUIRED column), or an I/O error
- * (SG_ERR_IO / SG_ERR_NOSPACE) with a message available from sg_pq_writer_error(). */
+ * Returns SG_OK, SG_ERR_INVALID (null in a REQUIRED column, invalid UTF-8 in a STRING),
+ * SG_ERR_RANGE (INT8/INT16 value out of range, string > 256 MiB), or an I/O error
+ * (SG_ERR_IO / SG_ERR_NOSPACE) with a message available from sg_pq_writer_error().
+ * A batch rejected as INVALID/RANGE is checked before anything is appended: nothing of it is
+ * written and the writer stays usable. After an I/O error the writer is failed (every later
+ * call returns the error); close or abort it. */
 int sg_pq_write_batch(struct sg_pq_writer *w, const void *const *values,
                       const uint8_t *const *valid, size_t nrows);
 

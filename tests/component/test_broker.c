@@ -31,7 +31,7 @@
 
 static struct sg_gen *new_gen(uint64_t seed, int64_t events)
 {
-    struct sg_gen_opts o = {seed, events, 120, 0.1, 3, START_MS};
+    struct sg_gen_opts o = {seed, events, 120, 0.1, 3, START_MS, 0};
     char err[256];
     struct sg_gen *g = sg_gen_new(&o, err, sizeof err);
     assert_non_null(g);

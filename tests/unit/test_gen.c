@@ -134,7 +134,7 @@ static void gen_run(struct run *run, uint64_t seed, int64_t events, int64_t user
                     int64_t days)
 {
     memset(run, 0, sizeof *run);
-    struct sg_gen_opts o = {seed, events, users, attack, days, START_MS};
+    struct sg_gen_opts o = {seed, events, users, attack, days, START_MS, 0};
     char err[256];
     run->g = sg_gen_new(&o, err, sizeof err);
     assert_non_null(run->g);
@@ -584,11 +584,46 @@ static void test_no_label_artefacts(void **state)
     run_free(&a);
 }
 
+/* --id-salt: the same people doing the same things at the same times, under new event ids. */
+static void test_id_salt(void **state)
+{
+    (void)state;
+    char err[256];
+    struct sg_gen_opts o1 = {5, 3000, 50, 0.1, 2, START_MS, 0};
+    struct sg_gen_opts o2 = o1;
+    o2.id_salt = 77;
+    struct sg_gen *g1 = sg_gen_new(&o1, err, sizeof err), *g2 = sg_gen_new(&o2, err, sizeof err);
+    assert_non_null(g1);
+    assert_non_null(g2);
+    struct sg_buf j1, j2;
+    sg_buf_init(&j1);
+    sg_buf_init(&j2);
+    struct sg_gen_meta m1, m2;
+    int n = 0;
+    while (sg_gen_next(g1, &j1, &m1)) {
+        assert_int_equal(sg_gen_next(g2, &j2, &m2), 1);
+        assert_string_equal(m1.user, m2.user);
+        assert_int_equal(m1.ts_ms, m2.ts_ms);
+        /* {"event_id":"evt_ is 17 bytes, then 32 hex digits: they differ, the rest is equal */
+        assert_true(j1.len == j2.len && j1.len > 50);
+        assert_memory_not_equal(j1.data + 17, j2.data + 17, 32);
+        assert_memory_equal(j1.data + 49, j2.data + 49, j1.len - 49);
+        sg_buf_reset(&j1);
+        sg_buf_reset(&j2);
+        n++;
+    }
+    assert_int_equal(n, 3000);
+    sg_buf_release(&j1);
+    sg_buf_release(&j2);
+    sg_gen_free(g1);
+    sg_gen_free(g2);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
     char err[256];
-    struct sg_gen_opts o = {1, 10, 0, 0.1, 1, START_MS};
+    struct sg_gen_opts o = {1, 10, 0, 0.1, 1, START_MS, 0};
     assert_null(sg_gen_new(&o, err, sizeof err));
     assert_true(strlen(err) > 10);
     o.users = 10;
@@ -611,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_travel_plausible_attacks_not),
         cmocka_unit_test(test_scenario_signatures),
         cmocka_unit_test(test_no_label_artefacts),
+        cmocka_unit_test(test_id_salt),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -237,6 +237,10 @@ static void test_utf8(void **state)
     assert_false(sg_pq_utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
     assert_false(sg_pq_utf8_valid("\xf4\x90\x80\x80", 4)); /* > U+10FFFF */
     assert_false(sg_pq_utf8_valid("\xff", 1));
+    /* across the 8-byte ASCII fast path */
+    assert_true(sg_pq_utf8_valid("abcdefghij\xc3\xa9klmnopqrs", 21));
+    assert_false(sg_pq_utf8_valid("abcdefghijklmnop\xff", 17));
+    assert_false(sg_pq_utf8_valid("abcdefgh\xe2\x82", 10));
 }
 
 /* ---- writer ---------------------------------------------------------------------------- */

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# bench/stream_kafka.sh: the speed layer against the development broker (`streamguard broker`,
+# librdkafka mock cluster, 16 partitions): (1) consume throughput - N pre-produced events,
+# messages/s over the busy span (first message to last batch written; the group join is not
+# counted); (2) end-to-end latency (producer timestamp -> stored) while `generate` produces
+# live at RATE events/s, p50/p99 from the stream's histogram. Medians of REPS runs.
+# Usage: bench/stream_kafka.sh [N=150000] [RATE=20000] [REPS=3]
+set -euo pipefail
+BIN=${STREAMGUARD_BIN:-build/streamguard}
+N=${1:-150000}
+RATE=${2:-20000}
+REPS=${3:-3}
+T=$(mktemp -d)
+cleanup() { [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-); load $(cut -d' ' -f1 /proc/loadavg); date $(date -u +%FT%TZ)"
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+
+tput=()
+for r in $(seq 1 "$REPS"); do
+    "$BIN" broker -p 16 -f "$T/boot" > /dev/null 2>&1 & BPID=$!
+    for _ in $(seq 1 50); do [ -s "$T/boot" ] && break; sleep 0.1; done
+    B=$(cat "$T/boot")
+    # the mock keeps ~5 MiB per partition: N is sized to stay below that
+    "$BIN" generate -n "$N" -u 2000 -s "$r" -b "$B" -q
+    "$BIN" stream --brokers "$B" --db "$T/db$r" --metrics-listen off --no-alerts \
+        --idle-exit 2s --batch-size 2000 > "$T/tput$r.json" 2> /dev/null
+    tput+=("$(field "$T/tput$r.json" messages_per_second)")
+    kill "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=; rm -f "$T/boot"
+done
+echo "consume from broker, full pipeline + RocksDB: $(printf '%s\n' "${tput[@]}" | median | cut -d. -f1) messages/s (runs: ${tput[*]}; target >= 150000)"
+
+p50s=(); p99s=()
+for r in $(seq 1 "$REPS"); do
+    "$BIN" broker -p 16 -f "$T/boot" > /dev/null 2>&1 & BPID=$!
+    for _ in $(seq 1 50); do [ -s "$T/boot" ] && break; sleep 0.1; done
+    B=$(cat "$T/boot")
+    "$BIN" stream --brokers "$B" --db "$T/lat$r" --metrics-listen off --idle-exit 3s \
+        > "$T/lat$r.json" 2> "$T/lat$r.log" &
+    SPID=$!
+    for _ in $(seq 1 200); do grep -q assigned "$T/lat$r.log" && break; sleep 0.1; done
+    printf 'kafka:\n  linger.ms: "1"\n' > "$T/lowlat.yaml"
+    "$BIN" generate -c "$T/lowlat.yaml" -n $((RATE * 10)) -u 2000 -s "$r" --start now \
+        -r "$RATE" -b "$B" -q
+    wait "$SPID"
+    p50s+=("$(field "$T/lat$r.json" e2e_p50_ms)")
+    p99s+=("$(field "$T/lat$r.json" e2e_p99_ms)")
+    kill "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=; rm -f "$T/boot"
+done
+echo "end-to-end at $RATE events/s (produce -> stored, incl. anomalies): p50 $(printf '%s\n' "${p50s[@]}" | median) ms, p99 $(printf '%s\n' "${p99s[@]}" | median) ms (runs p99: ${p99s[*]}; target p99 <= 5 ms)"

@@ -1,0 +1,414 @@
+/* sg_consumer: consume loop, rebalance handling (seek to the store's offsets), Kafka sinks for
+ * alerts and dead letters, lag gauges and backpressure. librdkafka errors become sg_err via
+ * sg_kafka_err. */
+#include "speed/sg_consumer.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sg_err.h"
+#include "core/sg_log.h"
+#include "core/sg_mem.h"
+#include "core/sg_time.h"
+#include "kafka/sg_kafka.h"
+#include "speed/sg_replay.h"
+
+#define MAX_PARTITIONS 4096
+#define OUTQ_PAUSE 200000 /* producer messages queued before consumption pauses */
+
+struct part {
+    int assigned;
+    int64_t next; /* next offset to consume (last consumed + 1), -1 unknown */
+    struct sg_gauge *lag;
+};
+
+struct consumer {
+    const struct sg_consumer_opts *o;
+    rd_kafka_t *rk, *prod;
+    struct sg_pipeline *p;
+    struct part parts[MAX_PARTITIONS];
+    int produced; /* messages produced since the last producer flush */
+    int failed;   /* a store write failed: stop */
+    int paused;
+    int fatal_rc;
+    int64_t last_activity; /* monotonic ms of the last message or assignment */
+    char errbuf[512];
+};
+
+/* ---- sinks ------------------------------------------------------------------------------ */
+
+static void produce(struct consumer *c, const char *topic, const char *key, size_t kl,
+                    const char *val, size_t vl, rd_kafka_headers_t *hdrs)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            c->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, kl),
+            RD_KAFKA_V_VALUE((void *)val, vl), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            c->produced++;
+            return;
+        }
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            sg_log_ratelimited(SG_LOG_ERROR, 1, "produce to %s failed: %s", topic,
+                               rd_kafka_err2str(e));
+            if (hdrs)
+                rd_kafka_headers_destroy(hdrs);
+            return;
+        }
+        rd_kafka_poll(c->prod, 50); /* queue full: wait for deliveries */
+    }
+}
+
+static void alert_sink(void *ctx, const char *user, size_t ul, const char *json, size_t len)
+{
+    struct consumer *c = ctx;
+    if (c->o->alerts_topic)
+        produce(c, c->o->alerts_topic, user, ul, json, len, NULL);
+}
+
+static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_error *err)
+{
+    struct consumer *c = ctx;
+    sg_log_ratelimited(SG_LOG_WARN, 1, "invalid message %s[%d]@%lld: %s", m->source,
+                       (int)m->partition, (long long)m->offset, err->message);
+    if (!c->o->dlq_topic)
+        return;
+    char num[32];
+    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    rd_kafka_header_add(h, "reason", -1, sg_event_reason_name(err->reason), -1);
+    rd_kafka_header_add(h, "field", -1, err->field, -1);
+    rd_kafka_header_add(h, "message", -1, err->message, -1);
+    rd_kafka_header_add(h, "source_topic", -1, m->source, -1);
+    snprintf(num, sizeof num, "%d", (int)m->partition);
+    rd_kafka_header_add(h, "source_partition", -1, num, -1);
+    snprintf(num, sizeof num, "%lld", (long long)m->offset);
+    rd_kafka_header_add(h, "source_offset", -1, num, -1);
+    produce(c, c->o->dlq_topic, NULL, 0, m->data, m->len, h);
+}
+
+/* ---- batches ---------------------------------------------------------------------------- */
+
+static void update_lag(struct consumer *c)
+{
+    for (int i = 0; i < MAX_PARTITIONS; i++) {
+        struct part *pt = &c->parts[i];
+        if (!pt->assigned || pt->next < 0)
+            continue;
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(c->rk, c->o->topic, i, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0) {
+            if (!pt->lag) {
+                char pn[16];
+                snprintf(pn, sizeof pn, "%d", i);
+                pt->lag = sg_metrics_gauge(c->o->pipe.metrics,
+                                           "streamguard_stream_consumer_lag_messages",
+                                           "high watermark minus next offset to consume",
+                                           (const char *[]){"partition", pn, NULL});
+            }
+            sg_gauge_set(pt->lag, (double)(hi > pt->next ? hi - pt->next : 0));
+        }
+    }
+}
+
+/* Commits the consumed offsets to Kafka (asynchronously; only for lag monitoring). */
+static void commit(struct consumer *c)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    for (int i = 0; i < MAX_PARTITIONS; i++)
+        if (c->parts[i].assigned && c->parts[i].next >= 0)
+            rd_kafka_topic_partition_list_add(l, c->o->topic, i)->offset = c->parts[i].next;
+    if (l->cnt)
+        rd_kafka_commit(c->rk, l, 1);
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Sinks first (at-least-once), then the atomic store write, then the Kafka commit. */
+static int flush(struct consumer *c)
+{
+    if (c->failed)
+        return c->fatal_rc;
+    if (!sg_pipeline_pending(c->p))
+        return SG_OK;
+    if (c->produced && c->prod) {
+        rd_kafka_resp_err_t e = rd_kafka_flush(c->prod, 30000);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+            sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
+        c->produced = 0;
+    }
+    size_t n = sg_pipeline_pending(c->p);
+    int64_t t0 = sg_time_mono_ns();
+    int rc = sg_pipeline_flush(c->p);
+    sg_log_debug("batch of %zu written in %.2f ms", n, (double)(sg_time_mono_ns() - t0) / 1e6);
+    if (rc != SG_OK) {
+        c->failed = 1;
+        c->fatal_rc = rc;
+        snprintf(c->errbuf, sizeof c->errbuf, "store write failed: %s", sg_strerror(rc));
+        return rc;
+    }
+    commit(c);
+    update_lag(c);
+    return SG_OK;
+}
+
+/* ---- rebalancing ------------------------------------------------------------------------ */
+
+static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    c->last_activity = sg_time_mono_ms();
+    for (int i = 0; i < parts->cnt; i++) {
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        int64_t next;
+        if (sg_store_offset_get(c->o->pipe.store, tp->topic, tp->partition, &next) == SG_OK)
+            tp->offset = next;
+        else
+            tp->offset = RD_KAFKA_OFFSET_BEGINNING; /* rebuild state from the whole log */
+        if (tp->partition >= 0 && tp->partition < MAX_PARTITIONS) {
+            c->parts[tp->partition].assigned = 1;
+            c->parts[tp->partition].next = tp->offset >= 0 ? tp->offset : -1;
+        }
+        sg_log_info("assigned %s[%d] from offset %lld (%s)", tp->topic, (int)tp->partition,
+                    (long long)tp->offset, tp->offset >= 0 ? "store" : "beginning");
+    }
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct consumer *c = opaque;
+    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        on_assign(c, parts);
+        if (coop)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
+        return;
+    }
+    /* Revoked: store what was consumed so far, so the next owner - this process later, or
+     * another one reading its own store - resumes from a consistent point. */
+    c->last_activity = sg_time_mono_ms(); /* a rebalance is activity: wait for the new share */
+    flush(c);
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t pn = parts->elems[i].partition;
+        if (pn >= 0 && pn < MAX_PARTITIONS)
+            c->parts[pn].assigned = 0;
+        sg_log_info("revoked %s[%d]", parts->elems[i].topic, (int)pn);
+    }
+    if (coop)
+        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+    else
+        rd_kafka_assign(rk, NULL);
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
+/* Sets key=value unless the configuration's kafka: section sets it (the operator wins). */
+static int set_default(rd_kafka_conf_t *conf, const struct sg_config *cfg, const char *key,
+                       const char *value, char *err, size_t n)
+{
+    if (cfg && sg_config_kafka_get(cfg, key))
+        return SG_OK;
+    return sg_kafka_conf_set(conf, key, value, err, n);
+}
+
+static rd_kafka_t *make_consumer(struct consumer *c, char *err, size_t n)
+{
+    const struct sg_consumer_opts *o = c->o;
+    rd_kafka_conf_t *conf = sg_kafka_conf_new(o->cfg, o->brokers, err, n);
+    if (!conf)
+        return NULL;
+    if (sg_kafka_conf_set(conf, "group.id", o->group, err, n) ||
+        sg_kafka_conf_set(conf, "enable.auto.commit", "false", err, n) ||
+        sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", err, n) ||
+        sg_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, n) ||
+        sg_kafka_conf_set(conf, "enable.partition.eof", "false", err, n) ||
+        /* latency: answer fetches quickly when little data is waiting (the dev broker does
+         * not wake a waiting fetch when data arrives) */
+        set_default(conf, o->cfg, "fetch.wait.max.ms", "10", err, n) ||
+        set_default(conf, o->cfg, "queued.max.messages.kbytes", "65536", err, n)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, c);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, n);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
+{
+    rd_kafka_conf_t *conf = sg_kafka_conf_new(c->o->cfg, c->o->brokers, err, n);
+    if (!conf)
+        return NULL;
+    if (set_default(conf, c->o->cfg, "linger.ms", "5", err, n) ||
+        set_default(conf, c->o->cfg, "enable.idempotence", "true", err, n)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
+    if (!rk)
+        rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+static int subscribe(struct consumer *c)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->o->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e) {
+        snprintf(c->errbuf, sizeof c->errbuf, "subscribe to %s: %s", c->o->topic,
+                 rd_kafka_err2str(e));
+        return sg_kafka_err(e);
+    }
+    return SG_OK;
+}
+
+/* Pauses every assigned partition while the producer queue is too long (bounded memory when
+ * the alerts/DLQ topics are slower than the input), resumes when it has drained to half. */
+static void backpressure(struct consumer *c)
+{
+    if (!c->prod)
+        return;
+    int q = rd_kafka_outq_len(c->prod);
+    if (!c->paused && q > OUTQ_PAUSE) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        if (rd_kafka_assignment(c->rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_pause_partitions(c->rk, a);
+            rd_kafka_topic_partition_list_destroy(a);
+        }
+        c->paused = 1;
+        sg_log_warn("backpressure: %d messages queued for alerts/DLQ, consumption paused", q);
+    } else if (c->paused && q < OUTQ_PAUSE / 2) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        if (rd_kafka_assignment(c->rk, &a) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_resume_partitions(c->rk, a);
+            rd_kafka_topic_partition_list_destroy(a);
+        }
+        c->paused = 0;
+    }
+    rd_kafka_poll(c->prod, 0);
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+static int handle(struct consumer *c, rd_kafka_message_t *m)
+{
+    if (m->err) {
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            return SG_OK;
+        sg_log_ratelimited(SG_LOG_WARN, 1, "consumer: %s", rd_kafka_message_errstr(m));
+        if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+            snprintf(c->errbuf, sizeof c->errbuf, "fatal consumer error: %s",
+                     rd_kafka_message_errstr(m));
+            return SG_ERR_KAFKA;
+        }
+        return SG_OK;
+    }
+    int32_t pn = m->partition;
+    if (pn < 0 || pn >= MAX_PARTITIONS || !c->parts[pn].assigned)
+        return SG_OK; /* a message of a partition revoked meanwhile: the next owner has it */
+    rd_kafka_timestamp_type_t tt;
+    int64_t ts = rd_kafka_message_timestamp(m, &tt);
+    struct sg_msg msg = {m->payload ? m->payload : "", m->len, c->o->topic, pn, m->offset,
+                         tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts};
+    c->parts[pn].next = m->offset + 1;
+    return sg_pipeline_add(c->p, &msg);
+}
+
+static int loop(struct consumer *c)
+{
+    const struct sg_consumer_opts *o = c->o;
+    size_t bs = o->batch_size ? o->batch_size : 1000;
+    int rc = SG_OK;
+    int64_t start = sg_time_mono_ms();
+    while (rc == SG_OK && !c->failed) {
+        if (o->stop && *o->stop) {
+            rc = SG_ERR_INTERRUPTED;
+            break;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, sg_pipeline_pending(c->p) ? 0 : 100);
+        if (!m) { /* nothing more right now: write what we have */
+            rc = flush(c);
+            backpressure(c);
+            /* idle = no message since the last assignment/message (a group join takes seconds;
+             * never having been assigned anything for 30 s also counts) */
+            int64_t now = sg_time_mono_ms();
+            if (o->idle_exit_ms > 0 &&
+                ((c->last_activity && now - c->last_activity > o->idle_exit_ms) ||
+                 (!c->last_activity && now - start > 30000 + o->idle_exit_ms)))
+                break;
+            continue;
+        }
+        if (!m->err)
+            c->last_activity = sg_time_mono_ms();
+        rc = handle(c, m);
+        rd_kafka_message_destroy(m);
+        if (rc == SG_OK && sg_pipeline_pending(c->p) >= bs) {
+            rc = flush(c);
+            backpressure(c);
+        }
+    }
+    if (c->failed)
+        return c->fatal_rc;
+    return rc;
+}
+
+int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals *totals,
+                    char *errbuf, size_t errlen)
+{
+    memset(totals, 0, sizeof *totals);
+    struct consumer *c = sg_xcalloc(1, sizeof *c);
+    c->o = o;
+    for (int i = 0; i < MAX_PARTITIONS; i++)
+        c->parts[i].next = -1;
+    int rc = SG_OK;
+    if (o->alerts_topic || o->dlq_topic) {
+        c->prod = make_producer(c, errbuf, errlen);
+        if (!c->prod) {
+            rc = SG_ERR_CONFIG;
+            goto out;
+        }
+    }
+    struct sg_pipeline_opts po = o->pipe;
+    po.alert = alert_sink;
+    po.dlq = dlq_sink;
+    po.sink_ctx = c;
+    if ((rc = sg_pipeline_new(&po, &c->p)) != SG_OK)
+        goto out;
+    c->rk = make_consumer(c, errbuf, errlen);
+    if (!c->rk) {
+        rc = SG_ERR_CONFIG;
+        goto out;
+    }
+    if ((rc = subscribe(c)) == SG_OK)
+        rc = loop(c);
+    int frc = flush(c); /* the open batch, then leave the group (revoke flushes again: no-op) */
+    if (rc == SG_OK || rc == SG_ERR_INTERRUPTED)
+        rc = frc == SG_OK ? rc : frc;
+    rd_kafka_consumer_close(c->rk);
+    if (c->errbuf[0])
+        snprintf(errbuf, errlen, "%s", c->errbuf);
+out:
+    if (c->rk)
+        rd_kafka_destroy(c->rk);
+    if (c->prod) {
+        rd_kafka_flush(c->prod, 10000);
+        rd_kafka_destroy(c->prod);
+    }
+    if (c->p) {
+        *totals = sg_pipeline_totals(c->p);
+        sg_pipeline_free(c->p);
+    }
+    free(c);
+    return rc;
+}

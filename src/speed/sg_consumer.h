@@ -1,0 +1,37 @@
+/* sg_consumer: the speed layer's Kafka side - a librdkafka high-level consumer in a group
+ * feeding sg_pipeline in batches, with exactly-once effects in the store: every batch is
+ * written with the offsets it consumed, and on (re)assignment each partition is sought to the
+ * offset stored in RocksDB (the beginning of the log when this store never saw it), not to
+ * Kafka's committed offset (which is committed too, only for lag monitoring). Anomalies go to
+ * the alerts topic, invalid messages to the dead-letter topic (original bytes, reason in
+ * headers); both at-least-once (flushed before the batch that caused them is stored).
+ * Backpressure: partitions are paused while the producer's queue is too long. */
+#ifndef SG_CONSUMER_H
+#define SG_CONSUMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/sg_config.h"
+#include "speed/sg_pipeline.h"
+
+struct sg_consumer_opts {
+    const struct sg_config *cfg; /* kafka.* passthrough, topics.* */
+    const char *brokers;         /* overrides kafka.bootstrap.servers when non-NULL */
+    const char *topic, *group;
+    const char *alerts_topic;    /* NULL = no alerts */
+    const char *dlq_topic;       /* NULL = counted only */
+    size_t batch_size;
+    int64_t idle_exit_ms;        /* stop after this long without a message (0 = never) */
+    volatile int *stop;          /* set by a signal */
+    struct sg_pipeline_opts pipe; /* store, metrics, params... (sinks are set here) */
+};
+
+/* Consumes until *stop or the idle timeout; on the way out writes the open batch, commits
+ * and closes the consumer (leaving the group cleanly). Returns SG_OK, SG_ERR_INTERRUPTED
+ * (stopped by the flag, everything consumed is stored), SG_ERR_CONFIG (bad kafka.* property),
+ * SG_ERR_UNAVAILABLE, SG_ERR_KAFKA or a store error; fills totals and errbuf. */
+int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals *totals,
+                    char *errbuf, size_t errlen);
+
+#endif

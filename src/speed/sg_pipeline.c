@@ -1,0 +1,644 @@
+/* sg_pipeline: decode/dedup/detect/update/stage per message, one atomic store write per batch,
+ * the user-profile cache (open addressing, bounded, least-recently-batched evicted), the
+ * persistent counters and the speed layer's metrics. */
+#include "speed/sg_pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sg_anomaly.h"
+#include "core/sg_err.h"
+#include "core/sg_hash.h"
+#include "core/sg_log.h"
+#include "core/sg_mem.h"
+#include "core/sg_time.h"
+#include "batch/sg_model.h"
+
+#define HSEED 0x55534552u
+#define MAX_REASONS 32
+
+struct uentry {
+    char *user;
+    uint32_t ulen;
+    uint64_t hash;
+    uint64_t batch; /* last batch that touched it */
+    int dirty;
+    struct sg_user_state st;
+};
+
+struct offset {
+    const char *source; /* borrowed from the message; copied below when it changes */
+    char src[160];
+    int32_t partition;
+    int64_t next;
+};
+
+struct reason_stat {
+    char *name;
+    uint64_t n;
+    struct sg_counter *metric;
+};
+
+struct stats {
+    uint64_t events, by_type[SG_EV_TYPE_COUNT], duplicates, invalid[SG_REASON_COUNT],
+        anomalies[SG_SEV_COUNT], users, warm_started;
+    size_t nreasons;
+    struct reason_stat reasons[MAX_REASONS];
+};
+
+struct mets {
+    struct sg_counter *events[SG_EV_TYPE_COUNT], *dups, *invalid[SG_REASON_COUNT],
+        *anom[SG_SEV_COUNT], *batches;
+    struct sg_histogram *detect, *write, *lag, *e2e, *batch_size;
+    struct sg_gauge *users_cached, *watermark;
+};
+
+struct sg_pipeline {
+    struct sg_pipeline_opts o;
+    struct sg_store_batch *batch;
+    struct sg_arena arena;
+    struct sg_buf scratch, anom;
+    struct sg_findings fs;
+    /* user cache */
+    struct uentry **slots;
+    size_t cap, count, max_users;
+    struct uentry **dirty;
+    size_t ndirty, dirty_cap;
+    uint64_t batch_no;
+    /* batch bookkeeping */
+    size_t pending;
+    struct offset *offs;
+    size_t noffs, offs_cap;
+    int64_t *ev_ts, *msg_ts;
+    size_t nts, ts_cap;
+    /* in-batch dedup: hashes of event ids (ids compared through the staged copies) */
+    uint64_t *ids;
+    char **id_ptrs;
+    size_t ids_cap, nids;
+    struct stats stats;
+    struct mets m;
+    struct sg_pipeline_totals totals;
+};
+
+/* ---- metrics and counters --------------------------------------------------------------- */
+
+static const double detect_bounds[] = {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 5e-4, 1e-3, 1e-2};
+static const double write_bounds[] = {1e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 2};
+static const double lag_bounds[] = {5e-4, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 7.5e-3, 1e-2, 2.5e-2,
+                                    5e-2, 0.1, 0.25, 0.5, 1, 5, 60, 3600, 86400};
+static const double size_bounds[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
+
+static double store_size(void *ctx)
+{
+    return (double)sg_store_size_bytes(ctx);
+}
+
+static void register_metrics(struct sg_pipeline *p)
+{
+    struct sg_metrics *r = p->o.metrics;
+    struct mets *m = &p->m;
+    for (int t = 0; t < SG_EV_TYPE_COUNT; t++)
+        m->events[t] = sg_metrics_counter(r, "streamguard_stream_events_total",
+                                          "valid events processed, by event type",
+                                          (const char *[]){"type", sg_event_type_name(t), NULL});
+    m->dups = sg_metrics_counter(r, "streamguard_stream_duplicates_total",
+                                 "messages skipped because their event_id was already processed",
+                                 NULL);
+    for (int i = 1; i < SG_REASON_COUNT; i++)
+        m->invalid[i] = sg_metrics_counter(r, "streamguard_stream_invalid_total",
+                                           "invalid messages (sent to the dead-letter sink), by reason",
+                                           (const char *[]){"reason", sg_event_reason_name(i), NULL});
+    for (int s = 0; s < SG_SEV_COUNT; s++)
+        m->anom[s] = sg_metrics_counter(r, "streamguard_stream_anomalies_total",
+                                        "anomalies detected, by severity",
+                                        (const char *[]){"severity", sg_detect_severity_name(s), NULL});
+    m->batches = sg_metrics_counter(r, "streamguard_stream_batches_total",
+                                    "batches written to the store", NULL);
+    m->detect = sg_metrics_histogram(r, "streamguard_stream_processing_seconds",
+                                     "per-event decode + detection + profile update time", NULL,
+                                     detect_bounds, sizeof detect_bounds / sizeof *detect_bounds);
+    m->write = sg_metrics_histogram(r, "streamguard_stream_batch_write_seconds",
+                                    "time of one atomic store write", NULL, write_bounds,
+                                    sizeof write_bounds / sizeof *write_bounds);
+    m->lag = sg_metrics_histogram(r, "streamguard_stream_event_lag_seconds",
+                                  "event timestamp to stored (wall clock)", NULL, lag_bounds,
+                                  sizeof lag_bounds / sizeof *lag_bounds);
+    m->e2e = sg_metrics_histogram(r, "streamguard_stream_e2e_latency_seconds",
+                                  "Kafka produce timestamp to stored", NULL, lag_bounds,
+                                  sizeof lag_bounds / sizeof *lag_bounds);
+    m->batch_size = sg_metrics_histogram(r, "streamguard_stream_batch_size_messages",
+                                         "messages per written batch", NULL, size_bounds,
+                                         sizeof size_bounds / sizeof *size_bounds);
+    m->users_cached = sg_metrics_gauge(r, "streamguard_stream_users_cached",
+                                       "user profiles held in memory", NULL);
+    m->watermark = sg_metrics_gauge(r, "streamguard_stream_watermark_seconds",
+                                    "newest event time stored (Unix seconds)", NULL);
+    sg_metrics_gauge_fn(r, "streamguard_store_size_bytes",
+                        "RocksDB size: SST files plus memtables", NULL, store_size, p->o.store);
+}
+
+static struct reason_stat *reason_stat(struct sg_pipeline *p, const char *name)
+{
+    struct stats *s = &p->stats;
+    for (size_t i = 0; i < s->nreasons; i++)
+        if (!strcmp(s->reasons[i].name, name))
+            return &s->reasons[i];
+    if (s->nreasons == MAX_REASONS)
+        return NULL;
+    struct reason_stat *r = &s->reasons[s->nreasons++];
+    r->name = sg_xstrdup(name);
+    r->n = 0;
+    r->metric = sg_metrics_counter(p->o.metrics, "streamguard_stream_anomaly_reasons_total",
+                                   "anomaly reasons (one anomaly can have several)",
+                                   (const char *[]){"reason", name, NULL});
+    return r;
+}
+
+static void load_stat(void *ctx, const char *name, uint64_t v)
+{
+    struct sg_pipeline *p = ctx;
+    struct stats *s = &p->stats;
+    if (!strcmp(name, "events"))
+        s->events = v;
+    else if (!strcmp(name, "duplicates"))
+        s->duplicates = v;
+    else if (!strcmp(name, "users"))
+        s->users = v;
+    else if (!strcmp(name, "users_warm_started"))
+        s->warm_started = v;
+    else if (!strncmp(name, "anomaly_reason.", 15)) {
+        struct reason_stat *r = reason_stat(p, name + 15);
+        if (r)
+            r->n = v;
+    }
+    for (int t = 0; t < SG_EV_TYPE_COUNT; t++) {
+        char k[64];
+        snprintf(k, sizeof k, "events.%s", sg_event_type_name(t));
+        if (!strcmp(name, k))
+            s->by_type[t] = v;
+    }
+    for (int i = 1; i < SG_REASON_COUNT; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "invalid.%s", sg_event_reason_name(i));
+        if (!strcmp(name, k))
+            s->invalid[i] = v;
+    }
+    for (int i = 0; i < SG_SEV_COUNT; i++) {
+        char k[64];
+        snprintf(k, sizeof k, "anomalies.%s", sg_detect_severity_name(i));
+        if (!strcmp(name, k))
+            s->anomalies[i] = v;
+    }
+}
+
+static void stage_stats(struct sg_pipeline *p)
+{
+    struct stats *s = &p->stats;
+    char k[96];
+    sg_store_batch_put_stat(p->batch, "events", s->events);
+    sg_store_batch_put_stat(p->batch, "duplicates", s->duplicates);
+    sg_store_batch_put_stat(p->batch, "users", s->users);
+    if (s->warm_started)
+        sg_store_batch_put_stat(p->batch, "users_warm_started", s->warm_started);
+    for (int t = 0; t < SG_EV_TYPE_COUNT; t++) {
+        snprintf(k, sizeof k, "events.%s", sg_event_type_name(t));
+        sg_store_batch_put_stat(p->batch, k, s->by_type[t]);
+    }
+    for (int i = 1; i < SG_REASON_COUNT; i++) {
+        if (!s->invalid[i])
+            continue;
+        snprintf(k, sizeof k, "invalid.%s", sg_event_reason_name(i));
+        sg_store_batch_put_stat(p->batch, k, s->invalid[i]);
+    }
+    for (int i = 0; i < SG_SEV_COUNT; i++) {
+        snprintf(k, sizeof k, "anomalies.%s", sg_detect_severity_name(i));
+        sg_store_batch_put_stat(p->batch, k, s->anomalies[i]);
+    }
+    for (size_t i = 0; i < s->nreasons; i++) {
+        snprintf(k, sizeof k, "anomaly_reason.%s", s->reasons[i].name);
+        sg_store_batch_put_stat(p->batch, k, s->reasons[i].n);
+    }
+}
+
+/* ---- lifecycle -------------------------------------------------------------------------- */
+
+int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
+{
+    struct sg_pipeline *p = sg_xcalloc(1, sizeof *p);
+    p->o = *o;
+    p->max_users = o->max_users ? o->max_users : 100000;
+    p->batch = sg_store_batch_new(o->store);
+    sg_arena_init(&p->arena, 1 << 20);
+    sg_buf_init(&p->scratch);
+    sg_buf_init(&p->anom);
+    sg_findings_init(&p->fs);
+    p->cap = 1024;
+    p->slots = sg_xcalloc(p->cap, sizeof *p->slots);
+    register_metrics(p);
+    sg_store_stats_each(o->store, load_stat, p);
+    *out = p;
+    return SG_OK;
+}
+
+static void free_cache(struct sg_pipeline *p)
+{
+    for (size_t i = 0; i < p->cap; i++) {
+        if (p->slots[i]) {
+            free(p->slots[i]->user);
+            free(p->slots[i]);
+            p->slots[i] = NULL;
+        }
+    }
+    p->count = 0;
+    p->ndirty = 0;
+}
+
+void sg_pipeline_free(struct sg_pipeline *p)
+{
+    if (!p)
+        return;
+    free_cache(p);
+    free(p->slots);
+    free(p->dirty);
+    free(p->offs);
+    free(p->ev_ts);
+    free(p->msg_ts);
+    free(p->ids);
+    free(p->id_ptrs);
+    for (size_t i = 0; i < p->stats.nreasons; i++)
+        free(p->stats.reasons[i].name);
+    sg_store_batch_free(p->batch);
+    sg_arena_release(&p->arena);
+    sg_buf_release(&p->scratch);
+    sg_buf_release(&p->anom);
+    sg_findings_release(&p->fs);
+    free(p);
+}
+
+size_t sg_pipeline_pending(const struct sg_pipeline *p)
+{
+    return p->pending;
+}
+
+struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p)
+{
+    struct sg_pipeline_totals t = p->totals;
+    t.processing_p99_s = sg_histogram_quantile(p->m.detect, 0.99);
+    t.e2e_p50_s = sg_histogram_quantile(p->m.e2e, 0.50);
+    t.e2e_p99_s = sg_histogram_quantile(p->m.e2e, 0.99);
+    return t;
+}
+
+/* ---- user cache ------------------------------------------------------------------------- */
+
+static void cache_insert_slot(struct sg_pipeline *p, struct uentry *e)
+{
+    size_t mask = p->cap - 1;
+    size_t i = e->hash & mask;
+    while (p->slots[i])
+        i = (i + 1) & mask;
+    p->slots[i] = e;
+}
+
+static void cache_rehash(struct sg_pipeline *p, size_t newcap)
+{
+    struct uentry **old = p->slots;
+    size_t oldcap = p->cap;
+    p->slots = sg_xcalloc(newcap, sizeof *p->slots);
+    p->cap = newcap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i])
+            cache_insert_slot(p, old[i]);
+    free(old);
+}
+
+/* Returns the user's cached profile, loading it from the store (or creating it, warm-started
+ * from the batch model's baseline when there is one, as of `ts`) if needed. */
+static struct uentry *user_get(struct sg_pipeline *p, const char *user, size_t ul, int64_t ts,
+                               int *rc)
+{
+    uint64_t h = sg_hash_bytes(user, ul, HSEED);
+    size_t mask = p->cap - 1;
+    for (size_t i = h & mask; p->slots[i]; i = (i + 1) & mask) {
+        struct uentry *e = p->slots[i];
+        if (e->hash == h && e->ulen == ul && memcmp(e->user, user, ul) == 0)
+            return e;
+    }
+    struct uentry *e = sg_xcalloc(1, sizeof *e);
+    e->user = sg_xstrndup(user, ul);
+    e->ulen = (uint32_t)ul;
+    e->hash = h;
+    int r = sg_store_user_get(p->o.store, user, ul, &p->scratch);
+    if (r == SG_OK) {
+        if (sg_user_decode(&e->st, p->scratch.data, p->scratch.len) != SG_OK)
+            sg_log_ratelimited(SG_LOG_WARN, 1, "profile of user '%.*s' is corrupt; relearning",
+                               (int)ul, user);
+    } else if (r == SG_ERR_NOTFOUND) {
+        sg_user_init(&e->st);
+        p->stats.users++;
+        const struct sg_baseline *b =
+            p->o.model ? sg_model_baseline(sg_modelwatch_get(p->o.model), user, ul) : NULL;
+        if (b) {
+            sg_user_warm_start(&e->st, b, ts, 100);
+            p->stats.warm_started++;
+        }
+    } else {
+        free(e->user);
+        free(e);
+        *rc = r;
+        return NULL;
+    }
+    if ((p->count + 1) * 2 > p->cap)
+        cache_rehash(p, p->cap * 2);
+    cache_insert_slot(p, e);
+    p->count++;
+    return e;
+}
+
+static void mark_dirty(struct sg_pipeline *p, struct uentry *e)
+{
+    e->batch = p->batch_no;
+    if (e->dirty)
+        return;
+    e->dirty = 1;
+    p->dirty = sg_xgrow(p->dirty, &p->dirty_cap, p->ndirty + 1, sizeof *p->dirty);
+    p->dirty[p->ndirty++] = e;
+}
+
+static int older(const void *a, const void *b)
+{
+    const struct uentry *x = *(struct uentry *const *)a, *y = *(struct uentry *const *)b;
+    return (x->batch > y->batch) - (x->batch < y->batch);
+}
+
+/* Keeps memory bounded: when over max_users, drops the least recently used profiles (all are
+ * clean right after a write; they are reloaded from the store when their user comes back). */
+static void cache_evict(struct sg_pipeline *p)
+{
+    if (p->count <= p->max_users)
+        return;
+    struct uentry **all = sg_xmalloc(p->count * sizeof *all);
+    size_t n = 0;
+    for (size_t i = 0; i < p->cap; i++)
+        if (p->slots[i])
+            all[n++] = p->slots[i];
+    qsort(all, n, sizeof *all, older);
+    size_t drop = n - p->max_users * 3 / 4;
+    for (size_t i = 0; i < drop; i++) {
+        free(all[i]->user);
+        free(all[i]);
+    }
+    memset(p->slots, 0, p->cap * sizeof *p->slots);
+    for (size_t i = drop; i < n; i++)
+        cache_insert_slot(p, all[i]);
+    p->count = n - drop;
+    free(all);
+}
+
+/* ---- batch bookkeeping ------------------------------------------------------------------ */
+
+static void note_offset(struct sg_pipeline *p, const struct sg_msg *m)
+{
+    for (size_t i = 0; i < p->noffs; i++) {
+        struct offset *o = &p->offs[i];
+        if (o->partition == m->partition &&
+            (o->source == m->source || strcmp(o->src, m->source) == 0)) {
+            if (m->offset + 1 > o->next)
+                o->next = m->offset + 1;
+            return;
+        }
+    }
+    p->offs = sg_xgrow(p->offs, &p->offs_cap, p->noffs + 1, sizeof *p->offs);
+    struct offset *o = &p->offs[p->noffs++];
+    o->source = m->source;
+    snprintf(o->src, sizeof o->src, "%s", m->source);
+    o->partition = m->partition;
+    o->next = m->offset + 1;
+}
+
+/* 1 if the id was already seen in this batch; otherwise remembers it and returns 0. The table
+ * holds up to half its size and is cleared per batch. */
+static int batch_seen(struct sg_pipeline *p, const struct sg_str *id)
+{
+    if ((p->nids + 1) * 2 > p->ids_cap) {
+        size_t nc = p->ids_cap ? p->ids_cap * 2 : 4096;
+        uint64_t *oh = p->ids;
+        char **op = p->id_ptrs;
+        size_t oc = p->ids_cap;
+        p->ids = sg_xcalloc(nc, sizeof *p->ids);
+        p->id_ptrs = sg_xcalloc(nc, sizeof *p->id_ptrs);
+        p->ids_cap = nc;
+        for (size_t i = 0; i < oc; i++) {
+            if (!op[i])
+                continue;
+            size_t j = oh[i] & (nc - 1);
+            while (p->id_ptrs[j])
+                j = (j + 1) & (nc - 1);
+            p->ids[j] = oh[i];
+            p->id_ptrs[j] = op[i];
+        }
+        free(oh);
+        free(op);
+    }
+    uint64_t h = sg_hash_bytes(id->p, id->len, HSEED);
+    size_t mask = p->ids_cap - 1, j = h & mask;
+    for (; p->id_ptrs[j]; j = (j + 1) & mask)
+        if (p->ids[j] == h && strcmp(p->id_ptrs[j], id->p) == 0)
+            return 1;
+    p->ids[j] = h;
+    p->id_ptrs[j] = sg_arena_strndup(&p->arena, id->p, id->len); /* message may be freed */
+    p->nids++;
+    return 0;
+}
+
+static void note_ts(struct sg_pipeline *p, int64_t ev_ts, int64_t msg_ts)
+{
+    if (p->nts == p->ts_cap) {
+        size_t c = p->ts_cap;
+        p->ev_ts = sg_xgrow(p->ev_ts, &c, p->nts + 1, sizeof *p->ev_ts);
+        c = p->ts_cap;
+        p->msg_ts = sg_xgrow(p->msg_ts, &c, p->nts + 1, sizeof *p->msg_ts);
+        p->ts_cap = c;
+    }
+    p->ev_ts[p->nts] = ev_ts;
+    p->msg_ts[p->nts] = msg_ts;
+    p->nts++;
+}
+
+/* ---- per message ------------------------------------------------------------------------ */
+
+static void emit_anomaly(struct sg_pipeline *p, const struct sg_event *ev, double score, int sev)
+{
+    struct sg_buf *b = &p->anom;
+    const struct sg_findings *fs = &p->fs;
+    sg_buf_reset(b);
+    sg_anomaly_header(b, "speed", ev->ts_ms, ev->user.p, ev->user.len, ev->event_id.p,
+                      ev->event_id.len);
+    sg_buf_printf(b, ",\"event_type\":\"%s\",\"score\":", sg_event_type_name(ev->type));
+    sg_buf_json_double(b, score);
+    sg_buf_printf(b, ",\"severity\":\"%s\",\"reasons\":[", sg_detect_severity_name(sev));
+    for (size_t i = 0; i < fs->n; i++)
+        sg_buf_printf(b, "%s\"%s\"", i ? "," : "", fs->f[i].reason);
+    sg_buf_puts(b, "],\"details\":{");
+    for (size_t i = 0; i < fs->n; i++) {
+        const struct sg_finding *f = &fs->f[i];
+        sg_buf_printf(b, "%s\"%s\":{\"score\":", i ? "," : "", f->reason);
+        sg_buf_json_double(b, f->score);
+        if (f->detail_len) {
+            sg_buf_putc(b, ',');
+            sg_buf_append(b, fs->detail.data + f->detail_off, f->detail_len);
+        }
+        sg_buf_putc(b, '}');
+    }
+    sg_buf_puts(b, "},\"event\":");
+    sg_buf_append(b, p->scratch.data, p->scratch.len); /* the canonical event */
+    sg_buf_putc(b, '}');
+    sg_store_batch_put_anomaly(p->batch, ev->ts_ms, ev->event_id.p, ev->event_id.len, ev->user.p,
+                               ev->user.len, sev, b->data, b->len);
+    p->stats.anomalies[sev]++;
+    sg_counter_inc(p->m.anom[sev]);
+    for (size_t i = 0; i < fs->n; i++) {
+        struct reason_stat *r = reason_stat(p, fs->f[i].reason);
+        if (r) {
+            r->n++;
+            sg_counter_inc(r->metric);
+        }
+    }
+    p->totals.anomalies++;
+    if (p->o.alert)
+        p->o.alert(p->o.sink_ctx, ev->user.p, ev->user.len, b->data, b->len);
+}
+
+static void invalid(struct sg_pipeline *p, const struct sg_msg *m, const struct sg_event_error *e)
+{
+    int r = e->reason > 0 && e->reason < SG_REASON_COUNT ? (int)e->reason : SG_REASON_INVALID_JSON;
+    p->stats.invalid[r]++;
+    sg_counter_inc(p->m.invalid[r]);
+    p->totals.invalid++;
+    if (p->o.dlq)
+        p->o.dlq(p->o.sink_ctx, m, e);
+}
+
+int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
+{
+    int64_t t0 = sg_time_mono_ns();
+    if (!p->totals.first_ns)
+        p->totals.first_ns = t0;
+    p->pending++;
+    note_offset(p, m);
+    struct sg_event ev;
+    struct sg_event_error err;
+    if (sg_event_decode(m->data, m->len, &ev, &p->arena, &err) != SG_OK) {
+        invalid(p, m, &err);
+        return SG_OK;
+    }
+    if (batch_seen(p, &ev.event_id) || sg_store_event_seen(p->o.store, ev.event_id.p,
+                                                           ev.event_id.len) == 1) {
+        p->stats.duplicates++;
+        p->totals.duplicates++;
+        sg_counter_inc(p->m.dups);
+        return SG_OK;
+    }
+    int rc = SG_OK;
+    struct uentry *u = user_get(p, ev.user.p, ev.user.len, ev.ts_ms, &rc);
+    if (!u)
+        return rc;
+    sg_buf_reset(&p->scratch);
+    sg_event_encode(&ev, &p->scratch);
+    sg_store_batch_put_event(p->batch, ev.ts_ms, ev.event_id.p, ev.event_id.len, ev.user.p,
+                             ev.user.len, (int)ev.type, p->scratch.data, p->scratch.len);
+    sg_detect_run(&u->st, &ev, &p->o.params, &p->fs);
+    if (p->fs.n) {
+        double score = sg_detect_score(&p->fs);
+        int sev = sg_detect_severity(score, p->o.params.threshold);
+        if (sev >= 0) {
+            emit_anomaly(p, &ev, score, sev);
+            sg_user_note_anomaly(&u->st, ev.ts_ms, score);
+        }
+    }
+    sg_user_update(&u->st, &ev);
+    mark_dirty(p, u);
+    p->stats.events++;
+    p->stats.by_type[ev.type]++;
+    p->totals.events++;
+    sg_counter_inc(p->m.events[ev.type]);
+    note_ts(p, ev.ts_ms, m->msg_ts_ms);
+    sg_histogram_observe(p->m.detect, (double)(sg_time_mono_ns() - t0) / 1e9);
+    return SG_OK;
+}
+
+void sg_pipeline_set_model_score(struct sg_pipeline *p, const char *user, size_t ul, double s)
+{
+    int rc = SG_OK;
+    struct uentry *u = user_get(p, user, ul, 0, &rc);
+    if (!u)
+        return;
+    u->st.model_score = s;
+    mark_dirty(p, u);
+}
+
+/* ---- per batch -------------------------------------------------------------------------- */
+
+static void batch_reset(struct sg_pipeline *p)
+{
+    for (size_t i = 0; i < p->ndirty; i++)
+        p->dirty[i]->dirty = 0;
+    p->ndirty = 0;
+    p->noffs = 0;
+    p->nts = 0;
+    p->pending = 0;
+    if (p->nids) {
+        memset(p->id_ptrs, 0, p->ids_cap * sizeof *p->id_ptrs);
+        p->nids = 0;
+    }
+    sg_arena_reset(&p->arena);
+    p->batch_no++;
+}
+
+int sg_pipeline_flush(struct sg_pipeline *p)
+{
+    if (!p->pending && !p->ndirty)
+        return SG_OK;
+    for (size_t i = 0; i < p->ndirty; i++) {
+        struct uentry *e = p->dirty[i];
+        sg_buf_reset(&p->scratch);
+        sg_user_encode(&e->st, &p->scratch);
+        sg_store_batch_put_user(p->batch, e->user, e->ulen, p->scratch.data, p->scratch.len);
+    }
+    for (size_t i = 0; i < p->noffs; i++)
+        sg_store_batch_put_offset(p->batch, p->offs[i].src, p->offs[i].partition,
+                                  p->offs[i].next);
+    stage_stats(p);
+    int64_t t0 = sg_time_mono_ns();
+    int rc = sg_store_write(p->o.store, p->batch, p->o.sync);
+    if (rc != SG_OK) {
+        /* Nothing was written: forget the profiles this batch changed (all of them, simply),
+         * so a retry or restart starts again from the store's consistent state. */
+        sg_store_batch_clear(p->batch);
+        free_cache(p);
+        batch_reset(p);
+        return rc;
+    }
+    int64_t now_ns = sg_time_mono_ns();
+    sg_histogram_observe(p->m.write, (double)(now_ns - t0) / 1e9);
+    sg_histogram_observe(p->m.batch_size, (double)p->pending);
+    sg_counter_inc(p->m.batches);
+    int64_t now = sg_time_now_ms();
+    for (size_t i = 0; i < p->nts; i++) {
+        double lag = (double)(now - p->ev_ts[i]) / 1000.0;
+        sg_histogram_observe(p->m.lag, lag < 0 ? 0 : lag);
+        if (p->msg_ts[i] > 0) {
+            double e2e = (double)(now - p->msg_ts[i]) / 1000.0;
+            sg_histogram_observe(p->m.e2e, e2e < 0 ? 0 : e2e);
+        }
+    }
+    sg_gauge_set(p->m.watermark, (double)sg_store_watermark(p->o.store) / 1000.0);
+    p->totals.batches++;
+    p->totals.last_ns = now_ns;
+    batch_reset(p);
+    cache_evict(p);
+    if (p->o.model)
+        sg_modelwatch_poll(p->o.model, 5000);
+    sg_gauge_set(p->m.users_cached, (double)p->count);
+    return SG_OK;
+}

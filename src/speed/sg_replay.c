@@ -1,0 +1,154 @@
+/* sg_replay: NDJSON -> pipeline, with resumable line offsets and file sinks. */
+#include "speed/sg_replay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/sg_err.h"
+#include "core/sg_log.h"
+#include "core/sg_mem.h"
+
+struct sinks {
+    FILE *dlq, *alerts;
+    struct sg_buf buf;
+    int failed;
+};
+
+static void put_base64(struct sg_buf *b, const unsigned char *s, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)s[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)s[i + 1] << 8;
+        if (i + 2 < n)
+            v |= s[i + 2];
+        char q[4] = {tab[(v >> 18) & 63], tab[(v >> 12) & 63],
+                     i + 1 < n ? tab[(v >> 6) & 63] : '=', i + 2 < n ? tab[v & 63] : '='};
+        sg_buf_append(b, q, 4);
+    }
+}
+
+void sg_replay_dlq_record(struct sg_buf *b, const struct sg_msg *m,
+                          const struct sg_event_error *err)
+{
+    sg_buf_printf(b, "{\"reason\":\"%s\",\"field\":", sg_event_reason_name(err->reason));
+    sg_buf_json_str(b, err->field, strlen(err->field));
+    sg_buf_puts(b, ",\"message\":");
+    sg_buf_json_str(b, err->message, strlen(err->message));
+    sg_buf_puts(b, ",\"source\":");
+    sg_buf_json_str(b, m->source, strlen(m->source));
+    sg_buf_printf(b, ",\"partition\":%d,\"offset\":%lld,\"original\":", (int)m->partition,
+                  (long long)m->offset);
+    size_t n = m->len > 4096 ? 4096 : m->len; /* the readable copy is capped; base64 is whole */
+    sg_buf_json_str(b, m->data, n);
+    sg_buf_puts(b, ",\"original_base64\":\"");
+    put_base64(b, (const unsigned char *)m->data, m->len);
+    sg_buf_puts(b, "\"}\n");
+}
+
+static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_error *err)
+{
+    struct sinks *s = ctx;
+    if (!s->dlq)
+        return;
+    sg_buf_reset(&s->buf);
+    sg_replay_dlq_record(&s->buf, m, err);
+    if (fwrite(s->buf.data, 1, s->buf.len, s->dlq) != s->buf.len)
+        s->failed = 1;
+}
+
+static void alert_sink(void *ctx, const char *user, size_t ul, const char *json, size_t len)
+{
+    (void)user;
+    (void)ul;
+    struct sinks *s = ctx;
+    if (!s->alerts)
+        return;
+    if (fwrite(json, 1, len, s->alerts) != len || fputc('\n', s->alerts) == EOF)
+        s->failed = 1;
+}
+
+/* Flushes the sinks first, then the batch: a sink record is never lost for a stored batch. */
+static int flush(struct sg_pipeline *p, struct sinks *s)
+{
+    if ((s->dlq && fflush(s->dlq) != 0) || (s->alerts && fflush(s->alerts) != 0) || s->failed)
+        return SG_ERR_IO;
+    return sg_pipeline_flush(p);
+}
+
+int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *totals,
+                  char *errbuf, size_t errlen)
+{
+    memset(totals, 0, sizeof *totals);
+    int is_stdin = !strcmp(o->path, "-");
+    FILE *in = is_stdin ? stdin : fopen(o->path, "rb");
+    if (!in) {
+        snprintf(errbuf, errlen, "%s: %s", o->path, strerror(errno));
+        return errno == ENOENT ? SG_ERR_NOTFOUND : SG_ERR_IO;
+    }
+    char source[1100];
+    snprintf(source, sizeof source, "file:%s", o->path);
+    int64_t skip_to = 0; /* next line to process, from the store (regular files only) */
+    struct stat sb;
+    if (!is_stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode) &&
+        sg_store_offset_get(o->pipe.store, source, 0, &skip_to) == SG_OK)
+        sg_log_info("replay: resuming %s at line %lld", o->path, (long long)skip_to);
+    struct sinks s = {o->dlq, o->alerts, {0}, 0};
+    sg_buf_init(&s.buf);
+    struct sg_pipeline_opts po = o->pipe;
+    po.alert = alert_sink;
+    po.dlq = dlq_sink;
+    po.sink_ctx = &s;
+    struct sg_pipeline *p;
+    int rc = sg_pipeline_new(&po, &p);
+    if (rc != SG_OK) {
+        snprintf(errbuf, errlen, "cannot start the pipeline: %s", sg_strerror(rc));
+        goto out;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int64_t lineno = 0;
+    size_t bs = o->batch_size ? o->batch_size : 1000;
+    while ((n = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        if (lineno < skip_to)
+            continue;
+        size_t len = (size_t)n;
+        if (len && line[len - 1] == '\n')
+            len--;
+        struct sg_msg m = {line, len, source, 0, lineno, -1};
+        if ((rc = sg_pipeline_add(p, &m)) != SG_OK)
+            break;
+        if (sg_pipeline_pending(p) >= bs && (rc = flush(p, &s)) != SG_OK)
+            break;
+        if (o->stop && *o->stop) {
+            rc = SG_ERR_INTERRUPTED;
+            break;
+        }
+    }
+    if (rc == SG_OK && o->stop && *o->stop)
+        rc = SG_ERR_INTERRUPTED; /* a signal interrupted the read (EINTR): stop cleanly */
+    if (rc == SG_OK && ferror(in)) {
+        snprintf(errbuf, errlen, "%s: read error: %s", o->path, strerror(errno));
+        rc = SG_ERR_IO;
+    } else if (rc == SG_OK || rc == SG_ERR_INTERRUPTED) {
+        int frc = flush(p, &s);
+        if (frc != SG_OK)
+            rc = frc;
+    }
+    if (rc != SG_OK && rc != SG_ERR_INTERRUPTED && !errbuf[0])
+        snprintf(errbuf, errlen, "%s", rc == SG_ERR_IO ? "cannot write a sink file"
+                                                       : sg_strerror(rc));
+    free(line);
+    *totals = sg_pipeline_totals(p);
+    sg_pipeline_free(p);
+out:
+    sg_buf_release(&s.buf);
+    if (!is_stdin)
+        fclose(in);
+    return rc;
+}

@@ -1,0 +1,169 @@
+/* sg_store: the speed layer's RocksDB database - the ONLY code that knows its key schema.
+ * The stream writes one atomic WriteBatch per poll batch (events, user state, anomalies,
+ * offsets, counters); the serving layer reads through the query API below from a secondary
+ * instance that follows the writer. It does not decode events or user state: values are the
+ * bytes the speed layer hands it.
+ *
+ * Key schema (all integers big-endian so byte order = numeric order; `|` is concatenation;
+ * user names and event ids contain no NUL byte by the event contract):
+ *   column family      key                                  value
+ *   default (meta)     "watermark"                          be64 newest event time seen (ms)
+ *                      "schema"                             "1"
+ *   events             be64 ts_ms | event_id                u8 event type | canonical JSON
+ *   events_by_user     user | 0x00 | be64 ts_ms | event_id  empty (points into events)
+ *   event_ids          event_id                             be64 ts_ms (dedup index; locates
+ *                                                           the events key)
+ *   anomalies          be64 ts_ms | event_id                u8 severity | anomaly JSON
+ *   anomalies_by_user  user | 0x00 | be64 ts_ms | event_id  empty (points into anomalies)
+ *   users              user                                 speed-layer state blob
+ *   offsets            source | 0x00 | be32 partition       be64 next offset to consume
+ *   stats              counter name                         be64 absolute value
+ * So "events in [t0,t1)", "anomalies in [t0,t1)" are range scans of one CF, "events/anomalies
+ * of user u" prefix scans of u|0x00, "event by id" two point reads.
+ *
+ * Retention (--retention, e.g. 7d) is measured against the watermark (the newest event time
+ * written), not the wall clock, so replays of old data behave like live data and two runs over
+ * the same input give the same store: rows older than watermark - retention are (1) invisible
+ * to every read and to sg_store_dump at once, (2) removed by range deletes of the two
+ * time-prefixed CFs every few hundred batches, and (3) removed from the index CFs by a
+ * compaction filter that reads the timestamp out of the key (value for event_ids). Users and
+ * offsets never expire. Consequence: a duplicate of an event older than the retention can be
+ * accepted again once its dedup entry is compacted away.
+ *
+ * Durability: the WAL is on and not fsynced per batch (a process crash - kill -9 - loses
+ * nothing that sg_store_write returned for; a power loss may lose the last batches, which
+ * are then consumed again from the offsets that were lost with them). sync=1 fsyncs.
+ *
+ * Concurrency: one writer process (RocksDB's LOCK file). Readers in other processes open the
+ * same directory with SG_STORE_SECONDARY and call sg_store_catch_up to see new writes (RocksDB
+ * secondary instance; it tails the primary's MANIFEST and WAL). Within a process, an sg_store
+ * may be read from several threads; writes come from one thread. */
+#ifndef SG_STORE_H
+#define SG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/sg_buf.h"
+
+struct sg_store;
+struct sg_store_batch;
+
+enum sg_store_mode {
+    SG_STORE_PRIMARY = 0,   /* read-write, creates the database if missing */
+    SG_STORE_SECONDARY = 1, /* read-only follower of a primary (other process) */
+    SG_STORE_READONLY = 2,  /* read-only snapshot of a closed database (tools, dumps) */
+};
+
+/* Opens the database in `dir`. `retention_ms` <= 0 keeps everything. For SG_STORE_SECONDARY,
+ * `secondary_dir` is where the follower keeps its own info logs (created; NULL = dir + ".sec"
+ * ... per process). Returns SG_OK, SG_ERR_UNAVAILABLE (locked by another writer, or missing
+ * for a reader) or SG_ERR_STORE with errbuf. Ownership: *out is freed with sg_store_close. */
+int sg_store_open(const char *dir, enum sg_store_mode mode, const char *secondary_dir,
+                  int64_t retention_ms, struct sg_store **out, char *errbuf, size_t errlen);
+/* Flushes nothing extra (the WAL already holds every written batch) and closes. NULL ok. */
+void sg_store_close(struct sg_store *st);
+
+/* Secondary only: applies the primary's newest writes. Returns SG_OK or SG_ERR_STORE. */
+int sg_store_catch_up(struct sg_store *st);
+
+/* ---- writing (primary) ------------------------------------------------------------------ */
+
+/* A batch accumulates puts for `st` and is written atomically by sg_store_write. Ownership:
+ * the caller's, freed before the store; reuse with sg_store_batch_clear. Thread-safety: none. */
+struct sg_store_batch *sg_store_batch_new(struct sg_store *st);
+void sg_store_batch_free(struct sg_store_batch *b);
+void sg_store_batch_clear(struct sg_store_batch *b);
+size_t sg_store_batch_count(const struct sg_store_batch *b); /* puts so far */
+
+/* The event (and its by-user and dedup index entries). `json` is its canonical encoding. */
+void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
+                              size_t id_len, const char *user, size_t user_len, int type,
+                              const char *json, size_t json_len);
+void sg_store_batch_put_anomaly(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
+                                size_t id_len, const char *user, size_t user_len, int severity,
+                                const char *json, size_t json_len);
+void sg_store_batch_put_user(struct sg_store_batch *b, const char *user, size_t user_len,
+                             const void *blob, size_t blob_len);
+/* Next offset to consume of (source, partition); source is a topic name or "file:<name>". */
+void sg_store_batch_put_offset(struct sg_store_batch *b, const char *source, int32_t partition,
+                               int64_t next_offset);
+void sg_store_batch_put_stat(struct sg_store_batch *b, const char *name, uint64_t value);
+/* The newest event time; written with the batch if larger than the stored one. */
+void sg_store_batch_watermark(struct sg_store_batch *b, int64_t ts_ms);
+
+/* Writes the batch atomically (all or nothing), then clears it. Returns SG_OK, SG_ERR_NOSPACE
+ * or SG_ERR_STORE. Also runs the periodic retention range delete. */
+int sg_store_write(struct sg_store *st, struct sg_store_batch *b, int sync);
+
+/* ---- point reads (both modes) ----------------------------------------------------------- */
+
+/* Returns SG_OK and the stored next offset, or SG_ERR_NOTFOUND. */
+int sg_store_offset_get(struct sg_store *st, const char *source, int32_t partition,
+                        int64_t *next_offset);
+/* 1 if an event with this id is stored (and not expired), 0 if not, <0 on error. */
+int sg_store_event_seen(struct sg_store *st, const char *event_id, size_t id_len);
+/* Replaces `out` with the user's state blob. SG_OK, SG_ERR_NOTFOUND, SG_ERR_STORE. */
+int sg_store_user_get(struct sg_store *st, const char *user, size_t user_len,
+                      struct sg_buf *out);
+/* A counter written with put_stat; 0 when absent. */
+uint64_t sg_store_stat_get(struct sg_store *st, const char *name);
+/* Calls fn for every counter in name order. */
+void sg_store_stats_each(struct sg_store *st, void (*fn)(void *ctx, const char *name,
+                                                         uint64_t value),
+                         void *ctx);
+int64_t sg_store_watermark(struct sg_store *st); /* newest event time written, 0 if none */
+int64_t sg_store_cutoff(struct sg_store *st);    /* rows older than this are expired */
+/* Replaces `out` with the event's JSON; SG_OK or SG_ERR_NOTFOUND. */
+int sg_store_event_get(struct sg_store *st, const char *event_id, size_t id_len,
+                       struct sg_buf *out);
+/* Approximate bytes on disk + in memtables, over all column families. */
+uint64_t sg_store_size_bytes(struct sg_store *st);
+
+/* ---- queries for the serving layer ------------------------------------------------------ */
+
+/* One row handed to a query callback; every pointer is borrowed until the callback returns. */
+struct sg_store_row {
+    int64_t ts_ms;
+    const char *event_id;
+    size_t id_len;
+    int kind;          /* event type (enum sg_event_type) or anomaly severity (0..3) */
+    const char *json;  /* the event's or anomaly's JSON */
+    size_t json_len;
+};
+
+/* A row callback returns 0 to continue, non-zero to stop the scan early. */
+typedef int (*sg_store_row_fn)(void *ctx, const struct sg_store_row *row);
+
+struct sg_store_query {
+    int64_t from_ms, to_ms; /* [from, to); to_ms <= 0 means no upper bound */
+    const char *user;       /* NULL: all users (time index); else that user's index */
+    int kind;               /* events: type to keep, or -1 = all; anomalies: min severity */
+    int newest_first;       /* 1: descending time (dashboards), 0: ascending */
+    size_t limit;           /* max rows (0 = 100) */
+    const char *cursor;     /* NULL or a `next_cursor` from the previous page */
+};
+
+/* Pages through events / anomalies matching q, calling fn per row. On return, next_cursor
+ * holds an opaque hex cursor for the next page, or is empty when there are no more rows.
+ * Expired rows are skipped. Returns SG_OK, SG_ERR_INVALID (bad cursor) or SG_ERR_STORE.
+ * Thread-safety: concurrent queries are fine. */
+int sg_store_query_events(struct sg_store *st, const struct sg_store_query *q,
+                          sg_store_row_fn fn, void *ctx, struct sg_buf *next_cursor);
+int sg_store_query_anomalies(struct sg_store *st, const struct sg_store_query *q,
+                             sg_store_row_fn fn, void *ctx, struct sg_buf *next_cursor);
+
+/* Calls fn(user, blob) for users in name order starting after `after` (NULL = first), at
+ * most `limit`. Returns the number visited. */
+size_t sg_store_users_each(struct sg_store *st, const char *after, size_t limit,
+                           void (*fn)(void *ctx, const char *user, size_t user_len,
+                                      const void *blob, size_t blob_len),
+                           void *ctx);
+
+/* Writes the canonical content of every column family (non-expired rows, key order) as
+ * text lines "cf<TAB>hex(key)<TAB>hex(value)" to f: two stores with the same logical content
+ * dump byte-identically, whatever their compaction history. Returns SG_OK or SG_ERR_IO. */
+int sg_store_dump(struct sg_store *st, FILE *f);
+
+#endif
