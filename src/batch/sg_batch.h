@@ -17,7 +17,7 @@
 struct sg_batch_params {
     enum sg_algorithm algorithm;
     int trees, psi;
-    int k;               /* 0 = auto (silhouette over 2..10) */
+    int k; /* 0 = auto (silhouette over 2..10) */
     double contamination;
     uint64_t seed;
     int threads;
@@ -55,8 +55,8 @@ void sg_batch_data_release(struct sg_batch_data *data);
 
 /* Phase 3: fits scaler, forest and K-Means into `m` (caller storage, zeroed), scores every
  * user, sets the threshold by the contamination quantile. Deterministic for a seed. */
-void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,
-                  struct sg_model *m, struct sg_batch_timings *t);
+void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p, struct sg_model *m,
+                  struct sg_batch_timings *t);
 
 /* Phase 4: writes the output directory atomically (temporary sibling, renamed into place
  * when complete): the Parquet dataset partitioned by is_anomaly, anomaly_report.json/.md,

@@ -69,8 +69,8 @@ struct builder {
     size_t d;
     int limit;
     struct sg_rng rng;
-    size_t *rows;    /* row indices into X, permuted in place while partitioning */
-    int32_t *feats;  /* scratch: feature order for the without-replacement draw */
+    size_t *rows;   /* row indices into X, permuted in place while partitioning */
+    int32_t *feats; /* scratch: feature order for the without-replacement draw */
     struct itree *out;
 };
 
@@ -82,8 +82,7 @@ static int32_t push(struct itree *t)
 
 /* Picks a random non-constant feature of rows[0..m) (drawing features without replacement,
  * as scikit-learn does); returns -1 when every feature is constant. */
-static int32_t pick_feature(struct builder *b, const size_t *rows, size_t m, double *lo,
-                            double *hi)
+static int32_t pick_feature(struct builder *b, const size_t *rows, size_t m, double *lo, double *hi)
 {
     for (size_t j = 0; j < b->d; j++)
         b->feats[j] = (int32_t)j;
@@ -137,8 +136,7 @@ static void grow(struct builder *b, size_t *rows, size_t m, int depth)
 }
 
 /* Robert Floyd's sampling of k distinct indices of [0, n) into out (order: as drawn). */
-static void sample(struct sg_rng *r, size_t n, size_t k, size_t *out, size_t *slots,
-                   size_t nslots)
+static void sample(struct sg_rng *r, size_t n, size_t k, size_t *out, size_t *slots, size_t nslots)
 {
     for (size_t i = 0; i < nslots; i++)
         slots[i] = SIZE_MAX;
@@ -599,9 +597,9 @@ struct sg_iforest *sg_iforest_from_json(const void *cjson, char *errbuf, size_t 
         snprintf(errbuf, errlen, "iforest: missing or inconsistent dims/trees/psi/nodes");
         return NULL;
     }
-    struct sg_iforest *f = alloc_forest((size_t)dims->valuedouble, (int)trees->valuedouble,
-                                        (int)psi->valuedouble,
-                                        cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : 0);
+    struct sg_iforest *f =
+        alloc_forest((size_t)dims->valuedouble, (int)trees->valuedouble, (int)psi->valuedouble,
+                     cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : 0);
     int t = 0;
     for (const cJSON *tr = nodes->child; tr; tr = tr->next, t++)
         if (read_tree(tr, &f->t[t], f->d, errbuf, errlen) != 0) {

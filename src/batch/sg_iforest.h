@@ -12,10 +12,10 @@
 #include "core/sg_buf.h"
 
 struct sg_iforest_params {
-    int trees;     /* t, default 100 */
-    int psi;       /* subsample size, default 256 (min(psi, n) is used) */
+    int trees; /* t, default 100 */
+    int psi;   /* subsample size, default 256 (min(psi, n) is used) */
     uint64_t seed;
-    int threads;   /* 0 or 1 = single-threaded */
+    int threads; /* 0 or 1 = single-threaded */
 };
 
 /* One node. Internal: feat >= 0, rows with x[feat] < split go to node index+1, the others to

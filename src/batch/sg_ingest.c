@@ -43,8 +43,8 @@ struct shared {
     uint64_t base; /* ordinal of batch->m[0] minus 1 */
     struct sg_users *users;
     int nparts;
-    struct slot *slots;       /* BATCH_MSGS: chunk c's valid events at [c * CHUNK, + chunk_n[c]) */
-    int32_t *part_of;         /* partition of each slot, apart so the route scan stays in cache */
+    struct slot *slots; /* BATCH_MSGS: chunk c's valid events at [c * CHUNK, + chunk_n[c]) */
+    int32_t *part_of;   /* partition of each slot, apart so the route scan stays in cache */
     uint32_t chunk_n[BATCH_MSGS / CHUNK];
     size_t nchunks;
     _Atomic size_t next_chunk, next_part;
@@ -75,7 +75,8 @@ static void decode_chunk(struct worker *w, size_t c)
         if (!b->m[i].p) {
             err.reason = SG_REASON_TOO_LARGE;
             err.field[0] = 0;
-            snprintf(err.message, sizeof err.message, "line longer than the 8 MiB read buffer");
+            snprintf(err.message, sizeof err.message,
+                     "line longer than the reader accepts (8 MiB streamed, 4 GiB mapped)");
             note_invalid(w, sh->base + i + 1, &err);
             continue;
         }
@@ -110,8 +111,8 @@ static void route_part(struct shared *sh, int part)
             if (po[i] != part)
                 continue;
             const struct slot *s = &sh->slots[c * CHUNK + i];
-            struct sg_user *u = sg_users_get(sh->users, part, s->ev.user.p, s->ev.user.len,
-                                             s->hash);
+            struct sg_user *u =
+                sg_users_get(sh->users, part, s->ev.user.p, s->ev.user.len, s->hash);
             sg_features_add(&u->f, &s->ev);
         }
     }

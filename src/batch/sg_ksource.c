@@ -74,8 +74,10 @@ static int ks_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char 
             if (b->n)
                 break;
             if (++idle * 200 > 6 * TIMEOUT_MS) {
-                snprintf(errbuf, errlen, "no messages for %d s before the end of the topic "
-                         "(broker unavailable?)", 6 * TIMEOUT_MS / 1000);
+                snprintf(errbuf, errlen,
+                         "no messages for %d s before the end of the topic "
+                         "(broker unavailable?)",
+                         6 * TIMEOUT_MS / 1000);
                 return SG_ERR_UNAVAILABLE;
             }
             continue;
@@ -83,9 +85,17 @@ static int ks_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char 
         idle = 0;
         if (m->err) {
             rd_kafka_resp_err_t e = m->err;
+            struct kpart *p = find_part(k, m->partition);
             rd_kafka_message_destroy(m);
-            if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                /* nothing left to deliver: also ends a partition whose last offsets below the
+                 * watermark are not messages (transaction markers, compacted away) */
+                if (p && p->next < p->end) {
+                    p->next = p->end;
+                    k->open_parts--;
+                }
                 continue;
+            }
             snprintf(errbuf, errlen, "kafka: %s", rd_kafka_err2str(e));
             return sg_kafka_err(e);
         }
@@ -142,8 +152,7 @@ static int load_partitions(struct ks *k, char *errbuf, size_t errlen)
     }
     int rc = SG_OK;
     if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
-        snprintf(errbuf, errlen, "kafka topic '%s' does not exist or has no partitions",
-                 k->topic);
+        snprintf(errbuf, errlen, "kafka topic '%s' does not exist or has no partitions", k->topic);
         rc = SG_ERR_NOTFOUND;
     } else {
         int all = md->topics[0].partition_cnt;
@@ -166,11 +175,11 @@ static int load_offsets(struct ks *k, char *errbuf, size_t errlen)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(k->nparts);
     for (int i = 0; i < k->nparts; i++) {
         int64_t lo, hi;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(k->rk, k->topic, k->parts[i].id,
-                                                                 &lo, &hi, TIMEOUT_MS);
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(k->rk, k->topic, k->parts[i].id, &lo, &hi, TIMEOUT_MS);
         if (e) {
-            snprintf(errbuf, errlen, "kafka watermarks of %s[%d]: %s", k->topic,
-                     k->parts[i].id, rd_kafka_err2str(e));
+            snprintf(errbuf, errlen, "kafka watermarks of %s[%d]: %s", k->topic, k->parts[i].id,
+                     rd_kafka_err2str(e));
             rd_kafka_topic_partition_list_destroy(l);
             return sg_kafka_err(e);
         }
@@ -225,10 +234,11 @@ struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *
     char gid[64];
     snprintf(gid, sizeof gid, "streamguard-batch-%d", (int)getpid());
     rd_kafka_conf_t *conf = sg_kafka_conf_new(cfg, brokers, errbuf, errlen);
-    if (!conf || sg_kafka_conf_set(conf, "group.id", k->has_group ? group : gid, errbuf,
-                                   errlen) != SG_OK ||
+    if (!conf ||
+        sg_kafka_conf_set(conf, "group.id", k->has_group ? group : gid, errbuf, errlen) != SG_OK ||
         sg_kafka_conf_set(conf, "enable.auto.commit", "false", errbuf, errlen) != SG_OK ||
-        sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SG_OK) {
+        sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SG_OK ||
+        sg_kafka_conf_set(conf, "enable.partition.eof", "true", errbuf, errlen) != SG_OK) {
         if (conf)
             rd_kafka_conf_destroy(conf);
         ks_free(&k->base);

@@ -27,7 +27,7 @@ struct nd {
     struct sg_source base;
     char **files;
     size_t nfiles, cur;
-    int open;        /* a file is open */
+    int open; /* a file is open */
     enum kind kind;
     int fd;
     gzFile gz;
@@ -37,7 +37,7 @@ struct nd {
     int zin_eof;
     char *buf;
     size_t start, end;
-    int skipping;    /* inside a line longer than the buffer */
+    int skipping; /* inside a line longer than the buffer */
     int stream_eof;
     /* plain regular files are memory-mapped: lines are views into the mapping, no copy */
     const char *map;
