@@ -115,24 +115,37 @@ static int parse_chunk(struct opts *o, const char *v)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"input", required_argument, NULL, 'i'}, {"chunk-kb", required_argument, NULL, 'M'},
+        {"input", required_argument, NULL, 'i'},
+        {"chunk-kb", required_argument, NULL, 'M'},
         {"max-events", required_argument, NULL, 'n'},
         {"max-invalid-ratio", required_argument, NULL, 'R'},
-        {"algorithm", required_argument, NULL, 'a'}, {"trees", required_argument, NULL, 'T'},
-        {"sample-size", required_argument, NULL, 'S'}, {"k", required_argument, NULL, 'k'},
-        {"contamination", required_argument, NULL, 'C'}, {"seed", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 'j'}, {"output", required_argument, NULL, 'o'},
-        {"config", required_argument, NULL, 'c'}, {"set", required_argument, NULL, 'E'},
-        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
-        {"brokers", required_argument, NULL, 'b'}, {"topic", required_argument, NULL, 't'},
+        {"algorithm", required_argument, NULL, 'a'},
+        {"trees", required_argument, NULL, 'T'},
+        {"sample-size", required_argument, NULL, 'S'},
+        {"k", required_argument, NULL, 'k'},
+        {"contamination", required_argument, NULL, 'C'},
+        {"seed", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 'E'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
         {"group", required_argument, NULL, 'g'},
         {NULL, 0, NULL, 0},
     };
-    static const struct { int c; const char *key; } keymap[] = {
-        {'n', "batch.max_events"}, {'R', "batch.max_invalid_ratio"}, {'a', "batch.algorithm"},
-        {'T', "batch.trees"}, {'S', "batch.sample_size"}, {'k', "batch.k"},
-        {'C', "batch.contamination"}, {'s', "batch.seed"}, {'j', "batch.threads"},
-        {'o', "batch.output"}, {'t', "topics.events"}, {'g', "batch.group"},
+    static const struct {
+        int c;
+        const char *key;
+    } keymap[] = {
+        {'n', "batch.max_events"},    {'R', "batch.max_invalid_ratio"},
+        {'a', "batch.algorithm"},     {'T', "batch.trees"},
+        {'S', "batch.sample_size"},   {'k', "batch.k"},
+        {'C', "batch.contamination"}, {'s', "batch.seed"},
+        {'j', "batch.threads"},       {'o', "batch.output"},
+        {'t', "topics.events"},       {'g', "batch.group"},
     };
     int c, rc;
     optind = 1;
@@ -240,30 +253,34 @@ static int make_params(const struct sg_mpi *c, const struct sg_config *cfg,
 static void config_json(const struct sg_config *cfg, const struct sg_batch_params *p, int ranks,
                         struct sg_buf *b)
 {
-    sg_buf_printf(b, "{\"batch.algorithm\":\"%s\",\"batch.trees\":%d,\"batch.sample_size\":%d,"
-                     "\"batch.k\":",
+    sg_buf_printf(b,
+                  "{\"batch.algorithm\":\"%s\",\"batch.trees\":%d,\"batch.sample_size\":%d,"
+                  "\"batch.k\":",
                   sg_model_algorithm_name(p->algorithm), p->trees, p->psi);
     sg_buf_json_str(b, cfg->batch.k, strlen(cfg->batch.k));
     sg_buf_puts(b, ",\"batch.contamination\":");
     sg_buf_json_double(b, p->contamination);
-    sg_buf_printf(b, ",\"batch.seed\":%" PRIu64 ",\"batch.threads\":%d,\"mpi.ranks\":%d}",
-                  p->seed, p->threads, ranks);
+    sg_buf_printf(b, ",\"batch.seed\":%" PRIu64 ",\"batch.threads\":%d,\"mpi.ranks\":%d}", p->seed,
+                  p->threads, ranks);
 }
 
 static int check_invalid(const struct sg_ingest_stats *st, double max_ratio)
 {
     if (st->messages == 0 || st->valid == 0) {
         if (g_rank == 0)
-            fprintf(stderr, "streamguard-mpi batch: no valid events in the input (%" PRIu64
-                            " messages read)\n", st->messages);
+            fprintf(stderr,
+                    "streamguard-mpi batch: no valid events in the input (%" PRIu64
+                    " messages read)\n",
+                    st->messages);
         return EXIT_RUNTIME;
     }
     double ratio = (double)st->invalid / (double)st->messages;
     if (ratio <= max_ratio)
         return EXIT_OK;
     if (g_rank == 0)
-        fprintf(stderr, "streamguard-mpi batch: %" PRIu64 " of %" PRIu64 " messages (%.2f%%) "
-                        "are invalid, more than --max-invalid-ratio %g; nothing written\n",
+        fprintf(stderr,
+                "streamguard-mpi batch: %" PRIu64 " of %" PRIu64 " messages (%.2f%%) "
+                "are invalid, more than --max-invalid-ratio %g; nothing written\n",
                 st->invalid, st->messages, 100 * ratio, max_ratio);
     return EXIT_RUNTIME;
 }
@@ -291,9 +308,9 @@ static struct sg_mpi_shuffle *open_input(struct run *r, char *err, size_t errlen
     if (!r->o->brokers)
         return sg_mpi_shuffle_new(r->c, r->o->inputs, (size_t)r->o->ninputs, r->o->chunk,
                                   r->p.max_events, err, errlen);
-    struct sg_source *src = sg_ksource_new_share(r->cfg, r->o->brokers, r->cfg->topics.events,
-                                                 r->cfg->batch.group, r->c->rank, r->c->size,
-                                                 err, errlen);
+    struct sg_source *src =
+        sg_ksource_new_share(r->cfg, r->o->brokers, r->cfg->topics.events, r->cfg->batch.group,
+                             r->c->rank, r->c->size, err, errlen);
     return src ? sg_mpi_shuffle_new_kafka(r->c, src, 8192, r->p.max_events) : NULL;
 }
 
@@ -321,10 +338,11 @@ static struct sg_users *ingest(struct run *r, int *code)
     r->shuffled = sg_mpi_shuffle_bytes_sent(r->sh);
     r->t.read_s = now_s() - t0;
     if (g_rank == 0 && !r->o->quiet)
-        fprintf(stderr, "batch[mpi]: %d ranks read %" PRIu64 " messages (%.1f MB) in %zu rounds, "
-                        "%" PRIu64 " invalid, in %.3f s\n",
-                r->c->size, r->st.messages, (double)r->st.bytes / 1e6,
-                sg_mpi_shuffle_rounds(r->sh), r->st.invalid, r->t.read_s);
+        fprintf(stderr,
+                "batch[mpi]: %d ranks read %" PRIu64 " messages (%.1f MB) in %zu rounds, "
+                "%" PRIu64 " invalid, in %.3f s\n",
+                r->c->size, r->st.messages, (double)r->st.bytes / 1e6, sg_mpi_shuffle_rounds(r->sh),
+                r->st.invalid, r->t.read_s);
     *code = rc != SG_OK ? (rc == SG_ERR_UNAVAILABLE ? EXIT_UNAVAIL : EXIT_RUNTIME)
                         : check_invalid(&r->st, r->p.max_invalid_ratio);
     if (*code != EXIT_OK) {
@@ -351,23 +369,25 @@ static int model_and_write(struct run *r, struct sg_users *users)
     sg_mpi_fit(r->c, gidx, ng, &data, &r->p, &model, &r->t, &r->cs);
     sg_mpi_fault_point(r->c, "fit");
     char err[512] = "";
-    int rc = sg_mpi_write(r->c, r->cfg->batch.output, &data, &model, &r->p, &r->st, ng, &r->t,
-                          err, sizeof err);
+    int rc = sg_mpi_write(r->c, r->cfg->batch.output, &data, &model, &r->p, &r->st, ng, &r->t, err,
+                          sizeof err);
     int code = EXIT_OK;
     if (rc != SG_OK) {
         fprintf(stderr, "streamguard-mpi batch: rank %d: writing %s: %s\n", g_rank,
                 r->cfg->batch.output, err);
         code = EXIT_RUNTIME;
     } else if (g_rank == 0 && !r->o->quiet) {
-        fprintf(stderr, "batch[mpi]: wrote %s in %.3f s (read %.3f, features %.3f, scale %.3f, "
-                        "iforest %.3f, kmeans %.3f)\n",
+        fprintf(stderr,
+                "batch[mpi]: wrote %s in %.3f s (read %.3f, features %.3f, scale %.3f, "
+                "iforest %.3f, kmeans %.3f)\n",
                 r->cfg->batch.output, r->t.write_s, r->t.read_s, r->t.features_s, r->t.scale_s,
                 r->t.iforest_s, r->t.kmeans_s);
     }
     if (getenv("STREAMGUARD_MPI_COMM_STATS")) /* per-rank received bytes, for bench/ */
-        fprintf(stderr, "comm rank=%d shuffle_sent=%" PRIu64 " directory=%" PRIu64
-                        " scaler=%" PRIu64 " iforest_rows=%" PRIu64 " iforest_trees=%" PRIu64
-                        " kmeans=%" PRIu64 " quantiles=%" PRIu64 "\n",
+        fprintf(stderr,
+                "comm rank=%d shuffle_sent=%" PRIu64 " directory=%" PRIu64 " scaler=%" PRIu64
+                " iforest_rows=%" PRIu64 " iforest_trees=%" PRIu64 " kmeans=%" PRIu64
+                " quantiles=%" PRIu64 "\n",
                 g_rank, r->shuffled, r->cs.directory, r->cs.scaler, r->cs.iforest_rows,
                 r->cs.iforest_trees, r->cs.kmeans, r->cs.quantiles);
     free(gidx);
@@ -410,8 +430,8 @@ static int run_batch(const struct sg_mpi *c, const struct opts *o, const struct 
     char err[512];
     if (code == EXIT_OK && o->brokers && /* each rank commits its partitions' offsets */
         sg_ksource_commit(sg_mpi_shuffle_kafka(r.sh), err, sizeof err) != SG_OK)
-        fprintf(stderr, "streamguard-mpi batch: rank %d: warning: committing offsets: %s\n",
-                g_rank, err);
+        fprintf(stderr, "streamguard-mpi batch: rank %d: warning: committing offsets: %s\n", g_rank,
+                err);
     sg_mpi_shuffle_free(r.sh);
     r.t.total_s = now_s() - t0;
     sg_users_free(users);

@@ -44,12 +44,10 @@ double sg_dd_value(const struct sg_dd *a)
     return a->hi + a->lo;
 }
 
-void sg_mpi_sum_dd2(const struct sg_mpi *c, const struct sg_dd *local, size_t m,
-                    struct sg_dd *out)
+void sg_mpi_sum_dd2(const struct sg_mpi *c, const struct sg_dd *local, size_t m, struct sg_dd *out)
 {
     struct sg_dd *all = sg_xmalloc((size_t)c->size * (m ? m : 1) * sizeof *all);
-    SG_MPI(MPI_Allgather(local, (int)(2 * m), MPI_DOUBLE, all, (int)(2 * m), MPI_DOUBLE,
-                         c->comm));
+    SG_MPI(MPI_Allgather(local, (int)(2 * m), MPI_DOUBLE, all, (int)(2 * m), MPI_DOUBLE, c->comm));
     for (size_t j = 0; j < m; j++) {
         struct sg_dd s = {0, 0};
         for (int r = 0; r < c->size; r++) {

@@ -33,8 +33,7 @@ double sg_dd_value(const struct sg_dd *a);
  * the ranks' partials are added in rank order). out[m]. */
 void sg_mpi_sum_dd(const struct sg_mpi *c, const struct sg_dd *local, size_t m, double *out);
 /* Same, returning the global double-double accumulators (out[m]). */
-void sg_mpi_sum_dd2(const struct sg_mpi *c, const struct sg_dd *local, size_t m,
-                    struct sg_dd *out);
+void sg_mpi_sum_dd2(const struct sg_mpi *c, const struct sg_dd *local, size_t m, struct sg_dd *out);
 
 /* Exact order statistics of `nsets` distributed multisets of doubles: sorted[s] holds this
  * rank's n[s] values of set s ascending (NaN-free); for each target i, out[i] receives the

@@ -38,7 +38,8 @@ void sg_mpi_directory(const struct sg_mpi *c, const struct sg_batch_data *data, 
         memcpy(mine + at + 4, data->users[i]->name, len);
         at += 4 + len;
     }
-    int *cnt = sg_xmalloc((size_t)c->size * sizeof *cnt), *dis = sg_xmalloc((size_t)c->size * sizeof *dis);
+    int *cnt = sg_xmalloc((size_t)c->size * sizeof *cnt),
+        *dis = sg_xmalloc((size_t)c->size * sizeof *dis);
     int b = (int)bytes;
     SG_MPI(MPI_Allgather(&b, 1, MPI_INT, cnt, 1, MPI_INT, c->comm));
     size_t total = 0;
@@ -123,7 +124,7 @@ static void fit_scaler(const struct sg_mpi *c, const struct sg_batch_data *data,
 
 struct row_map {
     size_t n, d;
-    uint64_t *g;       /* sorted global indices */
+    uint64_t *g; /* sorted global indices */
     const double **row;
 };
 
@@ -162,8 +163,10 @@ static double *ship_rows(const struct sg_mpi *c, const struct sg_iforest *f, int
     int *stamp = sg_xmalloc((data->n ? data->n : 1) * sizeof *stamp);
     for (size_t i = 0; i < data->n; i++)
         stamp[i] = -1;
-    int *scnt = sg_xcalloc((size_t)c->size, sizeof *scnt), *sdis = sg_xcalloc((size_t)c->size, sizeof *sdis);
-    int *rcnt = sg_xcalloc((size_t)c->size, sizeof *rcnt), *rdis = sg_xcalloc((size_t)c->size, sizeof *rdis);
+    int *scnt = sg_xcalloc((size_t)c->size, sizeof *scnt),
+        *sdis = sg_xcalloc((size_t)c->size, sizeof *sdis);
+    int *rcnt = sg_xcalloc((size_t)c->size, sizeof *rcnt),
+        *rdis = sg_xcalloc((size_t)c->size, sizeof *rdis);
     size_t *sel = NULL, nsel = 0, selcap = 0;
     for (int q = 0; q < c->size; q++) {
         size_t before = nsel;
@@ -228,7 +231,8 @@ static void share_trees(const struct sg_mpi *c, struct sg_iforest *f, int trees,
         memcpy(p + 8, nodes, nn * sizeof *nodes);
         p += 8 + nn * sizeof *nodes;
     }
-    int *cnt = sg_xmalloc((size_t)c->size * sizeof *cnt), *dis = sg_xmalloc((size_t)c->size * sizeof *dis);
+    int *cnt = sg_xmalloc((size_t)c->size * sizeof *cnt),
+        *dis = sg_xmalloc((size_t)c->size * sizeof *dis);
     int b = (int)bytes;
     SG_MPI(MPI_Allgather(&b, 1, MPI_INT, cnt, 1, MPI_INT, c->comm));
     size_t total = 0;
@@ -515,8 +519,7 @@ static size_t quantile_ranks(uint64_t ng, uint64_t *ks)
     return u;
 }
 
-static void fill_quantiles(const uint64_t *ks, const double *vals, size_t u, uint64_t ng,
-                           double *q)
+static void fill_quantiles(const uint64_t *ks, const double *vals, size_t u, uint64_t ng, double *q)
 {
     for (int i = 0; i < SG_MODEL_QUANTILES; i++) {
         double pos = (double)i / (SG_MODEL_QUANTILES - 1) * (double)(ng - 1);

@@ -58,7 +58,7 @@ struct sg_mpi_shuffle {
     struct sg_source *ksrc;    /* Kafka mode: this rank's partitions (owned) */
     struct sg_msgbatch kb;
     size_t kmax;
-    int done;                  /* Kafka mode: every rank's partitions are at their end */
+    int done; /* Kafka mode: every rank's partitions are at their end */
     struct sg_ingest_stats st;
     uint64_t sent;
 };
@@ -88,8 +88,8 @@ static void add_file(struct sg_mpi_shuffle *s, size_t *cap, const char *path)
 }
 
 /* The same file list, in the same order, as sg_source_ndjson_new. */
-static int list_files(struct sg_mpi_shuffle *s, const char *const *paths, size_t n,
-                      char *errbuf, size_t errlen)
+static int list_files(struct sg_mpi_shuffle *s, const char *const *paths, size_t n, char *errbuf,
+                      size_t errlen)
 {
     size_t cap = 0;
     for (size_t i = 0; i < n; i++) {
@@ -126,8 +126,10 @@ static int list_files(struct sg_mpi_shuffle *s, const char *const *paths, size_t
     }
     for (size_t i = 0; i < s->nfiles; i++)
         if (ends_with(s->files[i], ".gz") || ends_with(s->files[i], ".zst")) {
-            snprintf(errbuf, errlen, "%s: compressed files cannot be split across ranks; "
-                                     "decompress them first (or use one process)", s->files[i]);
+            snprintf(errbuf, errlen,
+                     "%s: compressed files cannot be split across ranks; "
+                     "decompress them first (or use one process)",
+                     s->files[i]);
             return SG_ERR_INVALID;
         }
     return SG_OK;
@@ -156,8 +158,8 @@ static int make_pieces(struct sg_mpi_shuffle *s, size_t chunk, char *errbuf, siz
 
 /* Appends up to `want` bytes at file offset `off` to rbuf[have..]; returns bytes read
  * (0 at end of file) or -1 with errbuf. */
-static ssize_t fill(struct sg_mpi_shuffle *s, uint64_t off, size_t have, size_t want,
-                    char *errbuf, size_t errlen)
+static ssize_t fill(struct sg_mpi_shuffle *s, uint64_t off, size_t have, size_t want, char *errbuf,
+                    size_t errlen)
 {
     s->rbuf = sg_xgrow(s->rbuf, &s->rcap, have + want + 1, 1);
     size_t got = 0;
@@ -249,8 +251,7 @@ static size_t line_end(struct sg_mpi_shuffle *s, uint64_t base, uint64_t *drop, 
 }
 
 /* Reads the lines that start in piece p into spans (offsets into rbuf). */
-static int read_piece(struct sg_mpi_shuffle *s, const struct piece *p, char *errbuf,
-                      size_t errlen)
+static int read_piece(struct sg_mpi_shuffle *s, const struct piece *p, char *errbuf, size_t errlen)
 {
     s->nspans = 0;
     int rc = open_piece_file(s, p->file, errbuf, errlen);
@@ -314,8 +315,7 @@ static int read_kafka(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
 
 /* ---- one round ---- */
 
-static void note_invalid(struct sg_mpi_shuffle *s, uint64_t ordinal,
-                         const struct sg_event_error *e)
+static void note_invalid(struct sg_mpi_shuffle *s, uint64_t ordinal, const struct sg_event_error *e)
 {
     enum sg_event_reason r = e->reason < SG_REASON_COUNT ? e->reason : SG_REASON_INVALID_JSON;
     s->st.invalid++;
@@ -449,8 +449,7 @@ static int do_round(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
 static void fold(struct sg_users *u, const struct sg_event *ev)
 {
     uint64_t h = sg_users_hash(ev->user.p, ev->user.len);
-    struct sg_user *usr =
-        sg_users_get(u, sg_users_partition(u, h), ev->user.p, ev->user.len, h);
+    struct sg_user *usr = sg_users_get(u, sg_users_partition(u, h), ev->user.p, ev->user.len, h);
     sg_features_add(&usr->f, ev);
 }
 
@@ -471,8 +470,8 @@ static int fold_round(struct sg_mpi_shuffle *s, char *errbuf, size_t errlen)
             struct sg_event_error err;
             sg_arena_reset(&s->own_arena);
             if (sg_event_decode(p, (size_t)(nl - p), &ev, &s->own_arena, &err) != SG_OK) {
-                snprintf(errbuf, errlen, "rank %d sent an event this rank cannot decode: %s",
-                         q, err.message); /* same decoder on both sides: cannot happen */
+                snprintf(errbuf, errlen, "rank %d sent an event this rank cannot decode: %s", q,
+                         err.message); /* same decoder on both sides: cannot happen */
                 return SG_ERR_INTERNAL;
             }
             fold(s->users, &ev);
@@ -523,8 +522,8 @@ struct sg_mpi_shuffle *sg_mpi_shuffle_new_kafka(const struct sg_mpi *c, struct s
 }
 
 struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *const *paths,
-                                          size_t n, size_t chunk, uint64_t max_events,
-                                          char *errbuf, size_t errlen)
+                                          size_t n, size_t chunk, uint64_t max_events, char *errbuf,
+                                          size_t errlen)
 {
     struct sg_mpi_shuffle *s = alloc_shuffle(c, max_events);
     if (list_files(s, paths, n, errbuf, errlen) != SG_OK ||
@@ -597,7 +596,8 @@ void sg_mpi_stats_merge(const struct sg_mpi *c, const struct sg_ingest_stats *lo
         out->blank_lines += s->blank_lines;
         for (int r = 0; r < SG_REASON_COUNT; r++) {
             out->by_reason[r] += s->by_reason[r];
-            if (s->example_at[r] && (!out->example_at[r] || s->example_at[r] < out->example_at[r])) {
+            if (s->example_at[r] &&
+                (!out->example_at[r] || s->example_at[r] < out->example_at[r])) {
                 out->example_at[r] = s->example_at[r];
                 memcpy(out->example[r], s->example[r], sizeof out->example[r]);
             }

@@ -30,8 +30,8 @@ int sg_mpi_owner(uint64_t user_hash, int size);
  * `max_events` > 0 caps the global message count exactly as the single process does.
  * Returns NULL with errbuf on a bad path (every rank sees the same paths and fails alike). */
 struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *const *paths,
-                                          size_t n, size_t chunk, uint64_t max_events,
-                                          char *errbuf, size_t errlen);
+                                          size_t n, size_t chunk, uint64_t max_events, char *errbuf,
+                                          size_t errlen);
 /* Kafka input: `src` (owned) reads this rank's share of the topic's partitions
  * (sg_ksource_new_share); each round every rank reads up to `per_round` messages, until every
  * share is at its end. Each user's events come from one partition (the producer keys by user),

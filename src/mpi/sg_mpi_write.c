@@ -39,9 +39,10 @@ int sg_mpi_fault_point(const struct sg_mpi *c, const char *phase)
 /* ---- cleanup when mpirun ends the job ----
  * When a rank dies, mpirun sends SIGTERM to the others before SIGKILL. Each rank then removes
  * the temporary directory (rank 0 created it; a rank still writing parts could re-create
- * entries, so every rank removes what it finds before exiting), from the signal handler: so with only async-signal-safe
- * calls (openat, getdents64, unlinkat), not nftw() as sg_parquet does, hence hand-written.
- * Without this the temp sibling would stay behind (it is never renamed in either way). */
+ * entries, so every rank removes what it finds before exiting), from the signal handler: so with
+ * only async-signal-safe calls (openat, getdents64, unlinkat), not nftw() as sg_parquet does, hence
+ * hand-written. Without this the temp sibling would stay behind (it is never renamed in either
+ * way). */
 
 static char g_tmp[4096];
 
@@ -319,16 +320,17 @@ static int write_text(const char *dir, const char *name, const struct sg_buf *b,
 static int rank0_files(const struct sg_mpi *c, const char *tmp, const struct sg_buf *cands,
                        const struct sg_batch_data *data, const struct sg_model *m,
                        const struct sg_batch_params *p, const struct sg_ingest_stats *st,
-                       uint64_t ng, uint64_t anomalous, struct sg_batch_timings *t,
-                       char *errbuf, size_t errlen)
+                       uint64_t ng, uint64_t anomalous, struct sg_batch_timings *t, char *errbuf,
+                       size_t errlen)
 {
     char mdir[4200];
     snprintf(mdir, sizeof mdir, "%s/model", tmp);
     int rc = join_baselines(c, tmp, errbuf, errlen);
     struct sg_buf b;
     sg_buf_init(&b);
-    sg_buf_printf(&b, "{\"users\":%" PRIu64 ",\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
-                      "\"k\":%d,\"mpi_ranks\":%d,\"config\":%s}",
+    sg_buf_printf(&b,
+                  "{\"users\":%" PRIu64 ",\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
+                  "\"k\":%d,\"mpi_ranks\":%d,\"config\":%s}",
                   ng, st->valid, p->trees, p->psi, m->km.k, c->size,
                   p->config_json ? p->config_json : "{}");
     if (rc == SG_OK)
@@ -387,8 +389,8 @@ static struct sg_pq_dataset *open_dataset(const struct sg_mpi *c, const char *di
 
 int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_data *data,
                  const struct sg_model *m, const struct sg_batch_params *p,
-                 const struct sg_ingest_stats *st, uint64_t n_global,
-                 struct sg_batch_timings *t, char *errbuf, size_t errlen)
+                 const struct sg_ingest_stats *st, uint64_t n_global, struct sg_batch_timings *t,
+                 char *errbuf, size_t errlen)
 {
     double t0 = (double)sg_time_mono_ns() / 1e9;
     uint64_t an = 0;
@@ -404,8 +406,7 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
         return SG_ERR_IO;
     }
     char base[4200];
-    snprintf(base, sizeof base, "%s/model/baselines.part-%05d", sg_pq_dataset_tmpdir(ds),
-             c->rank);
+    snprintf(base, sizeof base, "%s/model/baselines.part-%05d", sg_pq_dataset_tmpdir(ds), c->rank);
     int rc = sg_batch_write_parts(ds, data, m, p, c->rank, errbuf, errlen);
     if (rc == SG_OK)
         rc = write_baselines(base, data, errbuf, errlen);
@@ -419,8 +420,8 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
         if (!bad) {
             if (t)
                 t->write_s = (double)sg_time_mono_ns() / 1e9 - t0;
-            rc = rank0_files(c, sg_pq_dataset_tmpdir(ds), &cands, data, m, p, st, n_global, an,
-                             t, errbuf, errlen);
+            rc = rank0_files(c, sg_pq_dataset_tmpdir(ds), &cands, data, m, p, st, n_global, an, t,
+                             errbuf, errlen);
         }
         if (bad || rc != SG_OK)
             sg_pq_dataset_abort(ds); /* the temp dir is never renamed in */

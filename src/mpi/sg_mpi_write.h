@@ -18,8 +18,8 @@
  * (errbuf: this rank's message, or that another rank failed). Collective. */
 int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_data *data,
                  const struct sg_model *m, const struct sg_batch_params *p,
-                 const struct sg_ingest_stats *st, uint64_t n_global,
-                 struct sg_batch_timings *t, char *errbuf, size_t errlen);
+                 const struct sg_ingest_stats *st, uint64_t n_global, struct sg_batch_timings *t,
+                 char *errbuf, size_t errlen);
 
 /* Test hook (failure injection, as SQLite's): when STREAMGUARD_MPI_FAULT is "RANK:PHASE" and
  * this is rank RANK, the process kills itself with SIGKILL at PHASE ("read", "fit" or
