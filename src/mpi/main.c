@@ -54,7 +54,7 @@ static void help(void)
         "  -a, --algorithm A       iforest, kmeans or ensemble (default ensemble)\n"
         "      --trees N           Isolation Forest trees (100)\n"
         "      --sample-size N     Isolation Forest subsample psi (256)\n"
-        "  -k, --k N               K-Means clusters (5; 'auto' is not supported across ranks)\n"
+        "  -k, --k N|auto          K-Means clusters, or auto by silhouette (5)\n"
         "      --contamination F   fraction of users flagged (0.1)\n"
         "      --seed S            random seed (7)\n"
         "  -j, --threads N         threads per rank, 0 = cores / ranks on the node (0)\n\n"
@@ -234,9 +234,9 @@ static int make_params(const struct sg_mpi *c, const struct sg_config *cfg,
     char *end;
     long k = strtol(cfg->batch.k, &end, 10);
     if (!strcmp(cfg->batch.k, "auto"))
-        return usage_error("--k auto (silhouette) is not supported across ranks; give k");
-    if (*end || end == cfg->batch.k || k < 1 || k > 1000)
-        return usage_error("bad k '%s' (1..1000)", cfg->batch.k);
+        k = 0; /* by silhouette, as streamguard batch */
+    else if (*end || end == cfg->batch.k || k < 1 || k > 1000)
+        return usage_error("bad k '%s' (1..1000 or auto)", cfg->batch.k);
     p->k = (int)k;
     p->trees = (int)cfg->batch.trees;
     p->psi = (int)cfg->batch.sample_size;

@@ -430,27 +430,143 @@ static double lloyd(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
     return shift;
 }
 
-static void fit_kmeans(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
-                       struct sg_batch_data *data, const struct sg_batch_params *p,
-                       struct sg_kmeans *km, struct sg_mpi_comm_stats *cs)
+/* k-means++ + Lloyd as sg_kmeans_fit (without the cluster sizes) into km. */
+static void lloyd_fit(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
+                      const struct sg_batch_data *data, int k, uint64_t seed, struct sg_kmeans *km,
+                      struct sg_mpi_comm_stats *cs)
 {
     size_t d = data->d;
-    int k = p->k < 1 ? 1 : p->k;
     if ((uint64_t)k > ng)
         k = (int)ng;
+    memset(km, 0, sizeof *km);
     km->k = k;
     km->d = d;
-    km->iters = 0;
-    km->inertia = 0;
     km->c = sg_xcalloc((size_t)k * (d ? d : 1), sizeof(double));
     struct sg_rng r;
-    sg_rng_seed2(&r, p->seed, UINT64_C(0x6b6d65616e73)); /* "kmeans", as sg_kmeans_fit */
+    sg_rng_seed2(&r, seed, UINT64_C(0x6b6d65616e73)); /* "kmeans", as sg_kmeans_fit */
     seed_pp(c, km, data, gidx, ng, &r, cs);
     while (km->iters < 20) {
         km->iters++;
         if (lloyd(c, km, data, cs) < 1e-4)
             break;
     }
+}
+
+/* ---- k = auto: the sampled silhouette of sg_kmeans_choose_k ---- */
+
+#define SIL_SAMPLE 1000
+
+/* The first m positions of the partial Fisher-Yates shuffle of [0, n) that
+ * sg_kmeans_silhouette draws, without its n-sized array: the displaced positions live in a
+ * small open-addressing map (at most 2m entries). */
+static void silhouette_sample(uint64_t seed, uint64_t n, size_t m, uint64_t *out)
+{
+    size_t cap = 8;
+    while (cap < 4 * m)
+        cap <<= 1;
+    uint64_t *key = sg_xmalloc(cap * sizeof *key), *val = sg_xmalloc(cap * sizeof *val);
+    for (size_t i = 0; i < cap; i++)
+        key[i] = UINT64_MAX;
+    struct sg_rng r;
+    sg_rng_seed2(&r, seed, UINT64_C(0x73696c68)); /* "silh", as sg_kmeans_silhouette */
+    for (size_t i = 0; i < m; i++) {
+        uint64_t j = i + sg_rng_below(&r, n - i), pos[2] = {i, j}, v[2];
+        size_t slot[2];
+        for (int t = 0; t < 2; t++) {
+            size_t h = (size_t)(sg_rng_mix64(pos[t]) & (cap - 1));
+            while (key[h] != UINT64_MAX && key[h] != pos[t])
+                h = (h + 1) & (cap - 1);
+            if (key[h] != pos[t]) { /* untouched position: holds its own index */
+                key[h] = pos[t];
+                val[h] = pos[t];
+            }
+            slot[t] = h;
+            v[t] = val[h];
+        }
+        val[slot[0]] = v[1]; /* swap idx[i] and idx[j] */
+        val[slot[1]] = v[0];
+        out[i] = v[1];
+    }
+    free(key);
+    free(val);
+}
+
+/* sg_kmeans_silhouette's loop over the gathered sample rows (in draw order). */
+static double silhouette(const double *X, size_t m, size_t d, const int *label, int k)
+{
+    double *sum = sg_xmalloc((size_t)k * sizeof *sum), total = 0;
+    size_t *cnt = sg_xmalloc((size_t)k * sizeof *cnt);
+    for (size_t a = 0; a < m; a++) {
+        memset(sum, 0, (size_t)k * sizeof *sum);
+        memset(cnt, 0, (size_t)k * sizeof *cnt);
+        for (size_t b = 0; b < m; b++) {
+            if (b == a)
+                continue;
+            sum[label[b]] += sqrt(dist2(X + a * d, X + b * d, d));
+            cnt[label[b]]++;
+        }
+        int own = label[a];
+        if (!cnt[own])
+            continue; /* singleton: silhouette 0 */
+        double ai = sum[own] / (double)cnt[own], bi = INFINITY;
+        for (int c = 0; c < k; c++)
+            if (c != own && cnt[c] && sum[c] / (double)cnt[c] < bi)
+                bi = sum[c] / (double)cnt[c];
+        if (isfinite(bi) && (ai > 0 || bi > 0))
+            total += (bi - ai) / (ai > bi ? ai : bi);
+    }
+    free(sum);
+    free(cnt);
+    return total / (double)m;
+}
+
+/* sg_kmeans_choose_k over 2..10: every rank gets the sampled rows once (each row comes from
+ * its owner; the others add zeros, which is exact), then the labels per k. */
+static int choose_k(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
+                    const struct sg_batch_data *data, uint64_t seed, struct sg_mpi_comm_stats *cs)
+{
+    size_t d = data->d, m = ng < SIL_SAMPLE ? (size_t)ng : SIL_SAMPLE;
+    uint64_t *g = sg_xmalloc(m * sizeof *g);
+    long *li = sg_xmalloc(m * sizeof *li);
+    silhouette_sample(seed, ng, m, g);
+    double *X = sg_xcalloc(m * d, sizeof *X);
+    for (size_t a = 0; a < m; a++)
+        if ((li[a] = sg_mpi_local_of(gidx, data->n, g[a])) >= 0)
+            memcpy(X + a * d, data->z + (size_t)li[a] * d, d * sizeof *X);
+    SG_MPI(MPI_Allreduce(MPI_IN_PLACE, X, (int)(m * d), MPI_DOUBLE, MPI_SUM, c->comm));
+    cs->kmeans += m * d * 8;
+    int *label = sg_xmalloc(m * sizeof *label), best_k = 2;
+    double best = -2;
+    for (int k = 2; k <= 10 && (uint64_t)k <= ng; k++) {
+        struct sg_kmeans km;
+        lloyd_fit(c, gidx, ng, data, k, seed, &km, cs);
+        for (size_t a = 0; a < m; a++)
+            label[a] = li[a] >= 0 ? sg_kmeans_nearest(&km, data->z + (size_t)li[a] * d, NULL) : -1;
+        SG_MPI(MPI_Allreduce(MPI_IN_PLACE, label, (int)m, MPI_INT, MPI_MAX, c->comm));
+        double sil = silhouette(X, m, d, label, km.k);
+        if (sil > best + 1e-12) {
+            best = sil;
+            best_k = k;
+        }
+        sg_kmeans_release(&km);
+    }
+    free(g);
+    free(li);
+    free(X);
+    free(label);
+    return best_k;
+}
+
+static void fit_kmeans(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
+                       struct sg_batch_data *data, const struct sg_batch_params *p,
+                       struct sg_kmeans *km, struct sg_mpi_comm_stats *cs)
+{
+    size_t d = data->d;
+    int k = p->k;
+    if (k <= 0) /* auto, as sg_batch_fit */
+        k = ng >= 3 ? choose_k(c, gidx, ng, data, p->seed, cs) : 1;
+    lloyd_fit(c, gidx, ng, data, k, p->seed, km, cs);
+    k = km->k;
     /* cluster sizes (global) mark the small clusters, as sg_kmeans_fit does */
     km->size = sg_xcalloc((size_t)k, sizeof *km->size);
     km->large = sg_xcalloc((size_t)k, 1);

@@ -24,8 +24,8 @@ void sg_mpi_directory(const struct sg_mpi *c, const struct sg_batch_data *data, 
                       uint64_t *n_global, struct sg_mpi_comm_stats *cs);
 
 /* Fits scaler, forest and K-Means into `m` (zeroed caller storage; every rank gets the same
- * model), scores this rank's users, sets threshold and labels. p->k must be >= 1 (auto is not
- * supported across ranks). Collective. */
+ * model), scores this rank's users, sets threshold and labels. p->k = 0 chooses k by the
+ * sampled silhouette, as the single process. Collective. */
 void sg_mpi_fit(const struct sg_mpi *c, const uint64_t *gidx, uint64_t n_global,
                 struct sg_batch_data *data, const struct sg_batch_params *p, struct sg_model *m,
                 struct sg_batch_timings *t, struct sg_mpi_comm_stats *cs);

@@ -77,6 +77,11 @@ run_mpi 3 -i "$tmp/in" -o "$tmp/capped3" -n 7777 --chunk-kb 8 "${COMMON[@]}"
 CAPPED=1 compare "$tmp/capped1" "$tmp/capped3"
 grep -q '"messages":7777' "$tmp/capped3/anomaly_report.json"
 
+echo "== --k auto: the sampled silhouette picks the same k from the same rows"
+"$SG" batch -q -i "$tmp/in" -o "$tmp/auto1" --k auto "${COMMON[@]}"
+run_mpi 3 -i "$tmp/in" -o "$tmp/auto3" --chunk-kb 64 --k auto "${COMMON[@]}"
+compare "$tmp/auto1" "$tmp/auto3"
+
 echo "== Kafka: the development broker's 4 partitions divided among 3 ranks"
 "$SG" broker --partitions 4 --bootstrap-file "$tmp/boot" >/dev/null 2>"$tmp/broker.err" &
 broker_pid=$!
@@ -116,12 +121,12 @@ compare "$tmp/single" "$tmp/prev" # still the good output
 
 echo "== refusals"
 set +e
-"$MPI_BIN" batch -i "$tmp/in" -o "$tmp/x" --k auto 2>"$tmp/e1"; rc1=$?
+"$MPI_BIN" batch -i "$tmp/in" -o "$tmp/x" --k 0 2>"$tmp/e1"; rc1=$?
 gzip -k "$tmp/in/a.ndjson"
 run_mpi 2 -i "$tmp/in/a.ndjson.gz" -o "$tmp/x" 2>"$tmp/e2"; rc2=$?
 "$MPI_BIN" batch --bogus 2>"$tmp/e3"; rc3=$? # a singleton (no mpirun) works too
 set -e
-[ "$rc1" -ne 0 ] && grep -q "not supported across ranks" "$tmp/e1"
+[ "$rc1" -eq 2 ] && grep -q "bad k" "$tmp/e1"
 [ "$rc2" -ne 0 ] && grep -q "compressed files cannot be split" "$tmp/e2"
 [ "$rc3" -ne 0 ] && grep -q "unknown option" "$tmp/e3"
 [ ! -e "$tmp/x" ]
