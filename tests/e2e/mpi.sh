@@ -26,6 +26,8 @@ trap cleanup EXIT
 export LSAN_OPTIONS="suppressions=$PWD/tests/mpi/lsan.supp:print_suppressions=0"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1}:fast_unwind_on_malloc=0"
 export OMPI_MCA_mca_base_component_disable_dlclose=1
+# containers often forbid cross-memory attach (ptrace scope): use plain shared memory copies
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 run_mpi() { # NP ARGS...
     local np=$1
     shift
@@ -118,6 +120,27 @@ for fault in $FAULTS; do
     if ls -d "$tmp"/prev.tmp-* 2>/dev/null; then echo "FAIL: temp dir left ($fault)"; exit 1; fi
 done
 compare "$tmp/single" "$tmp/prev" # still the good output
+
+echo "== kill -9 of one rank from outside, at a random moment"
+for delay in 0.2 0.5 0.9; do
+    set +e
+    mpirun --oversubscribe --allow-run-as-root -np 4 "$MPI_BIN" batch -q -i "$tmp/in" \
+        -o "$tmp/prev" --chunk-kb 16 "${COMMON[@]}" > "$tmp/kill.log" 2>&1 &
+    job=$!
+    sleep "$delay"
+    victim=$(pgrep -P "$job" -f streamguard-mpi | tail -n 1)
+    [ -n "$victim" ] && kill -9 "$victim"
+    wait "$job"; rc=$?
+    set -e
+    echo "kill after ${delay}s (pid ${victim:-none}): exit $rc"
+    if ls -d "$tmp"/prev.tmp-* 2>/dev/null; then echo "FAIL: temp dir left (kill)"; exit 1; fi
+    if [ "$rc" -ne 0 ]; then # killed in time: the previous output, untouched
+        [ "$(tree_sum "$tmp/prev")" = "$before" ] || { echo "FAIL: output changed (kill)"; exit 1; }
+    else # finished first: then it is a complete, correct output
+        compare "$tmp/single" "$tmp/prev"
+        before=$(tree_sum "$tmp/prev")
+    fi
+done
 
 echo "== refusals"
 set +e
