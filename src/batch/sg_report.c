@@ -71,8 +71,15 @@ static void json_anomaly(struct sg_buf *b, const struct sg_batch_data *data,
     sg_buf_puts(b, "]}");
 }
 
+static size_t count_users(const struct sg_batch_data *data)
+{
+    return data->has_totals ? data->total_users : data->n;
+}
+
 static size_t count_anomalous(const struct sg_batch_data *data)
 {
+    if (data->has_totals)
+        return data->total_anomalous;
     size_t a = 0;
     for (size_t i = 0; i < data->n; i++)
         a += data->anomalous[i];
@@ -90,8 +97,8 @@ static void json_totals(struct sg_buf *b, const struct sg_batch_data *data,
     sg_buf_printf(b,
                   ",\"blank_lines\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"users\":%zu,"
                   "\"anomalous_users\":%zu",
-                  st->blank_lines, st->bytes, data->n, an);
-    json_num(b, "anomaly_rate", data->n ? (double)an / data->n : 0, 1);
+                  st->blank_lines, st->bytes, count_users(data), an);
+    json_num(b, "anomaly_rate", count_users(data) ? (double)an / count_users(data) : 0, 1);
     sg_buf_puts(b, "},\n\"invalid_by_reason\":{");
     int first = 1;
     for (int r = 1; r < SG_REASON_COUNT; r++) {
@@ -163,8 +170,8 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                   "| | |\n|---|---|\n| messages | %" PRIu64 " |\n| valid events | %" PRIu64
                   " |\n| invalid events | %" PRIu64 " |\n| users | %zu |\n"
                   "| anomalous users | %zu (%.2f%%) |\n\n",
-                  st->messages, st->valid, st->invalid, data->n, an,
-                  data->n ? 100.0 * (double)an / (double)data->n : 0);
+                  st->messages, st->valid, st->invalid, count_users(data), an,
+                  count_users(data) ? 100.0 * (double)an / (double)count_users(data) : 0);
     if (st->invalid) {
         sg_buf_puts(out,
                     "## Invalid events\n\n| reason | count | first example |\n|---|---|---|\n");
