@@ -71,6 +71,18 @@ static void json_anomaly(struct sg_buf *b, const struct sg_batch_data *data,
     sg_buf_puts(b, "]}");
 }
 
+/* Flagged users counted by the feature with their largest |z| (what made them stand out). */
+static void count_by_top_feature(const struct sg_batch_data *data, const struct sg_model *m,
+                                 uint32_t *cnt)
+{
+    memset(cnt, 0, SG_FEAT_COUNT * sizeof *cnt);
+    for (size_t i = 0; i < data->n; i++) {
+        int idx;
+        if (data->anomalous[i] && sg_model_top_features(m, data->z + i * data->d, &idx, 1) == 1)
+            cnt[idx]++;
+    }
+}
+
 static size_t count_anomalous(const struct sg_batch_data *data)
 {
     size_t a = 0;
@@ -141,6 +153,14 @@ void sg_report_json(const struct sg_batch_data *data, const struct sg_model *m,
         json_num(out, "kmeans", t->kmeans_s, 1);
         json_num(out, "write", t->write_s, 1);
     }
+    uint32_t cnt[SG_FEAT_COUNT];
+    count_by_top_feature(data, m, cnt);
+    sg_buf_puts(out, "},\n\"flagged_by_top_feature\":{");
+    for (int j = 0, first = 1; j < SG_FEAT_COUNT; j++)
+        if (cnt[j]) {
+            sg_buf_printf(out, "%s\"%s\":%u", first ? "" : ",", sg_features_defs()[j].name, cnt[j]);
+            first = 0;
+        }
     sg_buf_puts(out, "},\n\"top_anomalies\":[");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);
     size_t k = sg_report_top(data, top, idx);
@@ -187,6 +207,21 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                       "Timings (s): read+decode %.3f, features %.3f, scale %.3f, "
                       "iforest %.3f, kmeans %.3f, write %.3f\n\n",
                       t->read_s, t->features_s, t->scale_s, t->iforest_s, t->kmeans_s, t->write_s);
+    uint32_t cnt[SG_FEAT_COUNT];
+    count_by_top_feature(data, m, cnt);
+    sg_buf_puts(out, "## What the flagged users stand out by\n\n| strongest feature | users |\n"
+                     "|---|---|\n");
+    for (;;) { /* most frequent first */
+        int best = -1;
+        for (int j = 0; j < SG_FEAT_COUNT; j++)
+            if (cnt[j] && (best < 0 || cnt[j] > cnt[best]))
+                best = j;
+        if (best < 0)
+            break;
+        sg_buf_printf(out, "| %s | %u |\n", sg_features_defs()[best].name, cnt[best]);
+        cnt[best] = 0;
+    }
+    sg_buf_putc(out, '\n');
     sg_buf_puts(out, "## Top anomalies\n\n| user | score | events | avg threat | top features "
                      "(z) |\n|---|---|---|---|---|\n");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);
