@@ -203,8 +203,8 @@ static void top_features_text(const struct sg_model *m, const double *z, struct 
 
 /* Writes the rows with anomalous == flag as one part file. */
 static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
-                      const struct sg_model *m, int flag, const struct sg_pq_options *opt,
-                      char *errbuf, size_t errlen)
+                      const struct sg_model *m, int flag, int part_no,
+                      const struct sg_pq_options *opt, char *errbuf, size_t errlen)
 {
     size_t ncols, d = data->d, rows = 0;
     struct sg_pq_column *cols = make_columns(&ncols);
@@ -254,7 +254,7 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     char part[32];
     snprintf(part, sizeof part, "is_anomaly=%d", flag);
     int rc = SG_OK;
-    struct sg_pq_writer *w = sg_pq_dataset_part(ds, part, 0, cols, ncols, opt, errbuf, errlen);
+    struct sg_pq_writer *w = sg_pq_dataset_part(ds, part, part_no, cols, ncols, opt, errbuf, errlen);
     if (!w) {
         rc = SG_ERR_IO;
     } else if ((rc = sg_pq_write_batch(w, vals, NULL, rows)) != SG_OK) {
@@ -337,14 +337,10 @@ static int write_reports(const char *tmp, const struct sg_batch_data *data,
     return rc;
 }
 
-int sg_batch_write(const char *dir, const struct sg_batch_data *data, const struct sg_model *m,
-                   const struct sg_batch_params *p, const struct sg_ingest_stats *st,
-                   struct sg_batch_timings *t, char *errbuf, size_t errlen)
+int sg_batch_write_parts(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
+                         const struct sg_model *m, const struct sg_batch_params *p, int part,
+                         char *errbuf, size_t errlen)
 {
-    double t0 = now_s();
-    struct sg_pq_dataset *ds = sg_pq_dataset_new(dir, errbuf, errlen);
-    if (!ds)
-        return SG_ERR_IO;
     struct sg_buf feats, seed;
     sg_buf_init(&feats);
     sg_buf_init(&seed);
@@ -363,10 +359,24 @@ int sg_batch_write(const char *dir, const struct sg_batch_data *data, const stru
         sg_pq_codec_parse(p->parquet_codec, &opt.codec);
     opt.kv = kv;
     opt.kv_count = sizeof kv / sizeof kv[0];
-    const char *tmp = sg_pq_dataset_tmpdir(ds);
-    int rc = write_part(ds, data, m, 0, &opt, errbuf, errlen);
+    int rc = write_part(ds, data, m, 0, part, &opt, errbuf, errlen);
     if (rc == SG_OK)
-        rc = write_part(ds, data, m, 1, &opt, errbuf, errlen);
+        rc = write_part(ds, data, m, 1, part, &opt, errbuf, errlen);
+    sg_buf_release(&feats);
+    sg_buf_release(&seed);
+    return rc;
+}
+
+int sg_batch_write(const char *dir, const struct sg_batch_data *data, const struct sg_model *m,
+                   const struct sg_batch_params *p, const struct sg_ingest_stats *st,
+                   struct sg_batch_timings *t, char *errbuf, size_t errlen)
+{
+    double t0 = now_s();
+    struct sg_pq_dataset *ds = sg_pq_dataset_new(dir, errbuf, errlen);
+    if (!ds)
+        return SG_ERR_IO;
+    const char *tmp = sg_pq_dataset_tmpdir(ds);
+    int rc = sg_batch_write_parts(ds, data, m, p, 0, errbuf, errlen);
     /* Fault-injection hook for tests/e2e/batch.sh: hold the half-written output for a while so
      * a kill -9 is certain to land mid-write. Unset in production. */
     const char *hold = getenv("STREAMGUARD_TEST_HOLD_WRITE_MS");
@@ -378,8 +388,6 @@ int sg_batch_write(const char *dir, const struct sg_batch_data *data, const stru
         t->write_s = now_s() - t0;
     if (rc == SG_OK)
         rc = write_reports(tmp, data, m, p, st, t, errbuf, errlen);
-    sg_buf_release(&feats);
-    sg_buf_release(&seed);
     if (rc != SG_OK) {
         sg_pq_dataset_abort(ds);
         return rc;

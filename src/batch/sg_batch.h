@@ -38,6 +38,10 @@ struct sg_batch_data {
     double *iforest, *kdist, *score;
     int *cluster;
     uint8_t *anomalous;
+    /* Set by a distributed driver whose report data holds only candidate rows: the global
+     * user and anomalous-user counts the report prints instead of n / counting. */
+    int has_totals;
+    size_t total_users, total_anomalous;
 };
 
 struct sg_batch_timings {
@@ -61,5 +65,13 @@ void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p, s
 int sg_batch_write(const char *dir, const struct sg_batch_data *data, const struct sg_model *m,
                    const struct sg_batch_params *p, const struct sg_ingest_stats *st,
                    struct sg_batch_timings *t, char *errbuf, size_t errlen);
+
+/* Phase 4 piece for distributed drivers: writes this process's rows as part number `part`
+ * (0..99999) of both partitions (is_anomaly=0 and =1) of the dataset `ds`, with the same
+ * columns and metadata as sg_batch_write. Returns SG_OK or an error with errbuf. */
+struct sg_pq_dataset;
+int sg_batch_write_parts(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
+                         const struct sg_model *m, const struct sg_batch_params *p, int part,
+                         char *errbuf, size_t errlen);
 
 #endif

@@ -26,6 +26,7 @@ struct ks {
     rd_kafka_t *rk;
     char *topic;
     int has_group;
+    int share, shares; /* read partitions i (in id order) with i % shares == share */
     struct kpart *parts;
     int nparts, open_parts;
     rd_kafka_message_t **held;
@@ -132,6 +133,12 @@ static void ks_free(struct sg_source *s)
     free(k);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int load_partitions(struct ks *k, char *errbuf, size_t errlen)
 {
     rd_kafka_topic_t *t = rd_kafka_topic_new(k->rk, k->topic, NULL);
@@ -148,10 +155,16 @@ static int load_partitions(struct ks *k, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "kafka topic '%s' does not exist or has no partitions", k->topic);
         rc = SG_ERR_NOTFOUND;
     } else {
-        k->nparts = md->topics[0].partition_cnt;
-        k->parts = sg_xcalloc((size_t)k->nparts, sizeof *k->parts);
-        for (int i = 0; i < k->nparts; i++)
-            k->parts[i].id = md->topics[0].partitions[i].id;
+        int all = md->topics[0].partition_cnt;
+        int32_t *ids = sg_xcalloc((size_t)all, sizeof *ids);
+        for (int i = 0; i < all; i++)
+            ids[i] = md->topics[0].partitions[i].id;
+        qsort(ids, (size_t)all, sizeof *ids, cmp_id);
+        k->parts = sg_xcalloc((size_t)all, sizeof *k->parts);
+        for (int i = 0; i < all; i++)
+            if (i % k->shares == k->share)
+                k->parts[k->nparts++].id = ids[i];
+        free(ids);
     }
     rd_kafka_metadata_destroy(md);
     return rc;
@@ -204,7 +217,16 @@ struct sg_source *sg_ksource_new(const struct sg_config *cfg, const char *broker
                                  char *errbuf, size_t errlen)
 {
     (void)max_events; /* the cap is applied by the ingest loop across partitions */
+    return sg_ksource_new_share(cfg, brokers, topic, group, 0, 1, errbuf, errlen);
+}
+
+struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *brokers,
+                                       const char *topic, const char *group, int share,
+                                       int shares, char *errbuf, size_t errlen)
+{
     struct ks *k = sg_xcalloc(1, sizeof *k);
+    k->share = share;
+    k->shares = shares > 0 ? shares : 1;
     k->base.next = ks_next;
     k->base.free = ks_free;
     k->topic = sg_xstrdup(topic);

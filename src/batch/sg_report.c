@@ -71,7 +71,8 @@ static void json_anomaly(struct sg_buf *b, const struct sg_batch_data *data,
     sg_buf_puts(b, "]}");
 }
 
-/* Flagged users counted by the feature with their largest |z| (what made them stand out). */
+/* Flagged users counted by the feature with their largest |z| (what made them stand out).
+ * Needs every user's row: not available when the totals come from elsewhere (MPI ranks). */
 static void count_by_top_feature(const struct sg_batch_data *data, const struct sg_model *m,
                                  uint32_t *cnt)
 {
@@ -83,8 +84,15 @@ static void count_by_top_feature(const struct sg_batch_data *data, const struct 
     }
 }
 
+static size_t count_users(const struct sg_batch_data *data)
+{
+    return data->has_totals ? data->total_users : data->n;
+}
+
 static size_t count_anomalous(const struct sg_batch_data *data)
 {
+    if (data->has_totals)
+        return data->total_anomalous;
     size_t a = 0;
     for (size_t i = 0; i < data->n; i++)
         a += data->anomalous[i];
@@ -102,8 +110,8 @@ static void json_totals(struct sg_buf *b, const struct sg_batch_data *data,
     sg_buf_printf(b,
                   ",\"blank_lines\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"users\":%zu,"
                   "\"anomalous_users\":%zu",
-                  st->blank_lines, st->bytes, data->n, an);
-    json_num(b, "anomaly_rate", data->n ? (double)an / data->n : 0, 1);
+                  st->blank_lines, st->bytes, count_users(data), an);
+    json_num(b, "anomaly_rate", count_users(data) ? (double)an / count_users(data) : 0, 1);
     sg_buf_puts(b, "},\n\"invalid_by_reason\":{");
     int first = 1;
     for (int r = 1; r < SG_REASON_COUNT; r++) {
@@ -153,15 +161,20 @@ void sg_report_json(const struct sg_batch_data *data, const struct sg_model *m,
         json_num(out, "kmeans", t->kmeans_s, 1);
         json_num(out, "write", t->write_s, 1);
     }
-    uint32_t cnt[SG_FEAT_COUNT];
-    count_by_top_feature(data, m, cnt);
-    sg_buf_puts(out, "},\n\"flagged_by_top_feature\":{");
-    for (int j = 0, first = 1; j < SG_FEAT_COUNT; j++)
-        if (cnt[j]) {
-            sg_buf_printf(out, "%s\"%s\":%u", first ? "" : ",", sg_features_defs()[j].name, cnt[j]);
-            first = 0;
-        }
-    sg_buf_puts(out, "},\n\"top_anomalies\":[");
+    sg_buf_puts(out, "},\n");
+    if (!data->has_totals) {
+        uint32_t cnt[SG_FEAT_COUNT];
+        count_by_top_feature(data, m, cnt);
+        sg_buf_puts(out, "\"flagged_by_top_feature\":{");
+        for (int j = 0, first = 1; j < SG_FEAT_COUNT; j++)
+            if (cnt[j]) {
+                sg_buf_printf(out, "%s\"%s\":%u", first ? "" : ",", sg_features_defs()[j].name,
+                              cnt[j]);
+                first = 0;
+            }
+        sg_buf_puts(out, "},\n");
+    }
+    sg_buf_puts(out, "\"top_anomalies\":[");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);
     size_t k = sg_report_top(data, top, idx);
     for (size_t j = 0; j < k; j++) {
@@ -183,8 +196,8 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                   "| | |\n|---|---|\n| messages | %" PRIu64 " |\n| valid events | %" PRIu64
                   " |\n| invalid events | %" PRIu64 " |\n| users | %zu |\n"
                   "| anomalous users | %zu (%.2f%%) |\n\n",
-                  st->messages, st->valid, st->invalid, data->n, an,
-                  data->n ? 100.0 * (double)an / (double)data->n : 0);
+                  st->messages, st->valid, st->invalid, count_users(data), an,
+                  count_users(data) ? 100.0 * (double)an / (double)count_users(data) : 0);
     if (st->invalid) {
         sg_buf_puts(out,
                     "## Invalid events\n\n| reason | count | first example |\n|---|---|---|\n");
@@ -209,9 +222,12 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                       t->read_s, t->features_s, t->scale_s, t->iforest_s, t->kmeans_s, t->write_s);
     uint32_t cnt[SG_FEAT_COUNT];
     count_by_top_feature(data, m, cnt);
-    sg_buf_puts(out, "## What the flagged users stand out by\n\n| strongest feature | users |\n"
-                     "|---|---|\n");
-    for (;;) { /* most frequent first */
+    if (!data->has_totals)
+        sg_buf_puts(out, "## What the flagged users stand out by\n\n| strongest feature | users "
+                         "|\n|---|---|\n");
+    else
+        memset(cnt, 0, sizeof cnt); /* only this process's rows: not the whole picture */
+    for (;;) {                      /* most frequent first */
         int best = -1;
         for (int j = 0; j < SG_FEAT_COUNT; j++)
             if (cnt[j] && (best < 0 || cnt[j] > cnt[best]))
@@ -221,7 +237,8 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
         sg_buf_printf(out, "| %s | %u |\n", sg_features_defs()[best].name, cnt[best]);
         cnt[best] = 0;
     }
-    sg_buf_putc(out, '\n');
+    if (!data->has_totals)
+        sg_buf_putc(out, '\n');
     sg_buf_puts(out, "## Top anomalies\n\n| user | score | events | avg threat | top features "
                      "(z) |\n|---|---|---|---|---|\n");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);
