@@ -132,16 +132,15 @@ static int flush(struct consumer *c)
         return c->fatal_rc;
     if (!sg_pipeline_pending(c->p))
         return SG_OK;
+    /* the Kafka commit below may run ahead of the batch being written: it is only for lag
+     * monitoring, the consumer never reads it back */
     if (c->produced && c->prod) {
         rd_kafka_resp_err_t e = rd_kafka_flush(c->prod, 30000);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
             sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
         c->produced = 0;
     }
-    size_t n = sg_pipeline_pending(c->p);
-    int64_t t0 = sg_time_mono_ns();
     int rc = sg_pipeline_flush(c->p);
-    sg_log_debug("batch of %zu written in %.2f ms", n, (double)(sg_time_mono_ns() - t0) / 1e6);
     if (rc != SG_OK) {
         c->failed = 1;
         c->fatal_rc = rc;
@@ -190,7 +189,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     /* Revoked: store what was consumed so far, so the next owner - this process later, or
      * another one reading its own store - resumes from a consistent point. */
     c->last_activity = sg_time_mono_ms(); /* a rebalance is activity: wait for the new share */
-    flush(c);
+    if (flush(c) == SG_OK && sg_pipeline_sync(c->p) != SG_OK && !c->failed) {
+        c->failed = 1;
+        c->fatal_rc = SG_ERR_STORE;
+    }
     for (int i = 0; i < parts->cnt; i++) {
         int32_t pn = parts->elems[i].partition;
         if (pn >= 0 && pn < MAX_PARTITIONS)
@@ -393,6 +395,8 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
     if ((rc = subscribe(c)) == SG_OK)
         rc = loop(c);
     int frc = flush(c); /* the open batch, then leave the group (revoke flushes again: no-op) */
+    if (frc == SG_OK && c->p)
+        frc = sg_pipeline_sync(c->p);
     if (rc == SG_OK || rc == SG_ERR_INTERRUPTED)
         rc = frc == SG_OK ? rc : frc;
     rd_kafka_consumer_close(c->rk);

@@ -165,6 +165,8 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         rc = SG_ERR_IO;
     } else if (rc == SG_OK || rc == SG_ERR_INTERRUPTED) {
         int frc = flush(p, &s);
+        if (frc == SG_OK)
+            frc = sg_pipeline_sync(p);
         if (frc != SG_OK)
             rc = frc;
     }
@@ -172,6 +174,9 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         snprintf(errbuf, errlen, "%s", rc == SG_ERR_IO ? "cannot write a sink file"
                                                        : sg_strerror(rc));
     free(line);
+    int src = sg_pipeline_sync(p); /* error paths too: nothing may be in flight at free */
+    if (rc == SG_OK && src != SG_OK)
+        rc = src;
     *totals = sg_pipeline_totals(p);
     sg_pipeline_free(p);
 out:
