@@ -250,7 +250,7 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     rd_kafka_conf_t *conf = sg_kafka_conf_new(c->o->cfg, c->o->brokers, err, n);
     if (!conf)
         return NULL;
-    if (set_default(conf, c->o->cfg, "linger.ms", "5", err, n) ||
+    if (set_default(conf, c->o->cfg, "linger.ms", "0", err, n) || /* few, urgent */
         set_default(conf, c->o->cfg, "enable.idempotence", "true", err, n)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -259,6 +259,23 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     if (!rk)
         rd_kafka_conf_destroy(conf);
     return rk;
+}
+
+/* Fetches the sink topics' metadata up front, so that the first anomaly of the run does not
+ * pay for it (and for the idempotent producer's id) inside a batch's latency. */
+static void warm_up_producer(struct consumer *c)
+{
+    const char *topics[] = {c->o->alerts_topic, c->o->dlq_topic};
+    for (int i = 0; i < 2; i++) {
+        if (!topics[i])
+            continue;
+        rd_kafka_topic_t *t = rd_kafka_topic_new(c->prod, topics[i], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (t && rd_kafka_metadata(c->prod, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);
+        if (t)
+            rd_kafka_topic_destroy(t);
+    }
 }
 
 static int subscribe(struct consumer *c)
@@ -380,6 +397,7 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
             rc = SG_ERR_CONFIG;
             goto out;
         }
+        warm_up_producer(c);
     }
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
