@@ -278,6 +278,21 @@ static void warm_up_producer(struct consumer *c)
     }
 }
 
+/* A broker must answer within 5 s at start (exit code 3 otherwise); later outages are
+ * ridden out by librdkafka's reconnects. */
+static int reachable(struct consumer *c)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, NULL, &md, 5000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(c->errbuf, sizeof c->errbuf, "no Kafka broker reachable: %s",
+                 rd_kafka_err2str(e));
+        return SG_ERR_UNAVAILABLE;
+    }
+    rd_kafka_metadata_destroy(md);
+    return SG_OK;
+}
+
 static int subscribe(struct consumer *c)
 {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
@@ -397,7 +412,6 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
             rc = SG_ERR_CONFIG;
             goto out;
         }
-        warm_up_producer(c);
     }
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
@@ -410,8 +424,12 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         rc = SG_ERR_CONFIG;
         goto out;
     }
-    if ((rc = subscribe(c)) == SG_OK)
-        rc = loop(c);
+    if ((rc = reachable(c)) == SG_OK) {
+        if (c->prod)
+            warm_up_producer(c);
+        if ((rc = subscribe(c)) == SG_OK)
+            rc = loop(c);
+    }
     int frc = flush(c); /* the open batch, then leave the group (revoke flushes again: no-op) */
     if (frc == SG_OK && c->p)
         frc = sg_pipeline_sync(c->p);
