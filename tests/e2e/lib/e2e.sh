@@ -33,12 +33,13 @@ bg() {
 
 # wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds; fails the test on timeout.
 wait_for() {
-    local n=$(($1 * 10))
+    local end=$((SECONDS + $1))
     shift
-    for _ in $(seq "$n"); do
+    while [ $SECONDS -lt $end ]; do
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
+    "$@" >/dev/null 2>&1 && return 0
     fail "timed out waiting for: $*"
 }
 
