@@ -27,12 +27,13 @@ done
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 D="$T/demo"
-# demo_run NAME SEED DURATION: a demo in the background on fresh free ports ($API, $MPORT)
+# demo_run NAME SEED DURATION: a demo in the background on fresh free ports ($API, $MPORT);
+# live rate 60/s for 200 users stays under the rate-spike floor of 20 events/min per user
 demo_run() {
     API_PORT=$(free_port) MPORT=$(free_port)
     API="http://127.0.0.1:$API_PORT"
     bg "$1" "$BIN" demo --dir "$D" --users $USERS --events $EVENTS --days 2 --partitions 4 \
-        --seed "$2" --live-rate 300 --duration "$3" --listen "127.0.0.1:$API_PORT" \
+        --seed "$2" --live-rate 60 --duration "$3" --listen "127.0.0.1:$API_PORT" \
         --metrics-listen "127.0.0.1:$MPORT"
 }
 api_events() { http "$API/api/stats" | jget - 'j["events_total"]'; }
