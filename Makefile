@@ -25,7 +25,7 @@ CFLAGS ?= $(OPT)
 ALL_CFLAGS := $(CFLAGS) $(WARN) $(SANFLAGS) -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
-LIB_SRC := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*'))
+LIB_SRC := $(sort $(shell find src -name '*.c' -not -path 'src/cli/*' -not -path 'src/mpi/*'))
 CLI_SRC := $(sort $(wildcard src/cli/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -34,6 +34,18 @@ ASSETS := $(sort $(wildcard src/serving/assets/*))
 LIB_OBJ += $(BUILD)/gen/sg_assets_data.o
 LIB := $(BUILD)/libstreamguard.a
 BIN := $(BUILD)/streamguard
+
+# The MPI batch driver: a separate binary (build/streamguard-mpi) compiled with mpicc from
+# src/mpi + the same library, so the main binary never needs MPI. Built when mpicc exists;
+# `make test` installs Open MPI (scripts/deps.sh) and its e2e test requires the binary.
+MPICC ?= mpicc
+HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo 1)
+MPI_SRC := $(sort $(wildcard src/mpi/*.c))
+MPI_OBJ := $(MPI_SRC:%.c=$(BUILD)/%.o)
+MPI_BIN := $(BUILD)/streamguard-mpi
+ifeq ($(HAVE_MPI),1)
+MPI_ALL := $(MPI_BIN)
+endif
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 COMP_SRC := $(sort $(wildcard tests/component/test_*.c))
@@ -48,7 +60,7 @@ FUZZ_BINS := $(FUZZ_SRC:%.c=build-fuzz/%)
 FUZZ_SECONDS ?= 20
 
 .PHONY: all deps test check e2e demo fuzz fuzz-smoke bench clean format
-all: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(BENCH_BINS)
+all: $(BIN) $(TEST_BINS) $(HELPER_BINS) $(BENCH_BINS) $(MPI_ALL)
 
 deps:
 	@bash scripts/deps.sh
@@ -70,6 +82,13 @@ $(LIB): $(LIB_OBJ)
 
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(PKG_LIBS)
+
+$(BUILD)/src/mpi/%.o: src/mpi/%.c
+	@mkdir -p $(dir $@)
+	OMPI_CC=$(CC) $(MPICC) $(ALL_CFLAGS) -c $< -o $@
+
+$(MPI_BIN): $(MPI_OBJ) $(LIB)
+	OMPI_CC=$(CC) $(MPICC) $(ALL_LDFLAGS) -o $@ $(MPI_OBJ) $(LIB) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -126,4 +145,4 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard build-fuzz/src/*/*.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(wildcard build-fuzz/src/*/*.d)

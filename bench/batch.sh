@@ -66,5 +66,17 @@ else
 fi
 
 echo
+echo "## Kafka batch read: 200K events (8 partitions, development broker) -> batch output"
+"$BIN" broker --partitions 8 --bootstrap-file "$out/boot" >/dev/null 2>"$out/broker.err" &
+bpid=$!
+trap 'kill $bpid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$out/boot" ] && break; sleep 0.1; done
+"$BIN" generate -n 200000 -u 2000 --seed 5 --brokers "$(cat "$out/boot")" -q
+/usr/bin/time -f "%e %U %S %M" -o "$out/time" "$BIN" batch --brokers "$(cat "$out/boot")" -o "$out/kres" -q
+read -r w u sy rss <"$out/time"
+echo "  batch --brokers: wall ${w}s, user ${u}s, sys ${sy}s, peak RSS $((rss / 1024)) MB"
+kill $bpid; wait $bpid 2>/dev/null || true
+
+echo
 echo "## Isolation Forest fit + score, 100K x 30"
 build/bench/bench_iforest

@@ -74,8 +74,8 @@ static double sklearn(const double *X, size_t n)
     int ok = 0;
     for (int r = 0; r < 3; r++) {
         char cmd[256];
-        snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/iforest_sklearn.py %s %s.out 100 %d --time",
-                 csv, csv, r);
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 tests/iforest_sklearn.py %s %s.out 100 %d --time", csv, csv, r);
         FILE *p = popen(cmd, "r");
         if (p && fscanf(p, "%lf", &t[ok]) == 1)
             ok++;

@@ -12,6 +12,8 @@ PKGS=(
     libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
     # test
     libcmocka-dev kcat python3 python3-sklearn python3-numpy
+    # the MPI batch driver (build/streamguard-mpi) and its tests
+    openmpi-bin libopenmpi-dev
     # `promtool check metrics` validates the /metrics text format
     prometheus
     # serving layer: headless browser for the dashboard test, HTTP load generator for bench/,

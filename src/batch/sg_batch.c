@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "batch/sg_report.h"
 #include "core/sg_buf.h"
@@ -115,8 +116,8 @@ static void fit_kmeans(struct sg_batch_data *data, const struct sg_batch_params 
     }
 }
 
-void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,
-                  struct sg_model *m, struct sg_batch_timings *t)
+void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p, struct sg_model *m,
+                  struct sg_batch_timings *t)
 {
     size_t n = data->n, d = data->d;
     const double zero_row[SG_FEAT_COUNT] = {0};
@@ -135,8 +136,8 @@ void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,
     memcpy(data->z, data->raw, n * d * sizeof(double));
     sg_scaler_apply(&m->scaler, data->z, n);
     double t1 = now_s();
-    struct sg_iforest_params ip = {.trees = p->trees, .psi = p->psi, .seed = p->seed,
-                                   .threads = p->threads};
+    struct sg_iforest_params ip = {
+        .trees = p->trees, .psi = p->psi, .seed = p->seed, .threads = p->threads};
     m->forest = sg_iforest_fit(n ? data->z : zero_row, fitn, d, &ip);
     sg_iforest_score(m->forest, data->z, n, data->iforest, p->threads);
     double t2 = now_s();
@@ -175,7 +176,7 @@ static void features_json(struct sg_buf *b)
 
 static struct sg_pq_column *make_columns(size_t *ncols)
 {
-    size_t d = SG_FEAT_COUNT, n = d + 7, c = 0;
+    size_t d = SG_FEAT_COUNT, n = d + 8, c = 0;
     struct sg_pq_column *cols = sg_xcalloc(n, sizeof *cols);
     cols[c++] = (struct sg_pq_column){"user", SG_PQ_STRING, 0};
     for (size_t j = 0; j < d; j++)
@@ -186,12 +187,23 @@ static struct sg_pq_column *make_columns(size_t *ncols)
     cols[c++] = (struct sg_pq_column){"anomaly_score", SG_PQ_DOUBLE, 0};
     cols[c++] = (struct sg_pq_column){"first_seen", SG_PQ_TIMESTAMP_MS, 0};
     cols[c++] = (struct sg_pq_column){"last_seen", SG_PQ_TIMESTAMP_MS, 0};
+    cols[c++] = (struct sg_pq_column){"top_features", SG_PQ_STRING, 0};
     *ncols = c;
     return cols;
 }
 
+/* "name:+z,name:+z,name:+z": the features with the largest standardised deviations. */
+static void top_features_text(const struct sg_model *m, const double *z, struct sg_buf *out)
+{
+    int idx[SG_BATCH_TOP_FEATURES];
+    int k = sg_model_top_features(m, z, idx, SG_BATCH_TOP_FEATURES);
+    for (int j = 0; j < k; j++)
+        sg_buf_printf(out, "%s%s:%+.2f", j ? "," : "", sg_features_defs()[idx[j]].name, z[idx[j]]);
+}
+
 /* Writes the rows with anomalous == flag as one part file. */
-static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data, int flag,
+static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
+                      const struct sg_model *m, int flag, int part_no,
                       const struct sg_pq_options *opt, char *errbuf, size_t errlen)
 {
     size_t ncols, d = data->d, rows = 0;
@@ -203,6 +215,10 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     double *dbl = sg_xmalloc(r1 * (d + 3) * sizeof *dbl); /* features, iforest, kdist, score */
     int32_t *cl = sg_xmalloc(r1 * sizeof *cl);
     int64_t *ts = sg_xmalloc(r1 * 2 * sizeof *ts);
+    struct sg_pq_str *why = sg_xmalloc(r1 * sizeof *why);
+    struct sg_buf text; /* all rows' top_features, offsets fixed up after the loop */
+    sg_buf_init(&text);
+    size_t *off = sg_xmalloc((r1 + 1) * sizeof *off);
     size_t r = 0;
     for (size_t i = 0; i < data->n; i++) {
         if (data->anomalous[i] != flag)
@@ -217,8 +233,14 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
         cl[r] = data->cluster[i];
         ts[r] = u->f.first_ts;
         ts[r1 + r] = u->f.last_ts;
+        off[r] = text.len;
+        top_features_text(m, data->z + i * d, &text);
         r++;
     }
+    off[r] = text.len;
+    for (size_t k = 0; k < r; k++)
+        why[k] = (struct sg_pq_str){text.data ? text.data + off[k] : "",
+                                    (uint32_t)(off[k + 1] - off[k])};
     const void **vals = sg_xmalloc(ncols * sizeof *vals);
     size_t c = 0;
     vals[c++] = user;
@@ -228,10 +250,11 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     vals[c++] = dbl + (d + 2) * r1;
     vals[c++] = ts;
     vals[c++] = ts + r1;
+    vals[c++] = why;
     char part[32];
     snprintf(part, sizeof part, "is_anomaly=%d", flag);
     int rc = SG_OK;
-    struct sg_pq_writer *w = sg_pq_dataset_part(ds, part, 0, cols, ncols, opt, errbuf, errlen);
+    struct sg_pq_writer *w = sg_pq_dataset_part(ds, part, part_no, cols, ncols, opt, errbuf, errlen);
     if (!w) {
         rc = SG_ERR_IO;
     } else if ((rc = sg_pq_write_batch(w, vals, NULL, rows)) != SG_OK) {
@@ -245,6 +268,9 @@ static int write_part(struct sg_pq_dataset *ds, const struct sg_batch_data *data
     free(dbl);
     free(cl);
     free(ts);
+    free(why);
+    free(off);
+    sg_buf_release(&text);
     free(cols);
     return rc;
 }
@@ -269,17 +295,18 @@ static int write_text(const char *dir, const char *name, const struct sg_buf *b,
     return SG_OK;
 }
 
-static int write_model(const char *tmp, const struct sg_batch_data *data,
-                       const struct sg_model *m, const struct sg_batch_params *p,
-                       const struct sg_ingest_stats *st, char *errbuf, size_t errlen)
+static int write_model(const char *tmp, const struct sg_batch_data *data, const struct sg_model *m,
+                       const struct sg_batch_params *p, const struct sg_ingest_stats *st,
+                       char *errbuf, size_t errlen)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/model", tmp);
     struct sg_buf meta, base;
     sg_buf_init(&meta);
     sg_buf_init(&base);
-    sg_buf_printf(&meta, "{\"users\":%zu,\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
-                         "\"k\":%d,\"config\":%s}",
+    sg_buf_printf(&meta,
+                  "{\"users\":%zu,\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
+                  "\"k\":%d,\"config\":%s}",
                   data->n, st->valid, p->trees, p->psi, m->km.k,
                   p->config_json ? p->config_json : "{}");
     int rc = sg_model_save(m, dir, meta.data, errbuf, errlen);
@@ -310,14 +337,10 @@ static int write_reports(const char *tmp, const struct sg_batch_data *data,
     return rc;
 }
 
-int sg_batch_write(const char *dir, const struct sg_batch_data *data, const struct sg_model *m,
-                   const struct sg_batch_params *p, const struct sg_ingest_stats *st,
-                   struct sg_batch_timings *t, char *errbuf, size_t errlen)
+int sg_batch_write_parts(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
+                         const struct sg_model *m, const struct sg_batch_params *p, int part,
+                         char *errbuf, size_t errlen)
 {
-    double t0 = now_s();
-    struct sg_pq_dataset *ds = sg_pq_dataset_new(dir, errbuf, errlen);
-    if (!ds)
-        return SG_ERR_IO;
     struct sg_buf feats, seed;
     sg_buf_init(&feats);
     sg_buf_init(&seed);
@@ -336,18 +359,35 @@ int sg_batch_write(const char *dir, const struct sg_batch_data *data, const stru
         sg_pq_codec_parse(p->parquet_codec, &opt.codec);
     opt.kv = kv;
     opt.kv_count = sizeof kv / sizeof kv[0];
-    const char *tmp = sg_pq_dataset_tmpdir(ds);
-    int rc = write_part(ds, data, 0, &opt, errbuf, errlen);
+    int rc = write_part(ds, data, m, 0, part, &opt, errbuf, errlen);
     if (rc == SG_OK)
-        rc = write_part(ds, data, 1, &opt, errbuf, errlen);
+        rc = write_part(ds, data, m, 1, part, &opt, errbuf, errlen);
+    sg_buf_release(&feats);
+    sg_buf_release(&seed);
+    return rc;
+}
+
+int sg_batch_write(const char *dir, const struct sg_batch_data *data, const struct sg_model *m,
+                   const struct sg_batch_params *p, const struct sg_ingest_stats *st,
+                   struct sg_batch_timings *t, char *errbuf, size_t errlen)
+{
+    double t0 = now_s();
+    struct sg_pq_dataset *ds = sg_pq_dataset_new(dir, errbuf, errlen);
+    if (!ds)
+        return SG_ERR_IO;
+    const char *tmp = sg_pq_dataset_tmpdir(ds);
+    int rc = sg_batch_write_parts(ds, data, m, p, 0, errbuf, errlen);
+    /* Fault-injection hook for tests/e2e/batch.sh: hold the half-written output for a while so
+     * a kill -9 is certain to land mid-write. Unset in production. */
+    const char *hold = getenv("STREAMGUARD_TEST_HOLD_WRITE_MS");
+    if (rc == SG_OK && hold)
+        usleep((useconds_t)(atoi(hold) * 1000));
     if (rc == SG_OK)
         rc = write_model(tmp, data, m, p, st, errbuf, errlen);
     if (t) /* the report includes the write time up to this point */
         t->write_s = now_s() - t0;
     if (rc == SG_OK)
         rc = write_reports(tmp, data, m, p, st, t, errbuf, errlen);
-    sg_buf_release(&feats);
-    sg_buf_release(&seed);
     if (rc != SG_OK) {
         sg_pq_dataset_abort(ds);
         return rc;

@@ -17,7 +17,7 @@
 struct sg_batch_params {
     enum sg_algorithm algorithm;
     int trees, psi;
-    int k;               /* 0 = auto (silhouette over 2..10) */
+    int k; /* 0 = auto (silhouette over 2..10) */
     double contamination;
     uint64_t seed;
     int threads;
@@ -38,6 +38,10 @@ struct sg_batch_data {
     double *iforest, *kdist, *score;
     int *cluster;
     uint8_t *anomalous;
+    /* Set by a distributed driver whose report data holds only candidate rows: the global
+     * user and anomalous-user counts the report prints instead of n / counting. */
+    int has_totals;
+    size_t total_users, total_anomalous;
 };
 
 struct sg_batch_timings {
@@ -51,8 +55,8 @@ void sg_batch_data_release(struct sg_batch_data *data);
 
 /* Phase 3: fits scaler, forest and K-Means into `m` (caller storage, zeroed), scores every
  * user, sets the threshold by the contamination quantile. Deterministic for a seed. */
-void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,
-                  struct sg_model *m, struct sg_batch_timings *t);
+void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p, struct sg_model *m,
+                  struct sg_batch_timings *t);
 
 /* Phase 4: writes the output directory atomically (temporary sibling, renamed into place
  * when complete): the Parquet dataset partitioned by is_anomaly, anomaly_report.json/.md,
@@ -61,5 +65,13 @@ void sg_batch_fit(struct sg_batch_data *data, const struct sg_batch_params *p,
 int sg_batch_write(const char *dir, const struct sg_batch_data *data, const struct sg_model *m,
                    const struct sg_batch_params *p, const struct sg_ingest_stats *st,
                    struct sg_batch_timings *t, char *errbuf, size_t errlen);
+
+/* Phase 4 piece for distributed drivers: writes this process's rows as part number `part`
+ * (0..99999) of both partitions (is_anomaly=0 and =1) of the dataset `ds`, with the same
+ * columns and metadata as sg_batch_write. Returns SG_OK or an error with errbuf. */
+struct sg_pq_dataset;
+int sg_batch_write_parts(struct sg_pq_dataset *ds, const struct sg_batch_data *data,
+                         const struct sg_model *m, const struct sg_batch_params *p, int part,
+                         char *errbuf, size_t errlen);
 
 #endif

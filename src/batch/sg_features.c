@@ -15,7 +15,7 @@
 #define BURST_SECONDS 5.0
 #define HIGH_THREAT 0.7
 #define STREAK_FOR_TAKEOVER 3
-#define RARE_COUNT 2           /* a key seen fewer times than this before is "rare" */
+#define RARE_COUNT 2 /* a key seen fewer times than this before is "rare" */
 #define RARE_HOUR_SHARE 0.03
 #define GEO_JITTER_KM 50.0
 #define MIN_TRAVEL_HOURS (1.0 / 60.0)
@@ -191,8 +191,8 @@ void sg_features_init(struct sg_features *f)
 {
     pthread_once(&matchers_once, build_matchers);
     memset(f, 0, sizeof *f);
-    struct sg_kmv *sets[] = {&f->days,      &f->src_ips,   &f->dst_ips, &f->hosts, &f->locations,
-                             &f->countries, &f->ports,     &f->qnames,  &f->procs};
+    struct sg_kmv *sets[] = {&f->days,      &f->src_ips, &f->dst_ips, &f->hosts, &f->locations,
+                             &f->countries, &f->ports,   &f->qnames,  &f->procs};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
         kmv_init(sets[i]);
     f->iv_min = -1;
@@ -295,16 +295,32 @@ static int matches(struct sg_features *f, const struct sg_str *s, const struct m
     return r;
 }
 
-static const char *const sensitive_paths[] = {
-    "/etc/shadow", "/etc/passwd", "/etc/sudoers", "/.ssh/", "id_rsa", "/root/", ".aws/credentials",
-    "\\system32\\config", "\\sam", "ntds.dit", ".kdbx", "secret", "password", "credential",
-    "payroll", "confidential", "/etc/kubernetes", ".pem", ".key", NULL};
+static const char *const sensitive_paths[] = {"/etc/shadow",
+                                              "/etc/passwd",
+                                              "/etc/sudoers",
+                                              "/.ssh/",
+                                              "id_rsa",
+                                              "/root/",
+                                              ".aws/credentials",
+                                              "\\system32\\config",
+                                              "\\sam",
+                                              "ntds.dit",
+                                              ".kdbx",
+                                              "secret",
+                                              "password",
+                                              "credential",
+                                              "payroll",
+                                              "confidential",
+                                              "/etc/kubernetes",
+                                              ".pem",
+                                              ".key",
+                                              NULL};
 
 static const char *const admin_tools[] = {
-    "psexec", "mimikatz", "wmic", "procdump", "nltest", "bloodhound", "sharphound", "rubeus",
-    "net user", "net group", "net.exe", "whoami", "certutil", "vssadmin", "rundll32", "ncat",
-    "netcat", "nmap", "lsass", "crackmapexec", "secretsdump", "bitsadmin", "schtasks", "-enc",
-    NULL};
+    "psexec",    "mimikatz", "wmic",      "procdump", "nltest", "bloodhound",   "sharphound",
+    "rubeus",    "net user", "net group", "net.exe",  "whoami", "certutil",     "vssadmin",
+    "rundll32",  "ncat",     "netcat",    "nmap",     "lsass",  "crackmapexec", "secretsdump",
+    "bitsadmin", "schtasks", "-enc",      NULL};
 
 static struct matcher sensitive_m, tools_m;
 

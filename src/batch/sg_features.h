@@ -16,9 +16,9 @@
 #define SG_FEAT_COUNT 54
 
 struct sg_feature_def {
-    const char *name;  /* snake_case column name */
-    int log1p;         /* 1: models see log1p(value) (heavy-tailed counts and sizes) */
-    const char *help;  /* one line; docs/FEATURES.md has the precise definition */
+    const char *name; /* snake_case column name */
+    int log1p;        /* 1: models see log1p(value) (heavy-tailed counts and sizes) */
+    const char *help; /* one line; docs/FEATURES.md has the precise definition */
 };
 
 /* Distinct-value counter: exact while at most `cap` distinct values were seen, then a KMV
@@ -105,7 +105,7 @@ int sg_features_tz(const struct sg_features *f);
 #define SG_BASELINE_TOP 5
 struct sg_baseline {
     int tz_hours;
-    double hour_share[24];       /* share of events per local hour */
+    double hour_share[24]; /* share of events per local hour */
     double events_per_day;
     double bytes_per_event;
     double failed_rate;

@@ -69,8 +69,8 @@ struct builder {
     size_t d;
     int limit;
     struct sg_rng rng;
-    size_t *rows;    /* row indices into X, permuted in place while partitioning */
-    int32_t *feats;  /* scratch: feature order for the without-replacement draw */
+    size_t *rows;   /* row indices into X, permuted in place while partitioning */
+    int32_t *feats; /* scratch: feature order for the without-replacement draw */
     struct itree *out;
 };
 
@@ -82,8 +82,7 @@ static int32_t push(struct itree *t)
 
 /* Picks a random non-constant feature of rows[0..m) (drawing features without replacement,
  * as scikit-learn does); returns -1 when every feature is constant. */
-static int32_t pick_feature(struct builder *b, const size_t *rows, size_t m, double *lo,
-                            double *hi)
+static int32_t pick_feature(struct builder *b, const size_t *rows, size_t m, double *lo, double *hi)
 {
     for (size_t j = 0; j < b->d; j++)
         b->feats[j] = (int32_t)j;
@@ -137,8 +136,7 @@ static void grow(struct builder *b, size_t *rows, size_t m, int depth)
 }
 
 /* Robert Floyd's sampling of k distinct indices of [0, n) into out (order: as drawn). */
-static void sample(struct sg_rng *r, size_t n, size_t k, size_t *out, size_t *slots,
-                   size_t nslots)
+static void sample(struct sg_rng *r, size_t n, size_t k, size_t *out, size_t *slots, size_t nslots)
 {
     for (size_t i = 0; i < nslots; i++)
         slots[i] = SIZE_MAX;
@@ -165,15 +163,22 @@ static void sample(struct sg_rng *r, size_t n, size_t k, size_t *out, size_t *sl
     }
 }
 
+
 struct fit_job {
     struct sg_iforest *f;
-    const double *X;
+    const struct rows_src *X;
     size_t n;
     int first, step;
 };
 
-static void fit_tree(struct sg_iforest *f, const double *X, size_t n, int ti, double *sub,
-                     size_t *rows, size_t *slots, size_t nslots, int32_t *feats)
+/* Row i of the training matrix: a dense matrix here, a distributed one under MPI. */
+struct rows_src {
+    const double *(*row)(const void *ctx, size_t i);
+    const void *ctx;
+};
+
+static void fit_tree(struct sg_iforest *f, const struct rows_src *X, size_t n, int ti,
+                     double *sub, size_t *rows, size_t *slots, size_t nslots, int32_t *feats)
 {
     size_t psi = (size_t)f->psi, d = f->d;
     struct builder b = {.X = sub, .d = d, .rows = rows, .feats = feats, .out = &f->t[ti]};
@@ -181,19 +186,25 @@ static void fit_tree(struct sg_iforest *f, const double *X, size_t n, int ti, do
     b.limit = (int)ceil(log2((double)psi));
     sample(&b.rng, n, psi, rows, slots, nslots);
     for (size_t i = 0; i < psi; i++) {
-        memcpy(sub + i * d, X + rows[i] * d, d * sizeof *sub);
+        memcpy(sub + i * d, X->row(X->ctx, rows[i]), d * sizeof *sub);
         rows[i] = i;
     }
     grow(&b, rows, psi, 0);
+}
+
+static size_t slots_for(size_t psi)
+{
+    size_t nslots = 4;
+    while (nslots < 2 * psi)
+        nslots <<= 1;
+    return nslots;
 }
 
 static void *fit_worker(void *arg)
 {
     struct fit_job *j = arg;
     struct sg_iforest *f = j->f;
-    size_t psi = (size_t)f->psi, nslots = 4;
-    while (nslots < 2 * psi)
-        nslots <<= 1;
+    size_t psi = (size_t)f->psi, nslots = slots_for(psi);
     double *sub = sg_xmalloc(psi * f->d * sizeof *sub);
     size_t *rows = sg_xmalloc(psi * sizeof *rows);
     size_t *slots = sg_xmalloc(nslots * sizeof *slots);
@@ -231,6 +242,17 @@ static struct sg_iforest *alloc_forest(size_t d, int trees, int psi, uint64_t se
     return f;
 }
 
+struct dense {
+    const double *X;
+    size_t d;
+};
+
+static const double *dense_row(const void *ctx, size_t i)
+{
+    const struct dense *m = ctx;
+    return m->X + i * m->d;
+}
+
 struct sg_iforest *sg_iforest_fit(const double *X, size_t n, size_t d,
                                   const struct sg_iforest_params *p)
 {
@@ -239,12 +261,14 @@ struct sg_iforest *sg_iforest_fit(const double *X, size_t n, size_t d,
     if (psi > n)
         psi = n;
     struct sg_iforest *f = alloc_forest(d, trees, (int)psi, p->seed);
+    struct dense dm = {X, d};
+    struct rows_src src = {dense_row, &dm};
     int nt = clamp_threads(p->threads, trees);
     pthread_t tid[64];
     struct fit_job jobs[64];
     int started[64] = {0};
     for (int i = 0; i < nt; i++)
-        jobs[i] = (struct fit_job){.f = f, .X = X, .n = n, .first = i, .step = nt};
+        jobs[i] = (struct fit_job){.f = f, .X = &src, .n = n, .first = i, .step = nt};
     for (int i = 1; i < nt; i++)
         started[i] = pthread_create(&tid[i], NULL, fit_worker, &jobs[i]) == 0;
     fit_worker(&jobs[0]);
@@ -256,6 +280,77 @@ struct sg_iforest *sg_iforest_fit(const double *X, size_t n, size_t d,
     }
     build_dense(f); /* cannot fail: fitted trees respect the height limit */
     return f;
+}
+
+/* ---- distributed fitting (hooks for src/mpi; the single-process path above uses the
+ * same fit_tree, so a tree is identical whoever grows it) ---- */
+
+static void drop_dense(struct itree *t)
+{
+    free(t->dfeat);
+    free(t->dsplit);
+    free(t->dleaf);
+    t->dfeat = NULL;
+    t->dsplit = t->dleaf = NULL;
+}
+
+struct sg_iforest *sg_iforest_alloc(size_t d, int trees, int psi, uint64_t seed)
+{
+    return alloc_forest(d, trees, psi, seed);
+}
+
+void sg_iforest_tree_sample(const struct sg_iforest *f, int ti, size_t n, size_t *idx)
+{
+    size_t psi = (size_t)f->psi, nslots = slots_for(psi);
+    size_t *slots = sg_xmalloc(nslots * sizeof *slots);
+    struct sg_rng r;
+    sg_rng_seed2(&r, f->seed, (uint64_t)ti);
+    sample(&r, n, psi, idx, slots, nslots);
+    free(slots);
+}
+
+void sg_iforest_fit_tree(struct sg_iforest *f, int ti, size_t n,
+                         const double *(*row)(const void *ctx, size_t i), const void *ctx)
+{
+    size_t psi = (size_t)f->psi, nslots = slots_for(psi);
+    struct rows_src src = {row, ctx};
+    double *sub = sg_xmalloc(psi * (f->d ? f->d : 1) * sizeof *sub);
+    size_t *rows = sg_xmalloc(psi * sizeof *rows);
+    size_t *slots = sg_xmalloc(nslots * sizeof *slots);
+    int32_t *feats = sg_xmalloc((f->d ? f->d : 1) * sizeof *feats);
+    drop_dense(&f->t[ti]);
+    free(f->t[ti].nodes);
+    f->t[ti] = (struct itree){0};
+    fit_tree(f, &src, n, ti, sub, rows, slots, nslots, feats);
+    free(sub);
+    free(rows);
+    free(slots);
+    free(feats);
+}
+
+const struct sg_itree_node *sg_iforest_tree_nodes(const struct sg_iforest *f, int ti, size_t *n)
+{
+    *n = f->t[ti].n;
+    return f->t[ti].nodes;
+}
+
+void sg_iforest_finish(struct sg_iforest *f)
+{
+    for (int i = 0; i < f->trees; i++)
+        drop_dense(&f->t[i]);
+    if (build_dense(f) != 0) /* not for fitted trees; stay on the node walk if it happens */
+        for (int i = 0; i < f->trees; i++)
+            drop_dense(&f->t[i]);
+}
+
+void sg_iforest_tree_set(struct sg_iforest *f, int ti, const struct sg_itree_node *nodes,
+                         size_t n)
+{
+    drop_dense(&f->t[ti]);
+    free(f->t[ti].nodes);
+    f->t[ti].nodes = sg_xmalloc((n ? n : 1) * sizeof *nodes);
+    memcpy(f->t[ti].nodes, nodes, n * sizeof *nodes);
+    f->t[ti].n = f->t[ti].cap = n;
 }
 
 void sg_iforest_free(struct sg_iforest *f)
@@ -502,9 +597,9 @@ struct sg_iforest *sg_iforest_from_json(const void *cjson, char *errbuf, size_t 
         snprintf(errbuf, errlen, "iforest: missing or inconsistent dims/trees/psi/nodes");
         return NULL;
     }
-    struct sg_iforest *f = alloc_forest((size_t)dims->valuedouble, (int)trees->valuedouble,
-                                        (int)psi->valuedouble,
-                                        cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : 0);
+    struct sg_iforest *f =
+        alloc_forest((size_t)dims->valuedouble, (int)trees->valuedouble, (int)psi->valuedouble,
+                     cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : 0);
     int t = 0;
     for (const cJSON *tr = nodes->child; tr; tr = tr->next, t++)
         if (read_tree(tr, &f->t[t], f->d, errbuf, errlen) != 0) {

@@ -12,10 +12,10 @@
 #include "core/sg_buf.h"
 
 struct sg_iforest_params {
-    int trees;     /* t, default 100 */
-    int psi;       /* subsample size, default 256 (min(psi, n) is used) */
+    int trees; /* t, default 100 */
+    int psi;   /* subsample size, default 256 (min(psi, n) is used) */
     uint64_t seed;
-    int threads;   /* 0 or 1 = single-threaded */
+    int threads; /* 0 or 1 = single-threaded */
 };
 
 /* One node. Internal: feat >= 0, rows with x[feat] < split go to node index+1, the others to
@@ -46,6 +46,25 @@ double sg_iforest_path_length(const struct sg_iforest *f, const double *x);
 /* Scores n rows into out[n] with `threads` threads (rows split in ranges; deterministic). */
 void sg_iforest_score(const struct sg_iforest *f, const double *X, size_t n, double *out,
                       int threads);
+
+/* Distributed fitting (used by src/mpi): a forest whose trees are grown one at a time, each
+ * from rows fetched through a callback, and copied between processes as node arrays. A tree
+ * grown this way is identical to tree `ti` of sg_iforest_fit on the same n rows.
+ * sg_iforest_alloc: an empty forest (psi = the effective subsample size, <= n); free with
+ * sg_iforest_free. sg_iforest_tree_sample: the psi row indices of [0, n) that tree ti samples
+ * (idx holds psi values). sg_iforest_fit_tree: grows tree ti; row(ctx, i) must return row i
+ * (d doubles) for every i the sample names. tree_nodes: borrowed until the tree changes;
+ * tree_set copies. */
+struct sg_iforest *sg_iforest_alloc(size_t d, int trees, int psi, uint64_t seed);
+void sg_iforest_tree_sample(const struct sg_iforest *f, int ti, size_t n, size_t *idx);
+void sg_iforest_fit_tree(struct sg_iforest *f, int ti, size_t n,
+                         const double *(*row)(const void *ctx, size_t i), const void *ctx);
+const struct sg_itree_node *sg_iforest_tree_nodes(const struct sg_iforest *f, int ti, size_t *n);
+void sg_iforest_tree_set(struct sg_iforest *f, int ti, const struct sg_itree_node *nodes,
+                         size_t n);
+/* Call once every tree is in place: builds the fast scoring layout (scores are the same
+ * without it, only slower). */
+void sg_iforest_finish(struct sg_iforest *f);
 
 size_t sg_iforest_dims(const struct sg_iforest *f);
 int sg_iforest_trees(const struct sg_iforest *f);

@@ -21,9 +21,9 @@ struct sg_ingest_stats {
 };
 
 struct sg_ingest_opts {
-    int threads;          /* decode/route threads including the caller's (>= 1) */
-    uint64_t max_events;  /* 0 = no cap (counts messages, valid or not) */
-    volatile int *stop;   /* set by a signal handler: stop after the current batch */
+    int threads;         /* decode/route threads including the caller's (>= 1) */
+    uint64_t max_events; /* 0 = no cap (counts messages, valid or not) */
+    volatile int *stop;  /* set by a signal handler: stop after the current batch */
     /* called from the calling thread about once a second and at the end (may be NULL) */
     void (*progress)(const struct sg_ingest_stats *st, size_t users, int final, void *ctx);
     void *ctx;

@@ -175,7 +175,7 @@ double sg_kmeans_silhouette(const double *X, size_t n, size_t d, const int *labe
         idx[i] = i;
     struct sg_rng r;
     sg_rng_seed2(&r, seed, UINT64_C(0x73696c68)); /* "silh" */
-    for (size_t i = 0; i < m; i++) { /* partial Fisher-Yates */
+    for (size_t i = 0; i < m; i++) {              /* partial Fisher-Yates */
         size_t j = i + (size_t)sg_rng_below(&r, n - i);
         size_t t = idx[i];
         idx[i] = idx[j];

@@ -11,11 +11,11 @@
 struct sg_kmeans {
     int k;
     size_t d;
-    double *c;  /* k x d centroids, row-major */
-    int iters;  /* Lloyd iterations run */
+    double *c; /* k x d centroids, row-major */
+    int iters; /* Lloyd iterations run */
     double inertia;
-    uint64_t *size;  /* k: training rows per cluster at the end */
-    uint8_t *large;  /* k: cluster holds >= SG_KMEANS_SMALL_SHARE of the rows (or is largest) */
+    uint64_t *size; /* k: training rows per cluster at the end */
+    uint8_t *large; /* k: cluster holds >= SG_KMEANS_SMALL_SHARE of the rows (or is largest) */
 };
 
 /* Clusters smaller than this share of the training rows are "small": a handful of outliers
@@ -23,9 +23,9 @@ struct sg_kmeans {
 #define SG_KMEANS_SMALL_SHARE 0.02
 
 struct sg_kmeans_params {
-    int k;            /* clusters (>= 1; clamped to n) */
-    int max_iter;     /* default 20 */
-    double tol;       /* stop when every centroid moved less than tol (default 1e-4) */
+    int k;        /* clusters (>= 1; clamped to n) */
+    int max_iter; /* default 20 */
+    double tol;   /* stop when every centroid moved less than tol (default 1e-4) */
     uint64_t seed;
 };
 

@@ -26,6 +26,7 @@ struct ks {
     rd_kafka_t *rk;
     char *topic;
     int has_group;
+    int share, shares; /* read partitions i (in id order) with i % shares == share */
     struct kpart *parts;
     int nparts, open_parts;
     rd_kafka_message_t **held;
@@ -73,8 +74,10 @@ static int ks_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char 
             if (b->n)
                 break;
             if (++idle * 200 > 6 * TIMEOUT_MS) {
-                snprintf(errbuf, errlen, "no messages for %d s before the end of the topic "
-                         "(broker unavailable?)", 6 * TIMEOUT_MS / 1000);
+                snprintf(errbuf, errlen,
+                         "no messages for %d s before the end of the topic "
+                         "(broker unavailable?)",
+                         6 * TIMEOUT_MS / 1000);
                 return SG_ERR_UNAVAILABLE;
             }
             continue;
@@ -82,9 +85,17 @@ static int ks_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char 
         idle = 0;
         if (m->err) {
             rd_kafka_resp_err_t e = m->err;
+            struct kpart *p = find_part(k, m->partition);
             rd_kafka_message_destroy(m);
-            if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+            if (e == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                /* nothing left to deliver: also ends a partition whose last offsets below the
+                 * watermark are not messages (transaction markers, compacted away) */
+                if (p && p->next < p->end) {
+                    p->next = p->end;
+                    k->open_parts--;
+                }
                 continue;
+            }
             snprintf(errbuf, errlen, "kafka: %s", rd_kafka_err2str(e));
             return sg_kafka_err(e);
         }
@@ -122,6 +133,12 @@ static void ks_free(struct sg_source *s)
     free(k);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int load_partitions(struct ks *k, char *errbuf, size_t errlen)
 {
     rd_kafka_topic_t *t = rd_kafka_topic_new(k->rk, k->topic, NULL);
@@ -135,14 +152,19 @@ static int load_partitions(struct ks *k, char *errbuf, size_t errlen)
     }
     int rc = SG_OK;
     if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
-        snprintf(errbuf, errlen, "kafka topic '%s' does not exist or has no partitions",
-                 k->topic);
+        snprintf(errbuf, errlen, "kafka topic '%s' does not exist or has no partitions", k->topic);
         rc = SG_ERR_NOTFOUND;
     } else {
-        k->nparts = md->topics[0].partition_cnt;
-        k->parts = sg_xcalloc((size_t)k->nparts, sizeof *k->parts);
-        for (int i = 0; i < k->nparts; i++)
-            k->parts[i].id = md->topics[0].partitions[i].id;
+        int all = md->topics[0].partition_cnt;
+        int32_t *ids = sg_xcalloc((size_t)all, sizeof *ids);
+        for (int i = 0; i < all; i++)
+            ids[i] = md->topics[0].partitions[i].id;
+        qsort(ids, (size_t)all, sizeof *ids, cmp_id);
+        k->parts = sg_xcalloc((size_t)all, sizeof *k->parts);
+        for (int i = 0; i < all; i++)
+            if (i % k->shares == k->share)
+                k->parts[k->nparts++].id = ids[i];
+        free(ids);
     }
     rd_kafka_metadata_destroy(md);
     return rc;
@@ -153,11 +175,11 @@ static int load_offsets(struct ks *k, char *errbuf, size_t errlen)
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(k->nparts);
     for (int i = 0; i < k->nparts; i++) {
         int64_t lo, hi;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(k->rk, k->topic, k->parts[i].id,
-                                                                 &lo, &hi, TIMEOUT_MS);
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(k->rk, k->topic, k->parts[i].id, &lo, &hi, TIMEOUT_MS);
         if (e) {
-            snprintf(errbuf, errlen, "kafka watermarks of %s[%d]: %s", k->topic,
-                     k->parts[i].id, rd_kafka_err2str(e));
+            snprintf(errbuf, errlen, "kafka watermarks of %s[%d]: %s", k->topic, k->parts[i].id,
+                     rd_kafka_err2str(e));
             rd_kafka_topic_partition_list_destroy(l);
             return sg_kafka_err(e);
         }
@@ -195,7 +217,16 @@ struct sg_source *sg_ksource_new(const struct sg_config *cfg, const char *broker
                                  char *errbuf, size_t errlen)
 {
     (void)max_events; /* the cap is applied by the ingest loop across partitions */
+    return sg_ksource_new_share(cfg, brokers, topic, group, 0, 1, errbuf, errlen);
+}
+
+struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *brokers,
+                                       const char *topic, const char *group, int share,
+                                       int shares, char *errbuf, size_t errlen)
+{
     struct ks *k = sg_xcalloc(1, sizeof *k);
+    k->share = share;
+    k->shares = shares > 0 ? shares : 1;
     k->base.next = ks_next;
     k->base.free = ks_free;
     k->topic = sg_xstrdup(topic);
@@ -203,10 +234,11 @@ struct sg_source *sg_ksource_new(const struct sg_config *cfg, const char *broker
     char gid[64];
     snprintf(gid, sizeof gid, "streamguard-batch-%d", (int)getpid());
     rd_kafka_conf_t *conf = sg_kafka_conf_new(cfg, brokers, errbuf, errlen);
-    if (!conf || sg_kafka_conf_set(conf, "group.id", k->has_group ? group : gid, errbuf,
-                                   errlen) != SG_OK ||
+    if (!conf ||
+        sg_kafka_conf_set(conf, "group.id", k->has_group ? group : gid, errbuf, errlen) != SG_OK ||
         sg_kafka_conf_set(conf, "enable.auto.commit", "false", errbuf, errlen) != SG_OK ||
-        sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SG_OK) {
+        sg_kafka_conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen) != SG_OK ||
+        sg_kafka_conf_set(conf, "enable.partition.eof", "true", errbuf, errlen) != SG_OK) {
         if (conf)
             rd_kafka_conf_destroy(conf);
         ks_free(&k->base);

@@ -18,6 +18,12 @@ struct sg_source *sg_ksource_new(const struct sg_config *cfg, const char *broker
                                  const char *topic, const char *group, uint64_t max_events,
                                  char *errbuf, size_t errlen);
 
+/* The same over a share of the partitions (for MPI ranks): partition i, counted in id order,
+ * is read by share i % shares (0 <= share < shares); a share may hold none. */
+struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *brokers,
+                                       const char *topic, const char *group, int share,
+                                       int shares, char *errbuf, size_t errlen);
+
 /* Commits the offsets consumed so far for the group (no-op without a group, or for a source
  * that is not a Kafka source). Returns SG_OK or an error with errbuf. */
 int sg_ksource_commit(struct sg_source *s, char *errbuf, size_t errlen);

@@ -198,8 +198,8 @@ static void put_features(struct sg_buf *b)
     sg_buf_puts(b, "],\n");
 }
 
-int sg_model_save(const struct sg_model *m, const char *dir, const char *meta_json,
-                  char *errbuf, size_t errlen)
+int sg_model_save(const struct sg_model *m, const char *dir, const char *meta_json, char *errbuf,
+                  size_t errlen)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         snprintf(errbuf, errlen, "%s: %s", dir, strerror(errno));
@@ -210,7 +210,8 @@ int sg_model_save(const struct sg_model *m, const char *dir, const char *meta_js
     sg_buf_printf(&b, "{\"format\":\"streamguard-model\",\"version\":%d,\n",
                   SG_MODEL_FORMAT_VERSION);
     put_features(&b);
-    sg_buf_printf(&b, "\"algorithm\":\"%s\",\"contamination\":", sg_model_algorithm_name(m->algorithm));
+    sg_buf_printf(&b,
+                  "\"algorithm\":\"%s\",\"contamination\":", sg_model_algorithm_name(m->algorithm));
     sg_buf_json_double(&b, m->contamination);
     sg_buf_puts(&b, ",\"threshold\":");
     sg_buf_json_double(&b, m->threshold);
@@ -357,8 +358,8 @@ static int check_features(const cJSON *root, char *errbuf, size_t errlen)
              "model was trained with a different feature list: model has %d features "
              "(version %d, hash %s), this build has %d (version %d, hash %s); first "
              "difference at #%d: model '%s' vs build '%s' - retrain with `streamguard batch`",
-             cJSON_GetArraySize(feats), cJSON_IsNumber(ver) ? ver->valueint : -1,
-             hash->valuestring, SG_FEAT_COUNT, SG_FEATURES_VERSION, mine, i, theirs, ours);
+             cJSON_GetArraySize(feats), cJSON_IsNumber(ver) ? ver->valueint : -1, hash->valuestring,
+             SG_FEAT_COUNT, SG_FEATURES_VERSION, mine, i, theirs, ours);
     return -1;
 }
 
@@ -445,8 +446,8 @@ static int load_root(struct sg_model *m, const cJSON *root, char *errbuf, size_t
     m->seed = cJSON_IsString(seed) ? strtoull(seed->valuestring, NULL, 10) : 0;
     if (load_scaler_kmeans(m, root, errbuf, errlen))
         return -1;
-    m->forest = sg_iforest_from_json(cJSON_GetObjectItemCaseSensitive(root, "iforest"), errbuf,
-                                     errlen);
+    m->forest =
+        sg_iforest_from_json(cJSON_GetObjectItemCaseSensitive(root, "iforest"), errbuf, errlen);
     if (!m->forest)
         return -1;
     if (sg_iforest_dims(m->forest) != m->d) {
@@ -560,6 +561,25 @@ static int load_baselines(struct sg_model *m, const char *dir, char *errbuf, siz
     return rc;
 }
 
+struct sg_model *sg_model_parse(const char *json, size_t len, char *errbuf, size_t errlen)
+{
+    cJSON *root = cJSON_ParseWithLength(json, len);
+    struct sg_model *m = sg_xcalloc(1, sizeof *m);
+    int bad = 0;
+    if (!root) {
+        snprintf(errbuf, errlen, "model.json: not valid JSON");
+        bad = 1;
+    } else if (load_root(m, root, errbuf, errlen)) {
+        bad = 1;
+    }
+    cJSON_Delete(root);
+    if (bad) {
+        sg_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 struct sg_model *sg_model_load(const char *dir, char *errbuf, size_t errlen)
 {
     char path[4096];
@@ -568,18 +588,14 @@ struct sg_model *sg_model_load(const char *dir, char *errbuf, size_t errlen)
     char *text = read_all(path, &len, errbuf, errlen);
     if (!text)
         return NULL;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    char err[400];
+    struct sg_model *m = sg_model_parse(text, len, err, sizeof err);
     free(text);
-    struct sg_model *m = sg_xcalloc(1, sizeof *m);
-    int bad = 0;
-    if (!root) {
-        snprintf(errbuf, errlen, "%s: not valid JSON", path);
-        bad = 1;
-    } else if (load_root(m, root, errbuf, errlen) || load_baselines(m, dir, errbuf, errlen)) {
-        bad = 1;
+    if (!m) {
+        snprintf(errbuf, errlen, "%s: %s", dir, err);
+        return NULL;
     }
-    cJSON_Delete(root);
-    if (bad) {
+    if (load_baselines(m, dir, errbuf, errlen)) {
         sg_model_free(m);
         return NULL;
     }
@@ -600,8 +616,7 @@ void sg_model_free(struct sg_model *m)
     free(m);
 }
 
-const struct sg_baseline *sg_model_baseline(const struct sg_model *m, const char *user,
-                                            size_t len)
+const struct sg_baseline *sg_model_baseline(const struct sg_model *m, const char *user, size_t len)
 {
     if (!m->base_cap)
         return NULL;

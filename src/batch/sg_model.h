@@ -20,14 +20,14 @@
 enum sg_algorithm { SG_ALG_IFOREST = 0, SG_ALG_KMEANS, SG_ALG_ENSEMBLE };
 
 struct sg_model {
-    size_t d;                   /* == SG_FEAT_COUNT for models of this build */
-    uint64_t feature_hash;      /* sg_features_hash() at training time */
+    size_t d;              /* == SG_FEAT_COUNT for models of this build */
+    uint64_t feature_hash; /* sg_features_hash() at training time */
     enum sg_algorithm algorithm;
     double contamination;
-    double threshold;           /* anomaly_score >= threshold -> anomalous */
+    double threshold; /* anomaly_score >= threshold -> anomalous */
     uint64_t seed;
     struct sg_scaler scaler;
-    struct sg_iforest *forest;  /* owned */
+    struct sg_iforest *forest; /* owned */
     struct sg_kmeans km;
     double q_iforest[SG_MODEL_QUANTILES]; /* training score quantiles, p = i / (Q - 1) */
     double q_kmeans[SG_MODEL_QUANTILES];
@@ -37,10 +37,10 @@ struct sg_model {
 };
 
 struct sg_model_score {
-    double iforest;        /* Isolation Forest score s in (0, 1] */
-    double kmeans_dist;    /* distance to the nearest centroid (standardised space) */
+    double iforest;     /* Isolation Forest score s in (0, 1] */
+    double kmeans_dist; /* distance to the nearest centroid (standardised space) */
     int cluster;
-    double anomaly_score;  /* [0, 1], per the algorithm; compare with threshold */
+    double anomaly_score; /* [0, 1], per the algorithm; compare with threshold */
     int is_anomaly;
 };
 
@@ -69,8 +69,8 @@ int sg_model_top_features(const struct sg_model *m, const double *z, int *idx, i
 
 /* Writes dir/model.json (creating dir). `meta_json` is an optional JSON object text stored as
  * "training" (config, counts). Returns SG_OK or an I/O error with errbuf. */
-int sg_model_save(const struct sg_model *m, const char *dir, const char *meta_json,
-                  char *errbuf, size_t errlen);
+int sg_model_save(const struct sg_model *m, const char *dir, const char *meta_json, char *errbuf,
+                  size_t errlen);
 
 /* Appends one baselines.ndjson line for a user. */
 void sg_model_baseline_line(const char *user, size_t len, const struct sg_features *f,
@@ -83,8 +83,10 @@ void sg_model_baseline_line(const char *user, size_t len, const struct sg_featur
 struct sg_model *sg_model_load(const char *dir, char *errbuf, size_t errlen);
 void sg_model_free(struct sg_model *m);
 
+/* Parses model.json text (no baselines); the checks of sg_model_load. Returns NULL + errbuf. */
+struct sg_model *sg_model_parse(const char *json, size_t len, char *errbuf, size_t errlen);
+
 /* The user's baseline from baselines.ndjson, or NULL. Borrowed, lives as long as `m`. */
-const struct sg_baseline *sg_model_baseline(const struct sg_model *m, const char *user,
-                                            size_t len);
+const struct sg_baseline *sg_model_baseline(const struct sg_model *m, const char *user, size_t len);
 
 #endif

@@ -8,7 +8,6 @@
 #include "core/sg_mem.h"
 #include "core/sg_time.h"
 
-
 size_t sg_report_top(const struct sg_batch_data *data, size_t top, size_t *idx)
 {
     size_t m = 0;
@@ -72,8 +71,15 @@ static void json_anomaly(struct sg_buf *b, const struct sg_batch_data *data,
     sg_buf_puts(b, "]}");
 }
 
+static size_t count_users(const struct sg_batch_data *data)
+{
+    return data->has_totals ? data->total_users : data->n;
+}
+
 static size_t count_anomalous(const struct sg_batch_data *data)
 {
+    if (data->has_totals)
+        return data->total_anomalous;
     size_t a = 0;
     for (size_t i = 0; i < data->n; i++)
         a += data->anomalous[i];
@@ -84,23 +90,23 @@ static void json_totals(struct sg_buf *b, const struct sg_batch_data *data,
                         const struct sg_ingest_stats *st)
 {
     size_t an = count_anomalous(data);
-    sg_buf_printf(b, "\"totals\":{\"messages\":%" PRIu64 ",\"valid\":%" PRIu64
-                     ",\"invalid\":%" PRIu64,
+    sg_buf_printf(b,
+                  "\"totals\":{\"messages\":%" PRIu64 ",\"valid\":%" PRIu64 ",\"invalid\":%" PRIu64,
                   st->messages, st->valid, st->invalid);
     json_num(b, "invalid_ratio", st->messages ? (double)st->invalid / st->messages : 0, 1);
-    sg_buf_printf(b, ",\"blank_lines\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"users\":%zu,"
-                     "\"anomalous_users\":%zu",
-                  st->blank_lines, st->bytes, data->n, an);
-    json_num(b, "anomaly_rate", data->n ? (double)an / data->n : 0, 1);
+    sg_buf_printf(b,
+                  ",\"blank_lines\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"users\":%zu,"
+                  "\"anomalous_users\":%zu",
+                  st->blank_lines, st->bytes, count_users(data), an);
+    json_num(b, "anomaly_rate", count_users(data) ? (double)an / count_users(data) : 0, 1);
     sg_buf_puts(b, "},\n\"invalid_by_reason\":{");
     int first = 1;
     for (int r = 1; r < SG_REASON_COUNT; r++) {
         if (!st->by_reason[r])
             continue;
-        sg_buf_printf(b, "%s\"%s\":{\"count\":%" PRIu64 ",\"first_at_message\":%" PRIu64
-                         ",\"first_error\":",
-                      first ? "" : ",", sg_event_reason_name(r), st->by_reason[r],
-                      st->example_at[r]);
+        sg_buf_printf(
+            b, "%s\"%s\":{\"count\":%" PRIu64 ",\"first_at_message\":%" PRIu64 ",\"first_error\":",
+            first ? "" : ",", sg_event_reason_name(r), st->by_reason[r], st->example_at[r]);
         sg_buf_json_str(b, st->example[r], strlen(st->example[r]));
         sg_buf_putc(b, '}');
         first = 0;
@@ -114,21 +120,24 @@ void sg_report_json(const struct sg_batch_data *data, const struct sg_model *m,
 {
     char now[32];
     ts_str(sg_time_now_ms(), now, sizeof now);
-    sg_buf_printf(out, "{\"report\":\"streamguard-batch\",\"streamguard_version\":\"%s\","
-                       "\"generated_at\":\"%s\",\"input\":",
+    sg_buf_printf(out,
+                  "{\"report\":\"streamguard-batch\",\"streamguard_version\":\"%s\","
+                  "\"generated_at\":\"%s\",\"input\":",
                   p->version ? p->version : "unknown", now);
     const char *in = p->input_desc ? p->input_desc : "";
     sg_buf_json_str(out, in, strlen(in));
     sg_buf_puts(out, ",\n");
     json_totals(out, data, st);
-    sg_buf_printf(out, "\"algorithm\":{\"name\":\"%s\",\"trees\":%d,\"psi\":%d,\"k\":%d,"
-                       "\"k_auto\":%s,\"max_iter\":20,\"tol\":1e-4",
+    sg_buf_printf(out,
+                  "\"algorithm\":{\"name\":\"%s\",\"trees\":%d,\"psi\":%d,\"k\":%d,"
+                  "\"k_auto\":%s,\"max_iter\":20,\"tol\":1e-4",
                   sg_model_algorithm_name(m->algorithm), sg_iforest_trees(m->forest),
                   sg_iforest_psi(m->forest), m->km.k, p->k <= 0 ? "true" : "false");
     json_num(out, "contamination", m->contamination, 1);
     json_num(out, "threshold", m->threshold, 1);
-    sg_buf_printf(out, ",\"seed\":\"%" PRIu64 "\",\"threads\":%d,\"features\":%d,"
-                       "\"feature_hash\":\"%016" PRIx64 "\"},\n",
+    sg_buf_printf(out,
+                  ",\"seed\":\"%" PRIu64 "\",\"threads\":%d,\"features\":%d,"
+                  "\"feature_hash\":\"%016" PRIx64 "\"},\n",
                   p->seed, p->threads, SG_FEAT_COUNT, m->feature_hash);
     sg_buf_puts(out, "\"timings_s\":{");
     if (t) {
@@ -155,14 +164,17 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                   const struct sg_batch_timings *t, size_t top, struct sg_buf *out)
 {
     size_t an = count_anomalous(data);
-    sg_buf_printf(out, "# StreamGuard batch report\n\nInput: %s\n\n", p->input_desc ? p->input_desc : "");
-    sg_buf_printf(out, "| | |\n|---|---|\n| messages | %" PRIu64 " |\n| valid events | %" PRIu64
-                       " |\n| invalid events | %" PRIu64 " |\n| users | %zu |\n"
-                       "| anomalous users | %zu (%.2f%%) |\n\n",
-                  st->messages, st->valid, st->invalid, data->n, an,
-                  data->n ? 100.0 * (double)an / (double)data->n : 0);
+    sg_buf_printf(out, "# StreamGuard batch report\n\nInput: %s\n\n",
+                  p->input_desc ? p->input_desc : "");
+    sg_buf_printf(out,
+                  "| | |\n|---|---|\n| messages | %" PRIu64 " |\n| valid events | %" PRIu64
+                  " |\n| invalid events | %" PRIu64 " |\n| users | %zu |\n"
+                  "| anomalous users | %zu (%.2f%%) |\n\n",
+                  st->messages, st->valid, st->invalid, count_users(data), an,
+                  count_users(data) ? 100.0 * (double)an / (double)count_users(data) : 0);
     if (st->invalid) {
-        sg_buf_puts(out, "## Invalid events\n\n| reason | count | first example |\n|---|---|---|\n");
+        sg_buf_puts(out,
+                    "## Invalid events\n\n| reason | count | first example |\n|---|---|---|\n");
         for (int r = 1; r < SG_REASON_COUNT; r++)
             if (st->by_reason[r])
                 sg_buf_printf(out, "| %s | %" PRIu64 " | message %" PRIu64 ": %s |\n",
@@ -170,17 +182,18 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                               st->example[r]);
         sg_buf_putc(out, '\n');
     }
-    sg_buf_printf(out, "## Model\n\nAlgorithm **%s**; Isolation Forest %d trees, psi %d; "
-                       "K-Means k = %d%s; contamination %.3f -> threshold %.4f; seed %" PRIu64
-                       "; %d features.\n\n",
+    sg_buf_printf(out,
+                  "## Model\n\nAlgorithm **%s**; Isolation Forest %d trees, psi %d; "
+                  "K-Means k = %d%s; contamination %.3f -> threshold %.4f; seed %" PRIu64
+                  "; %d features.\n\n",
                   sg_model_algorithm_name(m->algorithm), sg_iforest_trees(m->forest),
                   sg_iforest_psi(m->forest), m->km.k, p->k <= 0 ? " (auto, silhouette)" : "",
                   m->contamination, m->threshold, p->seed, SG_FEAT_COUNT);
     if (t)
-        sg_buf_printf(out, "Timings (s): read+decode %.3f, features %.3f, scale %.3f, "
-                           "iforest %.3f, kmeans %.3f, write %.3f\n\n",
-                      t->read_s, t->features_s, t->scale_s, t->iforest_s, t->kmeans_s,
-                      t->write_s);
+        sg_buf_printf(out,
+                      "Timings (s): read+decode %.3f, features %.3f, scale %.3f, "
+                      "iforest %.3f, kmeans %.3f, write %.3f\n\n",
+                      t->read_s, t->features_s, t->scale_s, t->iforest_s, t->kmeans_s, t->write_s);
     sg_buf_puts(out, "## Top anomalies\n\n| user | score | events | avg threat | top features "
                      "(z) |\n|---|---|---|---|---|\n");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);

@@ -16,8 +16,7 @@ struct sg_scaler {
 
 /* Fits on the n x d row-major matrix X (raw values). `log1p` is d flags (NULL = none).
  * Ownership: fills caller storage `s`; free with sg_scaler_release. */
-void sg_scaler_fit(struct sg_scaler *s, const double *X, size_t n, size_t d,
-                   const int *log1p);
+void sg_scaler_fit(struct sg_scaler *s, const double *X, size_t n, size_t d, const int *log1p);
 
 /* Allocates an empty scaler of dimension d (mean 0, std 1, no log1p) for loaders. */
 void sg_scaler_init(struct sg_scaler *s, size_t d);

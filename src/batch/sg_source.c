@@ -27,7 +27,7 @@ struct nd {
     struct sg_source base;
     char **files;
     size_t nfiles, cur;
-    int open;        /* a file is open */
+    int open; /* a file is open */
     enum kind kind;
     int fd;
     gzFile gz;
@@ -37,7 +37,7 @@ struct nd {
     int zin_eof;
     char *buf;
     size_t start, end;
-    int skipping;    /* inside a line longer than the buffer */
+    int skipping; /* inside a line longer than the buffer */
     int stream_eof;
     /* plain regular files are memory-mapped: lines are views into the mapping, no copy */
     const char *map;
@@ -95,6 +95,8 @@ static int open_file(struct nd *d, char *errbuf, size_t errlen)
 {
     const char *path = d->files[d->cur];
     d->kind = ends_with(path, ".gz") ? K_GZ : ends_with(path, ".zst") ? K_ZST : K_PLAIN;
+    if (!strcmp(path, "-"))
+        d->kind = K_GZ; /* zlib passes plain bytes through and inflates gzip: both work */
     d->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
     if (d->fd < 0) {
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));

@@ -29,8 +29,8 @@ static void help(void)
         "  anomaly_report.json / .md      totals, invalid events by reason, top anomalies\n"
         "  model/                         model.json + baselines.ndjson for the speed layer\n\n"
         "input:\n"
-        "  -i, --input PATH        NDJSON file, directory of files, or - for stdin;\n"
-        "                          .gz and .zst are decompressed (repeatable)\n"
+        "  -i, --input PATH        NDJSON file, directory of files, or - for stdin (plain\n"
+        "                          or gzip); .gz and .zst files are decompressed (repeatable)\n"
         "  -b, --brokers HOST:PORT read a Kafka topic up to its end at start, then stop\n"
         "  -t, --topic T           topic (default: topics.events)\n"
         "  -g, --group G           start from G's committed offsets (default: earliest);\n"
@@ -77,23 +77,34 @@ static int add_set(struct opts *o, const char *key, const char *val)
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     static const struct option lo[] = {
-        {"input", required_argument, NULL, 'i'},    {"brokers", required_argument, NULL, 'b'},
-        {"topic", required_argument, NULL, 't'},    {"group", required_argument, NULL, 'g'},
+        {"input", required_argument, NULL, 'i'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
+        {"group", required_argument, NULL, 'g'},
         {"max-events", required_argument, NULL, 'n'},
         {"max-invalid-ratio", required_argument, NULL, 'R'},
-        {"algorithm", required_argument, NULL, 'a'}, {"trees", required_argument, NULL, 'T'},
-        {"sample-size", required_argument, NULL, 'S'}, {"k", required_argument, NULL, 'k'},
-        {"contamination", required_argument, NULL, 'C'}, {"seed", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 'j'},  {"output", required_argument, NULL, 'o'},
-        {"config", required_argument, NULL, 'c'},   {"set", required_argument, NULL, 'E'},
-        {"quiet", no_argument, NULL, 'q'},          {"help", no_argument, NULL, 'h'},
+        {"algorithm", required_argument, NULL, 'a'},
+        {"trees", required_argument, NULL, 'T'},
+        {"sample-size", required_argument, NULL, 'S'},
+        {"k", required_argument, NULL, 'k'},
+        {"contamination", required_argument, NULL, 'C'},
+        {"seed", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 'E'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const struct { int c; const char *key; } keymap[] = {
-        {'g', "batch.group"}, {'n', "batch.max_events"}, {'R', "batch.max_invalid_ratio"},
-        {'a', "batch.algorithm"}, {'T', "batch.trees"}, {'S', "batch.sample_size"},
-        {'k', "batch.k"}, {'C', "batch.contamination"}, {'s', "batch.seed"},
-        {'j', "batch.threads"}, {'o', "batch.output"}, {'t', "topics.events"},
+    static const struct {
+        int c;
+        const char *key;
+    } keymap[] = {
+        {'g', "batch.group"},     {'n', "batch.max_events"},    {'R', "batch.max_invalid_ratio"},
+        {'a', "batch.algorithm"}, {'T', "batch.trees"},         {'S', "batch.sample_size"},
+        {'k', "batch.k"},         {'C', "batch.contamination"}, {'s', "batch.seed"},
+        {'j', "batch.threads"},   {'o', "batch.output"},        {'t', "topics.events"},
     };
     int c, rc;
     optind = 1;
@@ -171,14 +182,16 @@ static int make_params(const struct sg_config *cfg, struct sg_batch_params *p)
 static void config_json(const struct sg_config *cfg, const struct sg_batch_params *p,
                         struct sg_buf *b)
 {
-    sg_buf_printf(b, "{\"batch.algorithm\":\"%s\",\"batch.trees\":%d,\"batch.sample_size\":%d,"
-                     "\"batch.k\":",
+    sg_buf_printf(b,
+                  "{\"batch.algorithm\":\"%s\",\"batch.trees\":%d,\"batch.sample_size\":%d,"
+                  "\"batch.k\":",
                   sg_model_algorithm_name(p->algorithm), p->trees, p->psi);
     sg_buf_json_str(b, cfg->batch.k, strlen(cfg->batch.k));
     sg_buf_puts(b, ",\"batch.contamination\":");
     sg_buf_json_double(b, p->contamination);
-    sg_buf_printf(b, ",\"batch.seed\":%" PRIu64 ",\"batch.threads\":%d,\"batch.max_events\":%"
-                     PRIu64 ",\"batch.max_invalid_ratio\":",
+    sg_buf_printf(b,
+                  ",\"batch.seed\":%" PRIu64 ",\"batch.threads\":%d,\"batch.max_events\":%" PRIu64
+                  ",\"batch.max_invalid_ratio\":",
                   p->seed, p->threads, p->max_events);
     sg_buf_json_double(b, p->max_invalid_ratio);
     sg_buf_puts(b, ",\"parquet.compression\":");
@@ -198,21 +211,22 @@ static void progress(const struct sg_ingest_stats *st, size_t users, int final, 
 static int check_invalid(const struct sg_ingest_stats *st, double max_ratio)
 {
     if (st->messages == 0 || st->valid == 0) {
-        fprintf(stderr, "streamguard batch: no valid events in the input (%" PRIu64
-                        " messages read)\n", st->messages);
+        fprintf(stderr,
+                "streamguard batch: no valid events in the input (%" PRIu64 " messages read)\n",
+                st->messages);
         return EXIT_RUNTIME;
     }
     double ratio = (double)st->invalid / (double)st->messages;
     if (ratio <= max_ratio)
         return EXIT_OK;
-    fprintf(stderr, "streamguard batch: %" PRIu64 " of %" PRIu64 " messages (%.2f%%) are "
-                    "invalid, more than --max-invalid-ratio %g; nothing written. Reasons:\n",
+    fprintf(stderr,
+            "streamguard batch: %" PRIu64 " of %" PRIu64 " messages (%.2f%%) are "
+            "invalid, more than --max-invalid-ratio %g; nothing written. Reasons:\n",
             st->invalid, st->messages, 100 * ratio, max_ratio);
     for (int r = 1; r < SG_REASON_COUNT; r++)
         if (st->by_reason[r])
             fprintf(stderr, "  %-14s %10" PRIu64 "  first at message %" PRIu64 ": %s\n",
-                    sg_event_reason_name(r), st->by_reason[r], st->example_at[r],
-                    st->example[r]);
+                    sg_event_reason_name(r), st->by_reason[r], st->example_at[r], st->example[r]);
     return EXIT_RUNTIME;
 }
 
@@ -258,8 +272,8 @@ static int model_and_write(struct sg_users *users, const struct sg_config *cfg,
         size_t an = 0;
         for (size_t i = 0; i < data.n; i++)
             an += data.anomalous[i];
-        fprintf(stderr, "batch: %zu of %zu users anomalous (%s); wrote %s in %.3f s\n", an,
-                data.n, sg_model_algorithm_name(p->algorithm), cfg->batch.output, t->write_s);
+        fprintf(stderr, "batch: %zu of %zu users anomalous (%s); wrote %s in %.3f s\n", an, data.n,
+                sg_model_algorithm_name(p->algorithm), cfg->batch.output, t->write_s);
     }
     sg_scaler_release(&model.scaler);
     sg_iforest_free(model.forest);
@@ -282,10 +296,10 @@ static int run(const struct opts *o, struct sg_config *cfg)
     p.config_json = cj.data;
     p.input_desc = desc.data;
     char err[512] = "";
-    struct sg_source *src = o->brokers
-        ? sg_ksource_new(cfg, o->brokers, cfg->topics.events, cfg->batch.group, p.max_events,
-                         err, sizeof err)
-        : sg_source_ndjson_new(o->inputs, (size_t)o->ninputs, err, sizeof err);
+    struct sg_source *src =
+        o->brokers ? sg_ksource_new(cfg, o->brokers, cfg->topics.events, cfg->batch.group,
+                                    p.max_events, err, sizeof err)
+                   : sg_source_ndjson_new(o->inputs, (size_t)o->ninputs, err, sizeof err);
     struct sg_users *users = NULL;
     if (!src) {
         fprintf(stderr, "streamguard batch: %s\n", err);
@@ -294,9 +308,11 @@ static int run(const struct opts *o, struct sg_config *cfg)
     }
     users = sg_users_new(p.threads * 4); /* finer than threads: dynamic balance */
     int quiet = o->quiet;
-    struct sg_ingest_opts io = {.threads = p.threads, .max_events = p.max_events,
+    struct sg_ingest_opts io = {.threads = p.threads,
+                                .max_events = p.max_events,
                                 .stop = cli_stop_flag(),
-                                .progress = progress, .ctx = &quiet};
+                                .progress = progress,
+                                .ctx = &quiet};
     struct sg_ingest_stats st;
     struct sg_batch_timings t = {0};
     double t0 = (double)sg_time_mono_ns() / 1e9;

@@ -541,7 +541,7 @@ int cmd_demo(int argc, char **argv)
     char err[512];
     static const char *const topics[] = {"security-events", "security-anomalies",
                                          "security-events-dlq"};
-    d.broker = sg_broker_new(1, (int)d.o.partitions, topics, 3, err, sizeof err);
+    d.broker = sg_broker_new(2, (int)d.o.partitions, topics, 3, err, sizeof err);
     if (!d.broker) {
         fprintf(stderr, "streamguard demo: development broker: %s\n", err);
         rc = EXIT_UNAVAIL;

@@ -1551,6 +1551,22 @@ struct sg_pq_dataset *sg_pq_dataset_new(const char *dir, char *errbuf, size_t er
     return d;
 }
 
+struct sg_pq_dataset *sg_pq_dataset_attach(const char *tmpdir)
+{
+    struct sg_pq_dataset *d = sg_xcalloc(1, sizeof *d);
+    d->tmp = sg_xstrdup(tmpdir);
+    return d;
+}
+
+void sg_pq_dataset_detach(struct sg_pq_dataset *d)
+{
+    if (!d)
+        return;
+    free(d->dir);
+    free(d->tmp);
+    free(d);
+}
+
 const char *sg_pq_dataset_tmpdir(const struct sg_pq_dataset *d)
 {
     return d->tmp;

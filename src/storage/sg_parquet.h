@@ -119,6 +119,12 @@ struct sg_pq_writer *sg_pq_dataset_part(struct sg_pq_dataset *d, const char *par
                                         const struct sg_pq_options *opt, char *errbuf,
                                         size_t errlen);
 
+/* A handle on a temporary directory another process created with sg_pq_dataset_new (e.g.
+ * MPI rank 0; shared file system), for writing parts only: never commit or abort it; free it
+ * with sg_pq_dataset_detach, which leaves the directory alone. */
+struct sg_pq_dataset *sg_pq_dataset_attach(const char *tmpdir);
+void sg_pq_dataset_detach(struct sg_pq_dataset *d);
+
 /* Writes _SUCCESS and swaps the directory in; frees `d`. Returns SG_OK or an error. */
 int sg_pq_dataset_commit(struct sg_pq_dataset *d, char *errbuf, size_t errlen);
 

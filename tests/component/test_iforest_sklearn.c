@@ -1,6 +1,7 @@
 /* Component test: our Isolation Forest against scikit-learn's (Debian python3-sklearn, run as
  * /usr/bin/python3 tests/iforest_sklearn.py) on a seeded dataset with labelled outliers, 1000
- * trees each: Spearman rank correlation of the scores >= 0.95 and ROC AUCs within 0.02.
+ * trees each: Spearman rank correlation of the scores >= 0.95, ROC AUCs within 0.02, and the
+ * score values themselves close (same 2^(-E(h)/c(psi)) scale).
  * Skips (not passes) when python3-sklearn is not installed. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,8 +129,19 @@ static void test_against_sklearn(void **state)
     struct sg_iforest *fo = sg_iforest_fit(X, (size_t)n, D, &p);
     sg_iforest_score(fo, X, (size_t)n, ours, 2);
     double rho = spearman(ours, ref, n), a_ours = auc(ours, label, n), a_ref = auc(ref, label, n);
-    print_message("spearman %.4f  auc ours %.4f  sklearn %.4f\n", rho, a_ours, a_ref);
+    double mo = 0, mr = 0, md = 0;
+    for (int i = 0; i < n; i++) {
+        mo += ours[i] / n;
+        mr += ref[i] / n;
+        md = fmax(md, fabs(ours[i] - ref[i]));
+    }
+    print_message("spearman %.4f  auc ours %.4f  sklearn %.4f  mean score %.4f vs %.4f, max "
+                  "abs diff %.4f\n",
+                  rho, a_ours, a_ref, mo, mr, md);
     assert_true(rho >= 0.95);
+    /* same formula, same scale: s = 2^(-E(h)/c(psi)) agrees value by value, not just in rank */
+    assert_true(fabs(mo - mr) < 0.005);
+    assert_true(md < 0.05);
     assert_true(fabs(a_ours - a_ref) <= 0.02);
     assert_true(a_ours > 0.9); /* the outliers are findable at all */
     sg_iforest_free(fo);

@@ -80,7 +80,7 @@ if (!(c.lo >= 0 && c.hi <= 1)) fail(`anomaly_score out of [0,1]: ${c.lo}..${c.hi
 if (Number(c.ev) !== rep.totals.valid) fail(`sum(events) ${c.ev} != valid ${rep.totals.valid}`);
 const cols = (await q(`describe select * from ${src}`)).map((r) => [r.column_name, r.column_type]);
 const want = { user: 'VARCHAR', cluster: 'INTEGER', first_seen: 'TIMESTAMP', last_seen: 'TIMESTAMP',
-  iforest_score: 'DOUBLE', kmeans_distance: 'DOUBLE', anomaly_score: 'DOUBLE' };
+  iforest_score: 'DOUBLE', kmeans_distance: 'DOUBLE', anomaly_score: 'DOUBLE', top_features: 'VARCHAR' };
 for (const [k, t] of Object.entries(want))
   if (!cols.some(([n, ty]) => n === k && ty.startsWith(t))) fail(`column ${k} ${t} missing: ${JSON.stringify(cols)}`);
 if (cols.length < 30 + 7) fail(`only ${cols.length} columns`);
@@ -88,12 +88,22 @@ if (cols.length < 30 + 7) fail(`only ${cols.length} columns`);
 const [o] = await q(`select min(anomaly_score) filter (where is_anomaly = 1) f,
   max(anomaly_score) filter (where is_anomaly = 0) u from ${src}`);
 if (!(o.f >= o.u)) fail(`flagged min ${o.f} < unflagged max ${o.u}`);
+// every flagged user says why: "feature:+z,..." naming real feature columns
+const why = await q(`select top_features t from ${src} where is_anomaly = 1`);
+for (const { t } of why) {
+  const parts = t.split(',');
+  if (!parts.length || parts.length > 3) fail(`top_features '${t}'`);
+  for (const p of parts) {
+    const [name, z] = p.split(':');
+    if (!cols.some(([n]) => n === name) || !isFinite(Number(z))) fail(`top_features item '${p}'`);
+  }
+}
 const kv = await q(`select decode(key) k, decode(value) v from parquet_kv_metadata('${dir}/is_anomaly=1/*.parquet')`);
 const keys = kv.map((r) => r.k);
 for (const k of ['streamguard.version', 'streamguard.config', 'streamguard.seed', 'streamguard.features'])
   if (!keys.includes(k)) fail(`kv metadata ${k} missing: ${keys}`);
 const feats = JSON.parse(kv.find((r) => r.k === 'streamguard.features').v);
-if (feats.features.length !== cols.length - 8) fail('feature definitions do not match the columns');
+if (feats.features.length !== cols.length - 9) fail('feature definitions do not match the columns');
 if (kv.find((r) => r.k === 'streamguard.seed').v !== '5') fail('seed metadata');
 JS
     node "$tmp/check.mjs" "$tmp/out" "$users" || fail "DuckDB check"
@@ -105,6 +115,8 @@ fi
 "$BIN" batch --input - --output "$tmp/out1" --seed 5 --threads 1 -q <"$tmp/ev.ndjson" || fail "stdin batch"
 gzip -c "$tmp/ev.ndjson" >"$tmp/ev.ndjson.gz"
 "$BIN" batch -i "$tmp/ev.ndjson.gz" -o "$tmp/outgz" --seed 5 -j 3 -q || fail "gz batch"
+"$BIN" batch -i - -o "$tmp/outgz2" --seed 5 -q <"$tmp/ev.ndjson.gz" || fail "gzip on stdin"
+cmp "$tmp/outgz/model/baselines.ndjson" "$tmp/outgz2/model/baselines.ndjson" || fail "gzip stdin differs"
 $PY - "$tmp/out" "$tmp/out1" "$tmp/outgz" <<'PY' || fail "results differ across thread counts / inputs"
 import json, sys
 def key(d):
@@ -133,7 +145,18 @@ for delay in 0.05 0.2 0.4 0.6 0.8 1.0 1.2 1.5 2.0; do
     [ "$n" = "$marker" ] || [ "$n" = 300000 ] || fail "report of neither run after kill: $n"
     [ -s "$tmp/out/model/model.json" ] || fail "model missing after kill at ${delay}s"
 done
-ls -d "$tmp"/out.tmp-* 2>/dev/null && echo "note: leftover temporary directories after kill -9 (expected; not the output)"
+# ... and certainly mid-write: the run holds its half-written output (Parquet parts written,
+# model and report not yet) until it is killed.
+before=$(cat "$tmp/out/anomaly_report.json")
+rm -rf "$tmp"/out.tmp-*
+STREAMGUARD_TEST_HOLD_WRITE_MS=30000 "$BIN" batch -i "$tmp/ev.ndjson" -o "$tmp/out" -q --seed 9 & pid=$!
+for _ in $(seq 300); do compgen -G "$tmp/out.tmp-*/is_anomaly=1/*.parquet" >/dev/null && break; sleep 0.1; done
+compgen -G "$tmp/out.tmp-*/is_anomaly=1/*.parquet" >/dev/null || fail "never saw the half-written output"
+kill -9 $pid
+wait $pid 2>/dev/null || true
+[ "$(cat "$tmp/out/anomaly_report.json")" = "$before" ] || fail "kill -9 mid-write changed the output"
+[ -e "$tmp/out/_SUCCESS" ] && [ -s "$tmp/out/model/model.json" ] || fail "output damaged by kill -9"
+"$BIN" batch -i "$tmp/ev.ndjson" -o "$tmp/out" -q --seed 9 || fail "run after a killed run"
 
 # Too many invalid events: exit 1, reasons on stderr, previous output untouched.
 before=$(cat "$tmp/out/anomaly_report.json")

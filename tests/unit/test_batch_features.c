@@ -18,13 +18,13 @@
 #define HOUR INT64_C(3600000)
 #define DAY (24 * HOUR)
 
-static struct sg_str S(const char *s)
-{
+static struct sg_str S(const char *s) {
     struct sg_str r = {s, (uint32_t)strlen(s)};
     return r;
 }
 
-static struct sg_event ev(enum sg_event_type t, int64_t ts, const char *ip)
+static struct sg_event
+ev(enum sg_event_type t, int64_t ts, const char *ip)
 {
     struct sg_event e;
     memset(&e, 0, sizeof e);
@@ -35,7 +35,10 @@ static struct sg_event ev(enum sg_event_type t, int64_t ts, const char *ip)
     e.type = t;
     e.ts_ms = ts;
     switch (t) {
-    case SG_EV_AUTH: e.d.auth.auth_type = e.d.auth.failure_reason = S(""); e.d.auth.attempts_count = -1; break;
+    case SG_EV_AUTH:
+        e.d.auth.auth_type = e.d.auth.failure_reason = S("");
+        e.d.auth.attempts_count = -1;
+        break;
     case SG_EV_NETWORK:
         e.d.net.protocol = e.d.net.connection_state = S("");
         e.d.net.source_port = e.d.net.destination_port = -1;

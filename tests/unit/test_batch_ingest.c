@@ -31,15 +31,15 @@
 
 static char dir[64];
 
-static struct sg_str S(struct sg_arena *a, const char *s)
-{
+static struct sg_str S(struct sg_arena *a, const char *s) {
     struct sg_str r = {sg_arena_strndup(a, s, strlen(s)), (uint32_t)strlen(s)};
     return r;
 }
 
 /* Seeded NDJSON: EVENTS valid events of USERS users in time order, plus 3 invalid lines,
  * 2 blank lines and one CRLF line. */
-static void make_ndjson(struct sg_buf *out)
+static void
+make_ndjson(struct sg_buf *out)
 {
     struct sg_rng r;
     sg_rng_seed(&r, 77);

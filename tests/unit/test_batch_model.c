@@ -30,14 +30,14 @@ struct fixture {
     struct sg_model model;
 };
 
-static struct sg_str S(const char *s)
-{
+static struct sg_str S(const char *s) {
     struct sg_str r = {s, (uint32_t)strlen(s)};
     return r;
 }
 
 /* N users with a few auth events each from random IPs; user 0 has a burst of failures. */
-static void train(struct fixture *fx, enum sg_algorithm alg)
+static void
+train(struct fixture *fx, enum sg_algorithm alg)
 {
     fx->users = sg_users_new(2);
     struct sg_rng r;
@@ -46,8 +46,8 @@ static void train(struct fixture *fx, enum sg_algorithm alg)
     for (int u = 0; u < N; u++) {
         snprintf(name, sizeof name, "user%03d", u);
         uint64_t h = sg_users_hash(name, strlen(name));
-        struct sg_user *us = sg_users_get(fx->users, sg_users_partition(fx->users, h), name,
-                                          strlen(name), h);
+        struct sg_user *us =
+            sg_users_get(fx->users, sg_users_partition(fx->users, h), name, strlen(name), h);
         int events = u == 0 ? 200 : 5 + (int)sg_rng_below(&r, 10);
         for (int e = 0; e < events; e++) {
             struct sg_event ev;
@@ -59,15 +59,21 @@ static void train(struct fixture *fx, enum sg_algorithm alg)
             ev.destination_ip = ev.hostname = ev.geo_location = ev.user_agent = S("");
             ev.session_id = ev.d.auth.auth_type = ev.d.auth.failure_reason = S("");
             ev.type = SG_EV_AUTH;
-            ev.ts_ms = INT64_C(1796004000000) + e * (u == 0 ? 1000 : 3600000 + (int64_t)sg_rng_below(&r, 600000));
+            ev.ts_ms = INT64_C(1796004000000) +
+                       e * (u == 0 ? 1000 : 3600000 + (int64_t)sg_rng_below(&r, 600000));
             ev.status = u == 0 ? SG_STATUS_FAILED : SG_STATUS_SUCCESS;
             ev.threat_score = sg_rng_double(&r) * 0.3;
             sg_features_add(&us->f, &ev);
         }
     }
     sg_batch_features(fx->users, 2, &fx->data);
-    struct sg_batch_params p = {.algorithm = alg, .trees = 50, .psi = 128, .k = 3,
-                                .contamination = 0.05, .seed = 3, .threads = 2};
+    struct sg_batch_params p = {.algorithm = alg,
+                                .trees = 50,
+                                .psi = 128,
+                                .k = 3,
+                                .contamination = 0.05,
+                                .seed = 3,
+                                .threads = 2};
     memset(&fx->model, 0, sizeof fx->model);
     sg_batch_fit(&fx->data, &p, &fx->model, NULL);
     snprintf(fx->dir, sizeof fx->dir, "/tmp/sg-model-XXXXXX");

@@ -105,8 +105,8 @@ static void test_iforest(void **state)
     }
     for (size_t i = n; i < n + o; i++)
         min_out = s1[i] < min_out ? s1[i] : min_out;
-    assert_true(min_out > 0.6);      /* the paper: s close to 1 means anomaly */
-    assert_true(mean_in < 0.5);      /* ... and s well below 0.5 is normal */
+    assert_true(min_out > 0.6); /* the paper: s close to 1 means anomaly */
+    assert_true(mean_in < 0.5); /* ... and s well below 0.5 is normal */
     assert_true(min_out > max_in);
     /* a different seed gives a different forest */
     p.seed = 6;
@@ -195,12 +195,38 @@ static void test_kmeans(void **state)
     free(X);
 }
 
+static void test_kmeans_small_cluster(void **state)
+{
+    (void)state;
+    /* 600 points in one blob + 3 identical far outliers: k-means++ gives the outliers their own
+     * cluster (distance 0 to it), but their anomaly distance is to the large cluster */
+    size_t n = 603, d = 2;
+    struct sg_rng r;
+    sg_rng_seed(&r, 5);
+    double *X = sg_xmalloc(n * d * sizeof *X);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            X[i * d + j] = i < 600 ? sg_rng_normal(&r) : 50.0;
+    struct sg_kmeans_params p = {.k = 3, .max_iter = 20, .tol = 1e-4, .seed = 1};
+    struct sg_kmeans km;
+    sg_kmeans_fit(&km, X, n, d, &p);
+    double near;
+    int c = sg_kmeans_nearest(&km, X + 600 * d, &near);
+    assert_true(near < 1e-9);
+    assert_int_equal(km.size[c], 3);
+    assert_false(km.large[c]);
+    assert_true(sg_kmeans_score(&km, X + 600 * d) > 60); /* ~ 50 * sqrt(2) from the blob */
+    assert_true(sg_kmeans_score(&km, X) < 5);
+    sg_kmeans_release(&km);
+    free(X);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scaler),     cmocka_unit_test(test_c_values),
-        cmocka_unit_test(test_iforest),    cmocka_unit_test(test_iforest_tiny),
-        cmocka_unit_test(test_kmeans),
+        cmocka_unit_test(test_scaler),  cmocka_unit_test(test_c_values),
+        cmocka_unit_test(test_iforest), cmocka_unit_test(test_iforest_tiny),
+        cmocka_unit_test(test_kmeans),  cmocka_unit_test(test_kmeans_small_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,488 @@
+/* main.c: build/streamguard-mpi, `streamguard batch` across the ranks of an MPI job:
+ *   mpirun -np N build/streamguard-mpi batch --input DIR --output OUT [options]
+ * A separate binary (built with mpicc from libstreamguard.a + src/mpi) so that the plain
+ * `streamguard` never needs MPI at run time. Phases: shuffle-ingest (sg_mpi_shuffle) ->
+ * features (sg_batch_features, local) -> fit (sg_mpi_fit) -> write (sg_mpi_write).
+ * Exit codes as streamguard's: 0 ok, 1 runtime failure, 2 usage. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch/sg_batch.h"
+#include "batch/sg_ksource.h"
+#include "core/sg_buf.h"
+#include "core/sg_config.h"
+#include "core/sg_err.h"
+#include "core/sg_time.h"
+#include "mpi/sg_mpi.h"
+#include "mpi/sg_mpi_fit.h"
+#include "mpi/sg_mpi_shuffle.h"
+#include "mpi/sg_mpi_write.h"
+
+#define MAX_INPUTS 256
+#define MAX_SETS 64
+#define VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_UNAVAIL = 3 };
+
+static int g_rank;
+
+static void help(void)
+{
+    printf(
+        "usage: mpirun -np N streamguard-mpi batch (--input PATH... | --brokers H:P) [options]\n\n"
+        "`streamguard batch` across the ranks of an MPI job: the input is split into pieces\n"
+        "read by every rank, events are shuffled to the rank that owns their user, features\n"
+        "are computed there, and the models are fitted collectively. Same output, same\n"
+        "results as one `streamguard batch` process with the same seed.\n\n"
+        "input:\n"
+        "  -i, --input PATH        NDJSON file or directory of them (repeatable; on a file\n"
+        "                          system every rank sees; not stdin, not .gz/.zst)\n"
+        "      --chunk-kb N        input piece per rank and round, KiB (8192): bounds the\n"
+        "                          memory of the shuffle (about 3 pieces per rank)\n"
+        "  -b, --brokers HOST:PORT read a Kafka topic up to its end at start; its partitions\n"
+        "                          are divided among the ranks (8192 messages per rank/round)\n"
+        "  -t, --topic T           topic (default: topics.events)\n"
+        "  -g, --group G           start from G's committed offsets; commit after the output\n"
+        "  -n, --max-events N      stop after N messages\n"
+        "      --max-invalid-ratio R  fail if more than R of the messages are invalid (0.01)\n\n"
+        "model:\n"
+        "  -a, --algorithm A       iforest, kmeans or ensemble (default ensemble)\n"
+        "      --trees N           Isolation Forest trees (100)\n"
+        "      --sample-size N     Isolation Forest subsample psi (256)\n"
+        "  -k, --k N|auto          K-Means clusters, or auto by silhouette (5)\n"
+        "      --contamination F   fraction of users flagged (0.1)\n"
+        "      --seed S            random seed (7)\n"
+        "  -j, --threads N         threads per rank, 0 = cores / ranks on the node (0)\n\n"
+        "output and general:\n"
+        "  -o, --output DIR        output directory, shared by all ranks (batch.output)\n"
+        "  -c, --config FILE       configuration file (default conf/streamguard.yaml)\n"
+        "      --set KEY=VALUE     override a configuration key (repeatable)\n"
+        "  -q, --quiet             no progress on stderr\n"
+        "  -h, --help              this help\n\n"
+        "exit codes: 0 ok, 1 failure (a dead rank ends the job: mpirun exits non-zero and\n"
+        "nothing is committed), 2 usage, 3 broker unavailable\n");
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    if (g_rank == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(stderr, "streamguard-mpi batch: ");
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, " (see 'streamguard-mpi batch --help')\n");
+    }
+    return EXIT_USAGE;
+}
+
+struct opts {
+    const char *inputs[MAX_INPUTS];
+    int ninputs;
+    const char *config, *brokers;
+    char *sets_key[MAX_SETS];
+    const char *sets_val[MAX_SETS];
+    int nsets;
+    int quiet;
+    size_t chunk;
+};
+
+static int add_set(struct opts *o, const char *key, const char *val)
+{
+    if (o->nsets == MAX_SETS)
+        return usage_error("too many options");
+    o->sets_key[o->nsets] = strdup(key);
+    o->sets_val[o->nsets++] = val;
+    return EXIT_OK;
+}
+
+static int parse_chunk(struct opts *o, const char *v)
+{
+    char *end;
+    long kb = strtol(v, &end, 10);
+    if (*end || end == v || kb < 4 || kb > (1L << 20))
+        return usage_error("bad --chunk-kb '%s' (4..1048576)", v);
+    o->chunk = (size_t)kb << 10;
+    return EXIT_OK;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        {"input", required_argument, NULL, 'i'},
+        {"chunk-kb", required_argument, NULL, 'M'},
+        {"max-events", required_argument, NULL, 'n'},
+        {"max-invalid-ratio", required_argument, NULL, 'R'},
+        {"algorithm", required_argument, NULL, 'a'},
+        {"trees", required_argument, NULL, 'T'},
+        {"sample-size", required_argument, NULL, 'S'},
+        {"k", required_argument, NULL, 'k'},
+        {"contamination", required_argument, NULL, 'C'},
+        {"seed", required_argument, NULL, 's'},
+        {"threads", required_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"config", required_argument, NULL, 'c'},
+        {"set", required_argument, NULL, 'E'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {"brokers", required_argument, NULL, 'b'},
+        {"topic", required_argument, NULL, 't'},
+        {"group", required_argument, NULL, 'g'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct {
+        int c;
+        const char *key;
+    } keymap[] = {
+        {'n', "batch.max_events"},    {'R', "batch.max_invalid_ratio"},
+        {'a', "batch.algorithm"},     {'T', "batch.trees"},
+        {'S', "batch.sample_size"},   {'k', "batch.k"},
+        {'C', "batch.contamination"}, {'s', "batch.seed"},
+        {'j', "batch.threads"},       {'o', "batch.output"},
+        {'t', "topics.events"},       {'g', "batch.group"},
+    };
+    int c, rc;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":i:b:t:g:n:a:k:j:o:c:qh", lo, NULL)) != -1) {
+        for (size_t m = 0; m < sizeof keymap / sizeof keymap[0]; m++)
+            if (keymap[m].c == c && (rc = add_set(o, keymap[m].key, optarg)) != EXIT_OK)
+                return rc;
+        switch (c) {
+        case 'i':
+            if (o->ninputs == MAX_INPUTS)
+                return usage_error("too many --input paths");
+            o->inputs[o->ninputs++] = optarg;
+            break;
+        case 'M':
+            if ((rc = parse_chunk(o, optarg)) != EXIT_OK)
+                return rc;
+            break;
+        case 'c': o->config = optarg; break;
+        case 'b': o->brokers = optarg; break;
+        case 'q': o->quiet = 1; break;
+        case 'E': {
+            const char *eq = strchr(optarg, '=');
+            if (!eq)
+                return usage_error("--set needs KEY=VALUE");
+            char key[256];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - optarg), optarg);
+            if ((rc = add_set(o, key, eq + 1)) != EXIT_OK)
+                return rc;
+            break;
+        }
+        case 'h':
+            if (g_rank == 0)
+                help();
+            return -1;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        case '?': return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: break;
+        }
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    if (o->ninputs && o->brokers)
+        return usage_error("--input and --brokers are exclusive");
+    if (!o->ninputs && !o->brokers)
+        return usage_error("no input: give --input PATH or --brokers HOST:PORT");
+    return EXIT_OK;
+}
+
+static int load_config(struct sg_config *cfg, const struct opts *o)
+{
+    char err[512];
+    const char *p = o->config;
+    if (!p && access("conf/streamguard.yaml", R_OK) == 0)
+        p = "conf/streamguard.yaml";
+    if (p && sg_config_load(cfg, p, err, sizeof err) != SG_OK)
+        return usage_error("%s", err);
+    for (int i = 0; i < o->nsets; i++)
+        if (sg_config_set(cfg, o->sets_key[i], o->sets_val[i], err, sizeof err) != SG_OK)
+            return usage_error("%s", err);
+    return EXIT_OK;
+}
+
+/* Threads per rank: the cores of this node shared by the ranks on it. */
+static int default_threads(const struct sg_mpi *c)
+{
+    MPI_Comm node;
+    int local = 1;
+    if (MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_size(node, &local);
+        MPI_Comm_free(&node);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long t = cores > 0 ? cores / local : 1;
+    return t < 1 ? 1 : t > 64 ? 64 : (int)t;
+}
+
+static int make_params(const struct sg_mpi *c, const struct sg_config *cfg,
+                       struct sg_batch_params *p)
+{
+    memset(p, 0, sizeof *p);
+    if (sg_model_algorithm_parse(cfg->batch.algorithm, &p->algorithm) != SG_OK)
+        return usage_error("bad algorithm '%s' (iforest, kmeans or ensemble)",
+                           cfg->batch.algorithm);
+    char *end;
+    long k = strtol(cfg->batch.k, &end, 10);
+    if (!strcmp(cfg->batch.k, "auto"))
+        k = 0; /* by silhouette, as streamguard batch */
+    else if (*end || end == cfg->batch.k || k < 1 || k > 1000)
+        return usage_error("bad k '%s' (1..1000 or auto)", cfg->batch.k);
+    p->k = (int)k;
+    p->trees = (int)cfg->batch.trees;
+    p->psi = (int)cfg->batch.sample_size;
+    p->contamination = cfg->batch.contamination;
+    p->seed = (uint64_t)cfg->batch.seed;
+    p->threads = cfg->batch.threads > 0 ? (int)cfg->batch.threads : default_threads(c);
+    p->max_invalid_ratio = cfg->batch.max_invalid_ratio;
+    p->max_events = (uint64_t)cfg->batch.max_events;
+    p->parquet_codec = cfg->parquet.compression;
+    p->version = VERSION;
+    return EXIT_OK;
+}
+
+static void config_json(const struct sg_config *cfg, const struct sg_batch_params *p, int ranks,
+                        struct sg_buf *b)
+{
+    sg_buf_printf(b,
+                  "{\"batch.algorithm\":\"%s\",\"batch.trees\":%d,\"batch.sample_size\":%d,"
+                  "\"batch.k\":",
+                  sg_model_algorithm_name(p->algorithm), p->trees, p->psi);
+    sg_buf_json_str(b, cfg->batch.k, strlen(cfg->batch.k));
+    sg_buf_puts(b, ",\"batch.contamination\":");
+    sg_buf_json_double(b, p->contamination);
+    sg_buf_printf(b, ",\"batch.seed\":%" PRIu64 ",\"batch.threads\":%d,\"mpi.ranks\":%d}", p->seed,
+                  p->threads, ranks);
+}
+
+static int check_invalid(const struct sg_ingest_stats *st, double max_ratio)
+{
+    if (st->messages == 0 || st->valid == 0) {
+        if (g_rank == 0)
+            fprintf(stderr,
+                    "streamguard-mpi batch: no valid events in the input (%" PRIu64
+                    " messages read)\n",
+                    st->messages);
+        return EXIT_RUNTIME;
+    }
+    double ratio = (double)st->invalid / (double)st->messages;
+    if (ratio <= max_ratio)
+        return EXIT_OK;
+    if (g_rank == 0)
+        fprintf(stderr,
+                "streamguard-mpi batch: %" PRIu64 " of %" PRIu64 " messages (%.2f%%) "
+                "are invalid, more than --max-invalid-ratio %g; nothing written\n",
+                st->invalid, st->messages, 100 * ratio, max_ratio);
+    return EXIT_RUNTIME;
+}
+
+static double now_s(void)
+{
+    return (double)sg_time_mono_ns() / 1e9;
+}
+
+struct run {
+    const struct sg_mpi *c;
+    const struct opts *o;
+    const struct sg_config *cfg;
+    struct sg_batch_params p;
+    struct sg_batch_timings t;
+    struct sg_ingest_stats st;
+    struct sg_mpi_comm_stats cs;
+    uint64_t shuffled;
+    struct sg_mpi_shuffle *sh;
+};
+
+/* Opens this rank's input: file pieces, or its share of the Kafka partitions. */
+static struct sg_mpi_shuffle *open_input(struct run *r, char *err, size_t errlen)
+{
+    if (!r->o->brokers)
+        return sg_mpi_shuffle_new(r->c, r->o->inputs, (size_t)r->o->ninputs, r->o->chunk,
+                                  r->p.max_events, err, errlen);
+    struct sg_source *src =
+        sg_ksource_new_share(r->cfg, r->o->brokers, r->cfg->topics.events, r->cfg->batch.group,
+                             r->c->rank, r->c->size, err, errlen);
+    return src ? sg_mpi_shuffle_new_kafka(r->c, src, 8192, r->p.max_events) : NULL;
+}
+
+/* Phase 1: returns this rank's users (NULL + exit code on failure, same on every rank). */
+static struct sg_users *ingest(struct run *r, int *code)
+{
+    char err[512] = "";
+    double t0 = now_s();
+    r->sh = open_input(r, err, sizeof err);
+    int bad = r->sh == NULL ? (strstr(err, "unavailable") ? 2 : 1) : 0;
+    SG_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, r->c->comm));
+    if (bad) {
+        if (g_rank == 0 || r->sh == NULL)
+            fprintf(stderr, "streamguard-mpi batch: rank %d: %s\n", g_rank,
+                    r->sh ? "another rank cannot open the input" : err);
+        *code = bad == 2 ? EXIT_UNAVAIL : EXIT_RUNTIME;
+        return NULL;
+    }
+    struct sg_users *users = sg_users_new(1); /* folded by this thread */
+    int rc = sg_mpi_shuffle_run(r->sh, users, err, sizeof err);
+    if (rc != SG_OK) /* the other ranks get the same error from the collective check */
+        fprintf(stderr, "streamguard-mpi batch: rank %d: reading input: %s\n", g_rank, err);
+    sg_mpi_fault_point(r->c, "read");
+    sg_mpi_stats_merge(r->c, sg_mpi_shuffle_stats(r->sh), &r->st);
+    r->shuffled = sg_mpi_shuffle_bytes_sent(r->sh);
+    r->t.read_s = now_s() - t0;
+    if (g_rank == 0 && !r->o->quiet)
+        fprintf(stderr,
+                "batch[mpi]: %d ranks read %" PRIu64 " messages (%.1f MB) in %zu rounds, "
+                "%" PRIu64 " invalid, in %.3f s\n",
+                r->c->size, r->st.messages, (double)r->st.bytes / 1e6, sg_mpi_shuffle_rounds(r->sh),
+                r->st.invalid, r->t.read_s);
+    *code = rc != SG_OK ? (rc == SG_ERR_UNAVAILABLE ? EXIT_UNAVAIL : EXIT_RUNTIME)
+                        : check_invalid(&r->st, r->p.max_invalid_ratio);
+    if (*code != EXIT_OK) {
+        sg_users_free(users);
+        return NULL;
+    }
+    return users;
+}
+
+/* Phases 2-4. */
+static int model_and_write(struct run *r, struct sg_users *users)
+{
+    struct sg_batch_data data;
+    struct sg_model model;
+    memset(&model, 0, sizeof model);
+    double t0 = now_s();
+    sg_batch_features(users, r->p.threads, &data);
+    uint64_t *gidx, ng;
+    sg_mpi_directory(r->c, &data, &gidx, &ng, &r->cs);
+    r->t.features_s = now_s() - t0;
+    if (g_rank == 0 && !r->o->quiet)
+        fprintf(stderr, "batch[mpi]: %" PRIu64 " users x %d features in %.3f s; fitting\n", ng,
+                SG_FEAT_COUNT, r->t.features_s);
+    sg_mpi_fit(r->c, gidx, ng, &data, &r->p, &model, &r->t, &r->cs);
+    sg_mpi_fault_point(r->c, "fit");
+    char err[512] = "";
+    int rc = sg_mpi_write(r->c, r->cfg->batch.output, &data, &model, &r->p, &r->st, ng, &r->t, err,
+                          sizeof err);
+    int code = EXIT_OK;
+    if (rc != SG_OK) {
+        fprintf(stderr, "streamguard-mpi batch: rank %d: writing %s: %s\n", g_rank,
+                r->cfg->batch.output, err);
+        code = EXIT_RUNTIME;
+    } else if (g_rank == 0 && !r->o->quiet) {
+        fprintf(stderr,
+                "batch[mpi]: wrote %s in %.3f s (read %.3f, features %.3f, scale %.3f, "
+                "iforest %.3f, kmeans %.3f)\n",
+                r->cfg->batch.output, r->t.write_s, r->t.read_s, r->t.features_s, r->t.scale_s,
+                r->t.iforest_s, r->t.kmeans_s);
+    }
+    if (getenv("STREAMGUARD_MPI_COMM_STATS")) /* per-rank received bytes, for bench/ */
+        fprintf(stderr,
+                "comm rank=%d shuffle_sent=%" PRIu64 " directory=%" PRIu64 " scaler=%" PRIu64
+                " iforest_rows=%" PRIu64 " iforest_trees=%" PRIu64 " kmeans=%" PRIu64
+                " quantiles=%" PRIu64 "\n",
+                g_rank, r->shuffled, r->cs.directory, r->cs.scaler, r->cs.iforest_rows,
+                r->cs.iforest_trees, r->cs.kmeans, r->cs.quantiles);
+    free(gidx);
+    sg_scaler_release(&model.scaler);
+    sg_iforest_free(model.forest);
+    sg_kmeans_release(&model.km);
+    sg_batch_data_release(&data);
+    return code;
+}
+
+static int run_batch(const struct sg_mpi *c, const struct opts *o, const struct sg_config *cfg)
+{
+    struct run r;
+    memset(&r, 0, sizeof r);
+    r.c = c;
+    r.o = o;
+    r.cfg = cfg;
+    int code = make_params(c, cfg, &r.p);
+    if (code != EXIT_OK)
+        return code;
+    struct sg_buf cj, desc;
+    sg_buf_init(&cj);
+    sg_buf_init(&desc);
+    config_json(cfg, &r.p, c->size, &cj);
+    if (o->brokers) {
+        sg_buf_printf(&desc, "kafka topic %s at %s%s%s", cfg->topics.events, o->brokers,
+                      cfg->batch.group[0] ? ", group " : "", cfg->batch.group);
+    } else {
+        sg_buf_printf(&desc, "ndjson ");
+        for (int i = 0; i < o->ninputs; i++)
+            sg_buf_printf(&desc, "%s%s", i ? ", " : "", o->inputs[i]);
+    }
+    sg_buf_printf(&desc, " (MPI, %d ranks)", c->size);
+    r.p.config_json = cj.data;
+    r.p.input_desc = desc.data;
+    double t0 = now_s();
+    struct sg_users *users = ingest(&r, &code);
+    if (users)
+        code = model_and_write(&r, users);
+    char err[512];
+    if (code == EXIT_OK && o->brokers && /* each rank commits its partitions' offsets */
+        sg_ksource_commit(sg_mpi_shuffle_kafka(r.sh), err, sizeof err) != SG_OK)
+        fprintf(stderr, "streamguard-mpi batch: rank %d: warning: committing offsets: %s\n", g_rank,
+                err);
+    sg_mpi_shuffle_free(r.sh);
+    r.t.total_s = now_s() - t0;
+    sg_users_free(users);
+    sg_buf_release(&cj);
+    sg_buf_release(&desc);
+    return code;
+}
+
+static int cmd_batch(const struct sg_mpi *c, int argc, char **argv)
+{
+    struct opts o;
+    memset(&o, 0, sizeof o);
+    o.chunk = (size_t)8 << 20; /* 8 MiB pieces */
+    struct sg_config cfg;
+    sg_config_init(&cfg);
+    int code = parse_args(argc, argv, &o);
+    if (code == -1)
+        code = EXIT_OK;
+    else if (code == EXIT_OK && (code = load_config(&cfg, &o)) == EXIT_OK)
+        code = run_batch(c, &o, &cfg);
+    for (int i = 0; i < o.nsets; i++)
+        free(o.sets_key[i]);
+    sg_config_release(&cfg);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    int provided;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "streamguard-mpi: MPI_Init failed\n");
+        return EXIT_RUNTIME;
+    }
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    struct sg_mpi c = {.comm = MPI_COMM_WORLD};
+    MPI_Comm_rank(c.comm, &c.rank);
+    MPI_Comm_size(c.comm, &c.size);
+    g_rank = c.rank;
+    int code;
+    if (argc >= 2 && !strcmp(argv[1], "batch")) {
+        code = cmd_batch(&c, argc - 1, argv + 1);
+    } else if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        if (c.rank == 0)
+            printf("usage: mpirun -np N streamguard-mpi batch [options]\n"
+                   "'streamguard-mpi batch --help' describes the options.\n");
+        code = EXIT_OK;
+    } else {
+        code = usage_error("unknown or missing command (the only one is 'batch')");
+    }
+    if (fflush(stdout) != 0 && code == EXIT_OK)
+        code = EXIT_RUNTIME;
+    MPI_Finalize();
+    return code;
+}
