@@ -113,6 +113,27 @@ assert s["events_total"] == int(sys.argv[2]), s["events_total"]
 PY
 ID=$(tail -n 1 "$T/live.ndjson" | jget - 'j["event_id"]')
 http "$API/api/events/$ID" | jget - 'j["event_id"]' | grep -qx "$ID" || fail "live event not served"
+# the alerts topic carries every stored anomaly (at-least-once: a repeat is allowed, a loss not)
+"$BIN" stream --dump-store --db "$T/db" >"$T/d2.dump"
+kcat -C -b "$BOOT" -t security-anomalies -e -q -f '%k\t%s\n' >"$T/alerts.tsv"
+python3 - "$T/alerts.tsv" "$T/d2.dump" "$T/s1.json" "$T/s2.json" <<'PY' || fail "alerts topic vs store"
+import binascii, json, sys
+alerts = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[1])]
+ids = set()
+for key, val in alerts:
+    a = json.loads(val)
+    assert a["schema"] == "streamguard.anomaly.v1" and a["user"] == key and a["score"] >= 0.5, a
+    ids.add(a["event_id"])
+stored = set()
+for l in open(sys.argv[2]):
+    cf, k, v = l.rstrip("\n").split("\t")
+    if cf == "anomalies":
+        stored.add(binascii.unhexlify(k)[8:].decode())
+runs = sum(json.load(open(p))["anomalies"] for p in sys.argv[3:])
+assert ids == stored and len(stored) == runs, (len(ids), len(stored), runs)
+print("alerts topic: %d messages, %d distinct anomalies = %d stored = %d in the run summaries"
+      % (len(alerts), len(ids), len(stored), runs))
+PY
 
 echo "== live events replayed into fresh stores, without and with the model"
 "$BIN" stream -i "$T/live.ndjson" -d "$T/r0" --metrics-listen off --alerts-file "$T/a0.ndjson" >/dev/null
