@@ -17,6 +17,11 @@
 
 #define MAX_PARTITIONS 4096
 #define OUTQ_PAUSE 200000 /* producer messages queued before consumption pauses */
+/* A dead letter carries at most this much of the original message: the producer refuses
+ * messages over message.max.bytes (1,000,000 by default), so an over-sized input (reason
+ * too_large) would otherwise lose its dead letter. Headers `truncated` and `original_size`
+ * say when it was cut. */
+#define DLQ_MAX_VALUE (512 * 1024)
 
 struct part {
     int assigned;
@@ -77,7 +82,7 @@ static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_er
     if (!c->o->dlq_topic)
         return;
     char num[32];
-    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
     rd_kafka_header_add(h, "reason", -1, sg_event_reason_name(err->reason), -1);
     rd_kafka_header_add(h, "field", -1, err->field, -1);
     rd_kafka_header_add(h, "message", -1, err->message, -1);
@@ -86,7 +91,14 @@ static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_er
     rd_kafka_header_add(h, "source_partition", -1, num, -1);
     snprintf(num, sizeof num, "%lld", (long long)m->offset);
     rd_kafka_header_add(h, "source_offset", -1, num, -1);
-    produce(c, c->o->dlq_topic, NULL, 0, m->data, m->len, h);
+    size_t len = m->len;
+    if (len > DLQ_MAX_VALUE) {
+        len = DLQ_MAX_VALUE;
+        rd_kafka_header_add(h, "truncated", -1, "true", -1);
+        snprintf(num, sizeof num, "%zu", m->len);
+        rd_kafka_header_add(h, "original_size", -1, num, -1);
+    }
+    produce(c, c->o->dlq_topic, NULL, 0, m->data, len, h);
 }
 
 /* ---- batches ---------------------------------------------------------------------------- */
