@@ -12,6 +12,7 @@ BUILD=${STREAMGUARD_BUILD:-build}
 SG=${STREAMGUARD_BIN:-$PWD/$BUILD/streamguard}
 MPI_BIN="$PWD/$BUILD/streamguard-mpi"
 [ -x "$MPI_BIN" ] || { echo "missing $MPI_BIN: install Open MPI (scripts/deps.sh), then make"; exit 1; }
+[ -x "$BUILD/tests/mpi/test_mpi_prims" ] || { echo "missing $BUILD/tests/mpi/test_mpi_prims (make)"; exit 1; }
 command -v mpirun >/dev/null || { echo "missing mpirun (scripts/deps.sh)"; exit 1; }
 [ -d tests/node_modules/@duckdb/node-api ] || { echo "missing tests/node_modules: run scripts/deps.sh"; exit 1; }
 tmp=$(mktemp -d)
@@ -35,6 +36,11 @@ run_mpi() { # NP ARGS...
 }
 compare() { (cd tests && node mpi/compare.mjs "$@"); }
 tree_sum() { (cd "$1" && find . -type f | sort | xargs md5sum); }
+
+echo "== the collective primitives (order statistics, sums, row fetch) on 1 and 3 ranks"
+for np in 1 3; do
+    mpirun --oversubscribe --allow-run-as-root -np "$np" "$PWD/$BUILD/tests/mpi/test_mpi_prims"
+done
 
 echo "== input: generated events + invalid, blank and CRLF lines, 3 files + an empty one"
 EVENTS=30000 NPS="1 2 4" FAULTS="1:write 1:read 0:fit 3:write 1:write:fail" KILLS="0.2 0.5 0.9"
