@@ -22,7 +22,7 @@ make -s -j2 "$BUILD/streamguard" "$BUILD/bench/bench_serve_store" >/dev/null
 work=$(mktemp -d /tmp/sg_bench_serve.XXXXXX)
 spid=
 cleanup() {
-    [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+    if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

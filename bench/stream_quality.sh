@@ -2,7 +2,8 @@
 # bench/stream_quality.sh: detection quality of the speed layer on generated traffic with
 # labelled attacks (`streamguard generate --truth`): event-level recall on attack events (per
 # scenario and overall) and false-positive rate on normal users' events after warm-up (a user's
-# events from its 30th event and 24 h after its first, the speed layer's own warm-up). Runs the
+# events after its 30th event and 24 h after its first - later than the detectors' own
+# warm-up of 20 events / 12 h, so no profile is still learning). Runs the
 # same pipeline as production (`stream --input`, alerts to a file). Several seeds, medians.
 # Usage: bench/stream_quality.sh [EVENTS=300000] [USERS=1000] [SEEDS="1 2 3"]
 set -euo pipefail

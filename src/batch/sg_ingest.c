@@ -166,24 +166,34 @@ static void merge_stats(struct shared *sh, struct sg_ingest_stats *st)
     st->valid = st->messages - st->invalid;
 }
 
+/* How many messages the next read may return (0: stop reading). */
+static size_t next_max(const struct sg_ingest_opts *o, uint64_t read_so_far)
+{
+    size_t max = BATCH_MSGS;
+    if (o->max_events && o->max_events - read_so_far < max)
+        max = (size_t)(o->max_events - read_so_far);
+    if (o->stop && *o->stop)
+        max = 0;
+    return max;
+}
+
+/* The caller's thread reads batch k+1 while the other threads route batch k: once decoded, a
+ * batch's raw bytes are no longer needed (decoded strings live in the decoders' arenas), so
+ * the source may reuse them. Then it joins the routing (partitions are handed out
+ * dynamically). */
 static int read_loop(struct sg_source *src, struct shared *sh, const struct sg_ingest_opts *o,
                      struct sg_ingest_stats *st, char *errbuf, size_t errlen)
 {
-    struct sg_msgbatch b = {0};
+    struct sg_msgbatch cur = {0}, nxt = {0};
     int rc = SG_OK;
     int64_t last = sg_time_mono_ms();
-    for (;;) {
-        size_t max = BATCH_MSGS;
-        if (o->max_events && o->max_events - st->messages < max)
-            max = (size_t)(o->max_events - st->messages);
-        if (max == 0 || (o->stop && *o->stop))
-            break;
-        rc = sg_source_next(src, &b, max, errbuf, errlen);
-        if (rc != SG_OK || b.n == 0)
-            break;
-        sh->batch = &b;
+    size_t max = next_max(o, 0);
+    if (max)
+        rc = sg_source_next(src, &cur, max, errbuf, errlen);
+    while (rc == SG_OK && max && cur.n > 0) {
+        sh->batch = &cur;
         sh->base = st->messages;
-        sh->nchunks = (b.n + CHUNK - 1) / CHUNK;
+        sh->nchunks = (cur.n + CHUNK - 1) / CHUNK;
         atomic_store(&sh->next_chunk, 0);
         atomic_store(&sh->next_part, 0);
         if (sh->nt > 1)
@@ -191,10 +201,17 @@ static int read_loop(struct sg_source *src, struct shared *sh, const struct sg_i
         phase_decode(&sh->w[0]);
         if (sh->nt > 1)
             pthread_barrier_wait(&sh->bar);
+        st->messages += cur.n;
+        max = next_max(o, st->messages);
+        nxt.n = 0;
+        if (max)
+            rc = sg_source_next(src, &nxt, max, errbuf, errlen);
         phase_route(&sh->w[0]);
         if (sh->nt > 1)
             pthread_barrier_wait(&sh->bar);
-        st->messages += b.n;
+        struct sg_msgbatch t = cur;
+        cur = nxt;
+        nxt = t;
         int64_t now = sg_time_mono_ms();
         if (o->progress && now - last >= 1000) {
             last = now;
@@ -204,7 +221,8 @@ static int read_loop(struct sg_source *src, struct shared *sh, const struct sg_i
             o->progress(&tmp, sg_users_count(sh->users), 0, o->ctx);
         }
     }
-    sg_msgbatch_release(&b);
+    sg_msgbatch_release(&cur);
+    sg_msgbatch_release(&nxt);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "core/sg_err.h"
+#include "core/sg_mem.h"
 #include "kafka/sg_broker.h"
 
 #define MAX_TOPICS 32
@@ -122,8 +123,8 @@ int cmd_broker(int argc, char **argv)
     const char *topics[MAX_TOPICS];
     int ntopics;
     if (a.topics) {
-        topic_buf = strdup(a.topics);
-        ntopics = topic_buf ? split_topics(topic_buf, topics) : -1;
+        topic_buf = sg_xstrdup(a.topics);
+        ntopics = split_topics(topic_buf, topics);
         if (ntopics <= 0) {
             rc =
                 cli_usage_error("broker", "--topics needs 1..%d comma-separated names", MAX_TOPICS);

@@ -340,25 +340,51 @@ static int wait_ingested(struct demo *d, double target)
     return -1;
 }
 
+/* Starts the speed layer; with_model: warm-started from the batch model (and reloading it
+ * whenever a newer one is written). */
+static int start_stream(struct demo *d, int with_model)
+{
+    /* A short session timeout: the development broker only notices that a restarted
+     * stream's previous consumer left when its session expires (librdkafka's default: 45 s). */
+    char *argv[16] = {"streamguard", "stream", "--brokers", (char *)d->bootstrap, "--db", d->db,
+                      "--metrics-listen", (char *)d->o.metrics_listen,
+                      "--set", "kafka.session.timeout.ms=6000"};
+    int n = 10;
+    if (with_model) {
+        argv[n++] = "--model";
+        argv[n++] = d->model;
+    }
+    if (d->o.config) {
+        argv[n++] = "--config";
+        argv[n++] = (char *)d->o.config;
+    }
+    argv[n] = NULL;
+    return spawn(&d->stream, d->self, d->o.dir, "stream", argv);
+}
+
 static int start_long_running(struct demo *d)
 {
-    char *stream_argv[] = {"streamguard", "stream", "--brokers", (char *)d->bootstrap,
-                           "--db", d->db, "--metrics-listen", (char *)d->o.metrics_listen,
-                           "--model", d->model, NULL, NULL, NULL};
     char *serve_argv[] = {"streamguard", "serve", "--db", d->db, "--batch-dir", d->batch,
                           "--listen", (char *)d->o.listen, NULL, NULL, NULL};
     if (d->o.config) {
-        stream_argv[10] = "--config";
-        stream_argv[11] = (char *)d->o.config;
         serve_argv[8] = "--config";
         serve_argv[9] = (char *)d->o.config;
     }
-    if (spawn(&d->stream, d->self, d->o.dir, "stream", stream_argv) != 0)
+    if (start_stream(d, 0) != 0)
         return -1;
-    /* serve opens the store the stream creates: give the stream a moment to create it */
+    /* serve follows the store the stream creates: give the stream a moment to create it */
     for (int i = 0; i < 100 && access(d->db, F_OK) != 0; i++)
         sleep_ms(100);
     return spawn(&d->serve, d->self, d->o.dir, "serve", serve_argv);
+}
+
+/* The speed layer takes the first model at a restart (its state and offsets are in RocksDB,
+ * so a restart loses and repeats nothing); later models it reloads by itself. */
+static int restart_stream_with_model(struct demo *d)
+{
+    fprintf(stderr, "demo: restarting the speed layer with the batch model (%s)\n", d->model);
+    stop_child(&d->stream);
+    return start_stream(d, 1);
 }
 
 static int run_history(struct demo *d)
@@ -461,7 +487,8 @@ static void summary(struct demo *d)
 
 static int run(struct demo *d)
 {
-    if (start_long_running(d) != 0 || run_history(d) != 0 || run_batch(d) != 0)
+    if (start_long_running(d) != 0 || run_history(d) != 0 || run_batch(d) != 0 ||
+        restart_stream_with_model(d) != 0)
         return EXIT_RUNTIME;
     if (start_live(d) != 0)
         return EXIT_RUNTIME;
@@ -514,7 +541,7 @@ int cmd_demo(int argc, char **argv)
     char err[512];
     static const char *const topics[] = {"security-events", "security-anomalies",
                                          "security-events-dlq"};
-    d.broker = sg_broker_new(1, (int)d.o.partitions, topics, 3, err, sizeof err);
+    d.broker = sg_broker_new(2, (int)d.o.partitions, topics, 3, err, sizeof err);
     if (!d.broker) {
         fprintf(stderr, "streamguard demo: development broker: %s\n", err);
         rc = EXIT_UNAVAIL;

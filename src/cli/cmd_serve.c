@@ -32,7 +32,9 @@ static void help(void)
            "      --threads N        HTTP worker threads (default 2)\n"
            "  -c, --config FILE      configuration file (default conf/streamguard.yaml if "
            "present)\n"
-           "      --set KEY=VALUE    override one configuration key (repeatable)\n"
+           "      --set KEY=VALUE    override one configuration key (repeatable); rows older\n"
+           "                         than stream.retention (as the speed layer sees them) are\n"
+           "                         not served\n"
            "  -h, --help             this help\n\n"
            "exit codes: 0 stopped by a signal, 1 runtime failure, 2 usage or configuration\n"
            "error, 3 the port could not be bound\n");
@@ -159,7 +161,8 @@ int cmd_serve(int argc, char **argv)
         goto out;
     volatile int *stop = cli_stop_flag();
     struct sg_serve_opts o = {.db = cfg.serve.db, .batch_dir = cfg.serve.batch_dir,
-                              .listen = cfg.serve.listen, .token = token, .threads = a.threads};
+                              .listen = cfg.serve.listen, .token = token, .threads = a.threads,
+                              .retention_ms = cfg.stream.retention_ms};
     char err[512];
     int src = sg_serve_start(&o, &s, err, sizeof err);
     if (src != SG_OK) {

@@ -143,11 +143,9 @@ static int configure(struct sg_config *cfg, const struct args *a)
         rc = cli_set(cfg, "stream.model", a->model);
     if (rc == EXIT_OK && a->no_alerts)
         rc = cli_set(cfg, "stream.alerts", "false");
-    if (rc == EXIT_OK && sg_log_parse_level(cfg->log.level, &(enum sg_log_level){0}) == SG_OK) {
-        enum sg_log_level lvl;
-        sg_log_parse_level(cfg->log.level, &lvl);
+    enum sg_log_level lvl;
+    if (rc == EXIT_OK && sg_log_parse_level(cfg->log.level, &lvl) == SG_OK)
         sg_log_set_level(lvl);
-    }
     return rc;
 }
 

@@ -32,7 +32,10 @@ struct stream {
     int64_t remaining;  /* benign events not yet placed on a day */
     double w_left;      /* activity weight of the days not yet opened */
     int64_t day;        /* next day to open, 0-based from the start */
-    int64_t *ts;        /* this day's benign timestamps, sorted */
+    int64_t d0;         /* start of the open day */
+    int64_t hcnt[24];   /* the open day's benign events per hour */
+    int hour;           /* next hour of the open day to unroll; 24 = day done */
+    int64_t *ts;        /* this hour's benign timestamps, sorted */
     size_t n, pos, cap;
     struct sg_gen_plan plan; /* attack events (and their benign context) */
     size_t apos;
@@ -111,52 +114,92 @@ static void sort_small(int64_t *a, size_t n)
     }
 }
 
-/* k sorted instants in the day starting at d0, spread over its hours by weight w (sum wd):
- * hour counts by sequential binomial splits, then sorted uniform instants within each hour. */
-static void fill_day(struct sg_rng *r, int64_t d0, int64_t k, const double *w, double wd,
-                     int64_t *out)
+/* Splits a day's k events over its hours by weight w (sum wd): sequential binomials. */
+static void split_day(struct sg_rng *r, int64_t k, const double *w, double wd, int64_t *cnt)
 {
-    int64_t left = k, pos = 0;
+    int64_t left = k;
     double wleft = wd;
-    for (int h = 0; h < 24 && left > 0; h++) {
-        int64_t c;
+    for (int h = 0; h < 24; h++) {
         if (h == 23)
-            c = left;
+            cnt[h] = left;
         else if (wleft > 0)
-            c = binomial(r, left, w[h] / wleft);
+            cnt[h] = binomial(r, left, w[h] / wleft);
         else
-            c = binomial(r, left, 1.0 / (24 - h));
+            cnt[h] = binomial(r, left, 1.0 / (24 - h));
         wleft -= w[h];
-        left -= c;
-        for (int64_t j = 0; j < c; j++)
-            out[pos + j] =
-                d0 + h * SG_GEN_HOUR_MS + (int64_t)sg_rng_below(r, (uint64_t)SG_GEN_HOUR_MS);
-        sort_small(out + pos, (size_t)c);
-        pos += c;
+        left -= cnt[h];
     }
 }
 
-/* Opens days until one has benign events or none are left. */
-static void open_days(struct sg_gen *g, size_t i)
+/* Draws the next day's share of the user's events and its hour counts. Returns 0 when no
+ * day is left. */
+static int open_day(struct sg_gen *g, size_t i)
 {
     struct stream *st = &g->st[i];
     const struct sg_gen_user *u = &g->users[i];
-    while (st->pos == st->n && st->remaining > 0 && st->day < g->o.days) {
-        int64_t d0 = g->o.start_ms + st->day * SG_GEN_DAY_MS;
-        double w[24], wd = 0;
-        for (int h = 0; h < 24; h++) {
-            w[h] = sg_gen_model_hour_weight(u, d0 + h * SG_GEN_HOUR_MS);
-            wd += w[h];
+    if (st->remaining <= 0 || st->day >= g->o.days)
+        return 0;
+    st->d0 = g->o.start_ms + st->day * SG_GEN_DAY_MS;
+    double w[24], wd = 0;
+    for (int h = 0; h < 24; h++) {
+        w[h] = sg_gen_model_hour_weight(u, st->d0 + h * SG_GEN_HOUR_MS);
+        wd += w[h];
+    }
+    int last = st->day == g->o.days - 1 || st->w_left <= wd * (1 + 1e-9);
+    int64_t k = last ? st->remaining : binomial(&st->trng, st->remaining, wd / st->w_left);
+    st->w_left -= wd;
+    st->remaining -= k;
+    st->day++;
+    split_day(&st->trng, k, w, wd, st->hcnt);
+    st->hour = 0;
+    return 1;
+}
+
+/* People work in sessions: an hour's c events cluster around 1-3 moments (spread of a few
+ * minutes), which makes their activity bursty like real logs. Sorted on return. */
+static void fill_sessions(struct sg_rng *r, int64_t h0, int64_t c, int64_t *out)
+{
+    int64_t centre[3];
+    int m = 1 + (int)sg_rng_below(r, 3);
+    for (int k = 0; k < m; k++)
+        centre[k] = (int64_t)sg_rng_below(r, (uint64_t)SG_GEN_HOUR_MS);
+    for (int64_t j = 0; j < c; j++) {
+        int64_t t = centre[sg_rng_below(r, (uint64_t)m)] + (int64_t)(sg_rng_normal(r) * 240000.0);
+        if (t < 0 || t >= SG_GEN_HOUR_MS) /* keep the hour's count: fold stragglers back in */
+            t = (int64_t)sg_rng_below(r, (uint64_t)SG_GEN_HOUR_MS);
+        out[j] = h0 + t;
+    }
+    sort_small(out, (size_t)c);
+}
+
+/* Refills the user's timestamp buffer with the next non-empty hour (sorted uniform instants
+ * within it), opening days as needed; one hour at a time keeps memory small for huge runs. */
+static void open_days(struct sg_gen *g, size_t i)
+{
+    struct stream *st = &g->st[i];
+    while (st->pos == st->n) {
+        while (st->hour < 24 && st->hcnt[st->hour] == 0)
+            st->hour++;
+        if (st->hour == 24) {
+            if (!open_day(g, i))
+                return;
+            continue;
         }
-        int last = st->day == g->o.days - 1 || st->w_left <= wd * (1 + 1e-9);
-        int64_t k = last ? st->remaining : binomial(&st->trng, st->remaining, wd / st->w_left);
-        st->w_left -= wd;
-        st->remaining -= k;
-        st->day++;
-        st->ts = sg_xgrow(st->ts, &st->cap, (size_t)k, sizeof *st->ts);
-        fill_day(&st->trng, d0, k, w, wd, st->ts);
-        st->n = (size_t)k;
+        int64_t c = st->hcnt[st->hour], h0 = st->d0 + st->hour * SG_GEN_HOUR_MS;
+        st->ts = sg_xgrow(st->ts, &st->cap, (size_t)c, sizeof *st->ts);
+        if (g->users[i].role == SG_ROLE_SERVICE) {
+            /* scheduled jobs: evenly spaced with a little jitter - benign periodicity that a
+             * beacon detector must not mistake for command and control */
+            int64_t step = SG_GEN_HOUR_MS / c;
+            for (int64_t j = 0; j < c; j++)
+                st->ts[j] =
+                    h0 + j * step + (int64_t)sg_rng_below(&st->trng, (uint64_t)(step / 10 + 1));
+        } else {
+            fill_sessions(&st->trng, h0, c, st->ts);
+        }
+        st->n = (size_t)c;
         st->pos = 0;
+        st->hour++;
     }
 }
 

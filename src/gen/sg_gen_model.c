@@ -201,7 +201,7 @@ static const char *const common_domains[] = {
 static const char *const tail_domains[] = {
     "news.ycombinator.com", "en.wikipedia.org", "weather.com", "booking.com",
     "www.linkedin.com",     "www.reddit.com",   "medium.com",  "cdn.jsdelivr.net",
-    "www.nytimes.com",      "maps.google.com"};
+    "www.nytimes.com",      "maps.google.com",  "mega.nz",     "transfer.sh"};
 
 #define ROLE(n, a, b, c, d, e, sh, act, sent, fsz, p, dr, dm, fl)                                  \
     {                                                                                              \
@@ -377,11 +377,14 @@ static void user_novelty(struct sg_gen_user *u, int64_t first, int64_t last)
     if (u->role == SG_ROLE_SERVICE)
         return;
     if (sg_rng_double(r) < 0.15) {
-        /* A trip somewhere a plane reaches in the 14 hours the day of travel leaves free. */
+        /* A trip somewhere a plane reaches in the 14 hours the day of travel leaves free;
+         * one trip in five goes anywhere, attackers' home countries included, so that a
+         * foreign country alone is not a label. */
         uint16_t cand[32];
         size_t n = 0;
+        int anywhere = sg_rng_double(r) < 0.2;
         for (size_t i = 0; i < sg_gen_place_count && n < N_OF(cand); i++)
-            if (sg_gen_places[i].kind != SG_PLACE_HOSTILE && i != u->home &&
+            if ((anywhere || sg_gen_places[i].kind != SG_PLACE_HOSTILE) && i != u->home &&
                 sg_gen_model_km(u->home, (uint16_t)i) < 10000)
                 cand[n++] = (uint16_t)i;
         if (n) {
@@ -719,6 +722,8 @@ static void civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
+/* RFC 3339 with milliseconds, written digit by digit: sg_time_format_rfc3339 formats through
+ * snprintf, which would be a fifth of the generator's time here. */
 static char *put_ts(char *p, int64_t ms)
 {
     int64_t days = floor_div(ms, SG_GEN_DAY_MS), rem = ms - days * SG_GEN_DAY_MS;

@@ -61,8 +61,8 @@ struct sg_producer *sg_producer_new(const struct sg_config *cfg, const char *bro
         {"linger.ms", "20"},
         {"batch.num.messages", "10000"},
         {"batch.size", "1000000"},
-        {"queue.buffering.max.messages", "500000"},
-        {"queue.buffering.max.kbytes", "1048576"},
+        {"queue.buffering.max.messages", "100000"},
+        {"queue.buffering.max.kbytes", "262144"},
         {"message.timeout.ms", "30000"},
         /* Successes are counted as sent - failed - still queued: no callback per message. */
         {"delivery.report.only.error", "true"},
@@ -132,6 +132,7 @@ int sg_producer_send(struct sg_producer *p, const void *key, size_t klen, const 
         }
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            p->sent++; /* attempted and failed at once: counts in both sent and failed */
             atomic_fetch_add_explicit(&p->failed, 1, memory_order_relaxed);
             int expected = 0;
             if (atomic_compare_exchange_strong(&p->have_error, &expected, 1))

@@ -13,7 +13,7 @@
 struct sg_producer;
 
 struct sg_producer_stats {
-    uint64_t sent;         /* accepted into the local queue */
+    uint64_t sent;         /* handed to sg_producer_send (queued, or rejected at once) */
     uint64_t delivered;    /* acknowledged by the broker (sent - failed - still queued) */
     uint64_t failed;       /* permanently failed (delivery report with an error) */
     char first_error[256]; /* "" when none */

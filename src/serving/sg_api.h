@@ -41,6 +41,7 @@ struct sg_serve {
     int thread_started;
     _Atomic int stopping;
     int64_t refresh_ms;
+    int64_t retention_ms;
     int64_t stats_at_ms;     /* when the statistics were last rebuilt (monotonic) */
     int64_t users_at_ms;     /* when users_total was last counted */
     uint64_t users_counted;

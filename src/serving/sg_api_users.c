@@ -1,12 +1,13 @@
-/* sg_api_users: GET /api/users/{user} - one user's summary: the speed layer's state (its JSON
- * if the blob is JSON, else its size), the latest stored event, the anomalies among the user's
+/* sg_api_users: GET /api/users/{user} - one user's summary: the speed layer's profile of the
+ * user (as JSON), the latest stored event, the anomalies among the user's
  * most recent ones, and the latest batch run's row (features and scores). Work is bounded:
  * one point read, two prefix scans of at most SUMMARY_ROWS rows, one binary search. */
-#include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/sg_err.h"
 #include "serving/sg_api.h"
+#include "speed/sg_user.h"
 
 #define SUMMARY_ROWS 100
 
@@ -44,24 +45,27 @@ static int tally(void *ctx, const struct sg_store_row *row)
     return 0;
 }
 
-/* Appends the state member; returns 1 if the user has state. */
+/* Appends the state member - the speed layer's profile of the user, decoded from its stored
+ * binary form by the speed layer's own code (sg_user_decode, sg_user_to_json) - and returns 1
+ * if the user has one. A blob the decoder refuses (another version) is reported, not hidden. */
 static int put_state(struct sg_store *st, const struct sg_http_str *u, struct sg_buf *b,
                      struct sg_api_scan *sc)
 {
     struct sg_buf blob;
     sg_buf_init(&blob);
     sc->seeks++;
-    int rc = sg_store_user_get(st, u->p, u->len, &blob);
-    int found = rc == SG_OK;
+    int found = sg_store_user_get(st, u->p, u->len, &blob) == SG_OK;
     sg_buf_puts(b, ",\"state\":");
-    cJSON *j = found ? cJSON_ParseWithLength(blob.data ? blob.data : "", blob.len) : NULL;
-    if (j && cJSON_IsObject(j))
-        sg_buf_append(b, blob.data, blob.len); /* the speed layer stores it as JSON */
-    else if (found)
-        sg_buf_printf(b, "{\"encoding\":\"binary\",\"bytes\":%zu}", blob.len);
-    else
+    if (found) {
+        struct sg_user_state *us = sg_xmalloc(sizeof *us);
+        if (sg_user_decode(us, blob.data ? blob.data : "", blob.len) == SG_OK)
+            sg_user_to_json(us, b);
+        else
+            sg_buf_printf(b, "{\"undecodable\":true,\"bytes\":%zu}", blob.len);
+        free(us);
+    } else {
         sg_buf_puts(b, "null");
-    cJSON_Delete(j);
+    }
     sg_buf_release(&blob);
     return found;
 }

@@ -235,7 +235,8 @@ static void try_open_store(struct sg_serve *s)
         return;
     struct sg_store *st = NULL;
     char err[512];
-    int rc = sg_store_open(s->db_dir, SG_STORE_SECONDARY, NULL, 0, &st, err, sizeof err);
+    int rc = sg_store_open(s->db_dir, SG_STORE_SECONDARY, NULL, s->retention_ms, &st, err,
+                           sizeof err);
     if (rc != SG_OK) {
         sg_log_ratelimited(SG_LOG_WARN, 1, "serve: store %s not available yet: %s", s->db_dir,
                            err);
@@ -340,6 +341,7 @@ int sg_serve_start(const struct sg_serve_opts *o, struct sg_serve **out, char *e
     s->db_dir = sg_xstrdup(o->db ? o->db : "data/stream.db");
     s->batch_dir = sg_xstrdup(o->batch_dir ? o->batch_dir : "data/batch");
     s->refresh_ms = o->refresh_ms > 0 ? o->refresh_ms : 500;
+    s->retention_ms = o->retention_ms;
     s->started_ms = sg_time_mono_ms();
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->refresh_lock, NULL);

@@ -17,6 +17,8 @@ struct sg_serve_opts {
     const char *token;     /* bearer token required off /health and the dashboard, or NULL */
     unsigned threads;      /* HTTP worker threads (default 2) */
     int64_t refresh_ms;    /* catch-up / batch reload period (default 500 ms) */
+    int64_t retention_ms;  /* hide rows the speed layer considers expired (stream.retention;
+                              <= 0: show everything stored) */
 };
 
 /* Opens what exists (a missing store or batch directory is retried by the refresh thread and

@@ -40,7 +40,7 @@ void sg_findings_add(struct sg_findings *fs, const char *reason, double score, d
         return;
     struct sg_finding *f = &fs->f[fs->n++];
     f->reason = reason;
-    f->score = score < 0 ? 0 : score > 1 ? 1 : score;
+    f->score = !(score > 0) ? 0 : score > 1 ? 1 : score; /* NaN counts as 0 */
     f->weight = weight;
     f->detail_off = fs->detail.len;
     f->detail_len = 0;

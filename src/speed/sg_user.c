@@ -9,6 +9,7 @@
 #include "core/sg_err.h"
 #include "batch/sg_features.h"
 #include "core/sg_hash.h"
+#include "core/sg_time.h"
 #include "speed/sg_detect.h"
 
 #define FORMAT_VERSION 1
@@ -36,6 +37,8 @@ void sg_ewma_add(struct sg_ewma *e, double x, double alpha)
 
 int sg_user_hour_of_week(int64_t ms)
 {
+    if (ms < 0)
+        ms = 0; /* the contract has no time before 1970; never index out of the week */
     int64_t hours = ms / 3600000;
     int64_t days = hours / 24;
     int dow = (int)((days + 3) % 7); /* 1970-01-01 was a Thursday: Monday = 0 */
@@ -388,6 +391,39 @@ static void get_set(struct rd *r, struct sg_seen *arr, struct sg_seen_set *s, si
     }
 }
 
+static int ok_ms(int64_t t)
+{
+    return t >= 0 && t <= SG_TIME_MAX_MS;
+}
+
+static int ok_ewma(const struct sg_ewma *e)
+{
+    return isfinite(e->mean) && isfinite(e->var) && e->var >= 0;
+}
+
+/* Values a profile built from valid events can hold: a blob outside them is corrupt (and
+ * would make the detectors' arithmetic overflow or produce NaN). */
+static int plausible(const struct sg_user_state *u)
+{
+    if (!ok_ms(u->first_ms) || !ok_ms(u->last_ms) || !ok_ms(u->loc_ms) || !ok_ms(u->risk_ms) ||
+        !ok_ms(u->sens_win_ms) || u->rate_minute < 0 || u->rate_minute > SG_TIME_MAX_MS / 60000)
+        return 0;
+    for (int i = 0; i < SG_USER_FAILS; i++)
+        if (!ok_ms(u->fail_ms[i]))
+            return 0;
+    const struct sg_seen *sets[] = {u->ips, u->hosts, u->countries, u->procs};
+    const struct sg_seen_set *ss[] = {&u->ip_set, &u->host_set, &u->country_set, &u->proc_set};
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < ss[k]->n; i++)
+            if (!ok_ms(sets[k][i].last_ms))
+                return 0;
+    if (!ok_ewma(&u->rate) || !ok_ewma(&u->volume) || !ok_ewma(&u->dns_len))
+        return 0;
+    if (!(u->lat >= -90 && u->lat <= 90 && u->lon >= -180 && u->lon <= 180))
+        return 0;
+    return isfinite(u->model_score) && isfinite(u->risk) && u->risk >= 0 && u->risk <= 1;
+}
+
 int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
 {
     struct rd r = {blob, (const unsigned char *)blob + len, 0};
@@ -431,6 +467,8 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
     u->model_score = get_d(&r);
     u->risk_ms = get_i(&r);
     u->risk = get_d(&r);
+    if (!r.bad && !plausible(u))
+        r.bad = 1;
     if (r.bad || r.p != r.end) {
         sg_user_init(u);
         return SG_ERR_FORMAT;

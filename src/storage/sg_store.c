@@ -178,6 +178,9 @@ static void tune(struct sg_store *st)
         st->cf_opts[i] = rocksdb_options_create_copy(o);
         if (i == CF_EVENT_IDS || i == CF_USERS || i == CF_OFFSETS || i == CF_EVENTS)
             rocksdb_options_set_block_based_table_factory(st->cf_opts[i], st->bbt);
+        /* Randomly keyed CFs get small memtables: skiplist inserts stay cache-friendly. */
+        if (i == CF_EVENT_IDS || i == CF_EVENTS_USER || i == CF_USERS)
+            rocksdb_options_set_write_buffer_size(st->cf_opts[i], 8u << 20);
         if (cf_ts[i] != TS_NONE && st->mode == SG_STORE_PRIMARY) {
             st->fstate[i].st = st;
             st->fstate[i].cf = (enum cf)i;

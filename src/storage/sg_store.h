@@ -57,9 +57,10 @@ enum sg_store_mode {
 };
 
 /* Opens the database in `dir`. `retention_ms` <= 0 keeps everything. For SG_STORE_SECONDARY,
- * `secondary_dir` is where the follower keeps its own info logs (created; NULL = dir + ".sec"
- * ... per process). Returns SG_OK, SG_ERR_UNAVAILABLE (locked by another writer, or missing
- * for a reader) or SG_ERR_STORE with errbuf. Ownership: *out is freed with sg_store_close. */
+ * `secondary_dir` is where the follower keeps its own info logs (created if missing; NULL = a
+ * fresh directory under /tmp, removed by sg_store_close). Returns SG_OK, SG_ERR_UNAVAILABLE
+ * (locked by another writer, or missing for a reader) or SG_ERR_STORE with errbuf.
+ * Ownership: *out is freed with sg_store_close. */
 int sg_store_open(const char *dir, enum sg_store_mode mode, const char *secondary_dir,
                   int64_t retention_ms, struct sg_store **out, char *errbuf, size_t errlen);
 /* Flushes nothing extra (the WAL already holds every written batch) and closes. NULL ok. */

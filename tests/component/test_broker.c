@@ -208,13 +208,19 @@ static void test_delivery_failures_counted(void **state)
     struct sg_gen *g = new_gen(5, 2000);
     struct sg_gen_run_opts ro = {-1, p, 0, NULL, NULL, NULL};
     int64_t n = 0;
-    assert_int_equal(sg_gen_run(g, &ro, &n), SG_OK);
+    /* librdkafka may start rejecting produce calls for the topic once the first error is
+     * back: then the run stops early with the error, and that message counts as failed too */
+    int rc = sg_gen_run(g, &ro, &n);
+    print_message("run: %s after %lld events\n", sg_strerror(rc), (long long)n);
+    assert_true(rc == SG_OK || rc == SG_ERR_KAFKA);
+    if (rc == SG_OK)
+        assert_int_equal(n, 2000);
     assert_int_equal(sg_producer_flush(p, 20000), SG_ERR_KAFKA);
     struct sg_producer_stats st;
     sg_producer_stats(p, &st);
-    assert_int_equal(st.sent, 2000);
+    assert_int_equal(st.sent, (uint64_t)(n + (rc != SG_OK)));
     assert_true(st.failed > 0);
-    assert_int_equal(st.delivered + st.failed, 2000);
+    assert_int_equal(st.delivered + st.failed, st.sent);
     assert_non_null(strstr(st.first_error, "uthoriz"));
     sg_producer_free(p);
     sg_gen_free(g);

@@ -19,7 +19,10 @@
 
 #include "../support/http_client.h"
 #include "core/sg_err.h"
+#include "core/sg_event.h"
+#include "core/sg_mem.h"
 #include "serving/sg_serve.h"
+#include "speed/sg_user.h"
 #include "storage/sg_parquet.h"
 #include "storage/sg_store.h"
 
@@ -63,16 +66,38 @@ static void put_event(struct sg_store_batch *b, int i)
     }
 }
 
+/* The speed layer's profiles of the users, kept up to date as events are written. */
+static struct sg_user_state profiles[NUSERS];
+
 static void write_store(struct fx *f, int from, int to)
 {
     struct sg_store_batch *b = sg_store_batch_new(f->st);
-    for (int i = from; i < to; i++)
+    struct sg_arena a;
+    sg_arena_init(&a, 4096);
+    for (int i = from; i < to; i++) {
         put_event(b, i);
+        char json[256];
+        int n = snprintf(json, sizeof json,
+                         "{\"event_id\":\"evt_%05d\",\"timestamp\":%lld,\"event_type\":\"%s\","
+                         "\"user\":\"u%d\",\"source_ip\":\"10.0.0.%d\"}",
+                         i, (long long)(T0 + (int64_t)i * 1000), types[i % 5], i % NUSERS, i % 250);
+        struct sg_event ev;
+        assert_int_equal(sg_event_decode(json, (size_t)n, &ev, &a, NULL), SG_OK);
+        if (i == 0)
+            for (int u = 0; u < NUSERS; u++)
+                sg_user_init(&profiles[u]);
+        sg_user_update(&profiles[i % NUSERS], &ev);
+        sg_arena_reset(&a);
+    }
+    sg_arena_release(&a);
     for (int u = 0; u < NUSERS; u++) {
-        char name[16], blob[64];
+        char name[16];
+        struct sg_buf blob;
+        sg_buf_init(&blob);
+        sg_user_encode(&profiles[u], &blob);
         snprintf(name, sizeof name, "u%d", u);
-        int n = snprintf(blob, sizeof blob, "{\"events\":%d,\"known_ips\":3}", to / NUSERS);
-        sg_store_batch_put_user(b, name, strlen(name), blob, (size_t)n);
+        sg_store_batch_put_user(b, name, strlen(name), blob.data, blob.len);
+        sg_buf_release(&blob);
     }
     sg_store_batch_put_stat(b, "events_total", (uint64_t)to);
     sg_store_batch_put_stat(b, "anomalies_total", (uint64_t)(to + 4) / 5);
@@ -318,8 +343,8 @@ static void test_users(void **state)
     struct fx *f = *state;
     cJSON *j = get_json(f, "/api/users/u1", 200);
     assert_string_equal(cJSON_GetObjectItem(j, "user")->valuestring, "u1");
-    const cJSON *st = cJSON_GetObjectItem(j, "state");
-    assert_int_equal(cJSON_GetObjectItem(st, "known_ips")->valueint, 3);
+    const cJSON *st = cJSON_GetObjectItem(j, "state"); /* the speed layer's profile */
+    assert_int_equal(cJSON_GetObjectItem(st, "events")->valueint, NEV / NUSERS);
     const cJSON *le = cJSON_GetObjectItem(j, "latest_event");
     assert_string_equal(cJSON_GetObjectItem(le, "event_id")->valuestring, "evt_00589");
     const cJSON *b = cJSON_GetObjectItem(j, "batch");

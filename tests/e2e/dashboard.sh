@@ -17,7 +17,7 @@ mkdir -p "$art"
 work=$(mktemp -d /tmp/sg_e2e_dash.XXXXXX)
 spid=
 cleanup() {
-    [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+    if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -61,7 +61,7 @@ chrome() {
     prof=$(mktemp -d "$work/chrome.XXXXXX")
     timeout 60 "$CHROME" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
-        --user-data-dir="$prof" --virtual-time-budget=8000 --window-size=1400,1500 "$@" \
+        --user-data-dir="$prof" --virtual-time-budget=8000 --window-size=1400,2100 "$@" \
         2>>"$work/chrome.log"
 }
 URL="$ADDR/#token=$TOKEN&user=$DUSER"
@@ -135,7 +135,13 @@ check("drill-down user", d.text.get("u-name"), user["user"])
 check("drill-down anomalies", int(d.by_id["u-anomalies"]["data-value"]),
       user["recent_anomalies"]["count"])
 check("drill-down anomaly rows", d.rows.get("u-anoms", []), [a["event_id"] for a in uanoms["anomalies"]])
-n_rows = open(f"{work}/dom.html").read().count("<tr><td>")
+html = open(f"{work}/dom.html").read()
+if user.get("state"):
+    want = f'{user["state"]["events"]:,} events'
+    check("drill-down profile events", want in html, True)
+    for ip in user["state"]["ips"]["values"][:3]:
+        check("drill-down known ip " + ip["value"], f'{ip["value"]} x{ip["count"]}' in html, True)
+n_rows = html.count("<tr><td>")
 print(f"drill-down table rows: {n_rows}")
 if fails:
     sys.exit("dashboard differs from the API: " + ", ".join(fails))

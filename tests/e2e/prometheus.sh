@@ -4,7 +4,8 @@
 # panels), runs `stream` (Kafka mode, /metrics on a free port), `batch` over the topic when this
 # build has it, `serve`, and live traffic; then a real Prometheus (Debian package) on loopback
 # with deploy/prometheus.yml (targets and interval rewritten to the test's ports) scrapes both.
-# Every PromQL expression in deploy/grafana/dashboards/*.json must return data.
+# Every PromQL expression in deploy/grafana/dashboards/*.json must return data, and every rule
+# of deploy/prometheus-rules.yml must load and evaluate without error.
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-$PWD/build/streamguard}
 for tool in prometheus curl python3 kcat; do
@@ -17,9 +18,12 @@ if ! "$BIN" stream --help >/dev/null 2>&1; then
 fi
 work=$(mktemp -d /tmp/sg_e2e_prom.XXXXXX)
 pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+cleanup() { # newest first: the broker goes last, so producers and the consumer stop cleanly
+    local i
+    for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+        kill "${pids[i]}" 2>/dev/null || true
+        wait "${pids[i]}" 2>/dev/null || true
+    done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -62,6 +66,7 @@ PPORT=$(free_port)
 sed -e "s/127.0.0.1:9108/127.0.0.1:$SPORT/" -e "s/127.0.0.1:8080/$VADDR/" \
     -e 's/scrape_interval: 15s/scrape_interval: 1s/' -e 's/evaluation_interval: 15s/evaluation_interval: 1s/' \
     deploy/prometheus.yml >"$work/prometheus.yml"
+cp deploy/prometheus-rules.yml "$work/"
 promtool check config "$work/prometheus.yml" >/dev/null || fail "rewritten config is invalid"
 prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
     --web.listen-address="127.0.0.1:$PPORT" >"$work/prom.out" 2>"$work/prom.err" &
@@ -102,14 +107,21 @@ def query(e):
 missing = []
 deadline = time.time() + 40
 for f, title, e in exprs:
+    t0 = time.time()
     while True:
         res = query(e)
         if res or time.time() > deadline:
             break
         time.sleep(1)
-    print(f"{'ok ' if res else 'NO DATA'} {len(res):3d} series  [{title}] {e}")
+    waited = f" (after {time.time() - t0:.0f}s)" if time.time() - t0 > 1 else ""
+    print(f"{'ok ' if res else 'NO DATA'} {len(res):3d} series  [{title}] {e}{waited}")
     if not res:
         missing.append(e)
 print(f"{len(exprs) - len(missing)} of {len(exprs)} expressions return data")
-sys.exit(1 if missing else 0)
+# the shipped alerting rules are loaded and evaluate without errors
+rules = json.load(urllib.request.urlopen(prom + "/api/v1/rules", timeout=10))["data"]["groups"]
+rules = [r for g in rules for r in g["rules"]]
+bad = [r["name"] for r in rules if r.get("health") != "ok"]
+print(f"{len(rules)} alerting rules loaded, {len(rules) - len(bad)} evaluate cleanly {bad or ''}")
+sys.exit(1 if missing or bad or not rules else 0)
 EOF

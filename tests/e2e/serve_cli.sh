@@ -9,7 +9,7 @@ BUILD=${STREAMGUARD_BUILD:-build}
 work=$(mktemp -d /tmp/sg_e2e_serve.XXXXXX)
 spid=
 cleanup() {
-    [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null
+    if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT

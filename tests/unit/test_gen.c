@@ -29,7 +29,8 @@ struct rec {
     int64_t ts;
     double score, lat, lon;
     int64_t bytes_sent;
-    int scenario; /* from sg_gen_meta: ground truth */
+    int scenario;     /* from sg_gen_meta: ground truth */
+    const char *uptr; /* sg_gen_meta.user: the same pointer as sg_gen_user_info.name */
 };
 
 struct run {
@@ -151,6 +152,7 @@ static void gen_run(struct run *run, uint64_t seed, int64_t events, int64_t user
         assert_int_equal(r->ts, meta.ts_ms);
         assert_string_equal(r->user, meta.user);
         r->scenario = meta.scenario;
+        r->uptr = meta.user;
         sg_buf_append(&run->json, one.data, one.len);
         sg_buf_putc(&run->json, '\n');
         sg_buf_reset(&one);
@@ -220,6 +222,22 @@ static void test_counts_and_order(void **state)
 static int cmp_idp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Many small random option sets: exact counts, order, window and decodable events every
+ * time (catches the edge cases of allocation and attack budgeting). */
+static void test_random_options(void **state)
+{
+    (void)state;
+    uint64_t x = 12345;
+    for (int k = 0; k < 60; k++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        int64_t events = (int64_t)((x >> 33) % 3000);
+        int64_t users = 1 + (int64_t)((x >> 17) % 300);
+        double attack = (double)((x >> 9) % 101) / 100.0;
+        int64_t days = 1 + (int64_t)((x >> 3) % 30);
+        check_count(x, events, users, attack, days);
+    }
 }
 
 static void test_ids_unique_and_well_formed(void **state)
@@ -395,6 +413,55 @@ static void test_roles_shape_behaviour(void **state)
     run_free(&a);
 }
 
+/* Mean over (user, hour) of the coefficient of variation of the gaps between the user's
+ * consecutive events in that hour (hours with at least 4 gaps), for users of `role`. */
+static double hourly_gap_cv(const struct run *a, int role)
+{
+    double cv_sum = 0;
+    int groups = 0;
+    for (size_t u = 0; u < sg_gen_user_count(a->g); u++) {
+        struct sg_gen_user_info info;
+        sg_gen_user_info(a->g, u, &info);
+        if ((int)info.role != role)
+            continue;
+        int64_t prev = -1;
+        double sum = 0, sq = 0, n = 0;
+        for (size_t i = 0; i <= a->n; i++) {
+            if (i < a->n && a->r[i].uptr != info.name)
+                continue;
+            int64_t t = i < a->n ? a->r[i].ts : -1;
+            if (prev >= 0 && t / 3600000 == prev / 3600000) {
+                double g = (double)(t - prev);
+                sum += g;
+                sq += g * g;
+                n++;
+            } else if (n >= 4) { /* the hour is over: fold it in */
+                double mean = sum / n;
+                cv_sum += sqrt(fmax(0, sq / n - mean * mean)) / mean;
+                groups++;
+                sum = sq = n = 0;
+            } else {
+                sum = sq = n = 0;
+            }
+            prev = t;
+        }
+    }
+    assert_true(groups > 20);
+    return cv_sum / groups;
+}
+
+static void test_service_accounts_are_periodic(void **state)
+{
+    (void)state;
+    struct run a;
+    gen_run(&a, 8, 30000, 60, 0.0, 3);
+    double svc = hourly_gap_cv(&a, SG_ROLE_SERVICE), eng = hourly_gap_cv(&a, SG_ROLE_ENGINEER);
+    print_message("gap cv: service %.2f engineer %.2f\n", svc, eng);
+    assert_true(svc < 0.4); /* scheduled jobs */
+    assert_true(eng > 0.7); /* people are bursty/random */
+    run_free(&a);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -453,7 +520,7 @@ static double max_speed(const struct run *a, const char *user, int benign_only)
     double best = 0;
     for (size_t i = 0; i < a->n; i++) {
         const struct rec *r = &a->r[i];
-        if (strcmp(r->user, user) || (benign_only && r->scenario >= 0))
+        if (r->uptr != user || (benign_only && r->scenario >= 0))
             continue;
         if (prev && (r->lat != prev->lat || r->lon != prev->lon)) {
             double hours = (double)(r->ts - prev->ts) / 3.6e6 + 1e-6;
@@ -503,7 +570,7 @@ static void test_scenario_signatures(void **state)
         size_t gaps = 0;
         for (size_t i = 0; i < a.n; i++) {
             const struct rec *r = &a.r[i];
-            if (r->scenario != info.scenario || strcmp(r->user, info.name))
+            if (r->scenario != info.scenario || r->uptr != info.name)
                 continue;
             n++;
             first = first < 0 ? r->ts : first;
@@ -639,10 +706,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_counts_and_order),
+        cmocka_unit_test(test_random_options),
         cmocka_unit_test(test_ids_unique_and_well_formed),
         cmocka_unit_test(test_truth_matches_events),
         cmocka_unit_test(test_roles_shape_behaviour),
         cmocka_unit_test(test_threat_score_is_noisy),
+        cmocka_unit_test(test_service_accounts_are_periodic),
         cmocka_unit_test(test_travel_plausible_attacks_not),
         cmocka_unit_test(test_scenario_signatures),
         cmocka_unit_test(test_no_label_artefacts),

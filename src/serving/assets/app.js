@@ -172,7 +172,31 @@ async function showUser(u) {
     el('td', {}, e.event_type), el('td', {}, e.status || 'success'), el('td', {}, e.source_ip))));
   fill('u-anoms', (an ? an.anomalies : []).map((a) => el('tr', { 'data-event-id': a.event_id }, el('td', {}, fmtTime(a.timestamp)),
     el('td', {}, sevBadge(a.severity)), el('td', {}, Number(a.score).toFixed(3)), el('td', {}, reasonsText(a)))));
+  renderProfile(info.state);
   document.getElementById('u-state').textContent = JSON.stringify({ state: info.state, batch: info.batch }, null, 2);
+}
+
+// The speed layer's profile (sg_user_to_json): remembered values with their counts.
+function renderProfile(st) {
+  const box = document.getElementById('u-profile');
+  box.innerHTML = '';
+  if (!st) {
+    box.append(el('div', { class: 'empty' }, 'no speed-layer profile'));
+    return;
+  }
+  const groups = [['ips', 'Known IPs'], ['hosts', 'Hosts'], ['countries', 'Countries'], ['processes', 'Processes']];
+  const facts = el('div', { class: 'group' }, el('b', {}, 'Activity'),
+    el('span', { class: 'chip' }, fmtInt(st.events || 0) + ' events'),
+    el('span', { class: 'chip' }, fmtInt(st.failures || 0) + ' failures'),
+    el('span', { class: 'chip' }, 'since ' + fmtTime(st.first_seen)));
+  box.append(facts);
+  for (const [key, title] of groups) {
+    const g = st[key];
+    if (!g || !Array.isArray(g.values)) continue;
+    const div = el('div', { class: 'group', 'data-group': key }, el('b', {}, `${title} (${g.distinct} distinct)`));
+    for (const v of g.values.slice(0, 8)) div.append(el('span', { class: 'chip', title: 'last ' + fmtTime(v.last_seen) }, `${v.value} x${v.count}`));
+    box.append(div);
+  }
 }
 
 function status(ok, text) {
