@@ -3,7 +3,8 @@
  * user partitions from another counter and fold each partition's events, chunk by chunk in
  * input order, into its users' accumulators (phase B). Per-user order is the input order and a
  * partition has one thread per batch, so no locks and no thread-count dependence; dynamic
- * hand-out keeps both cores busy when one thread is descheduled on a shared machine. */
+ * hand-out keeps both cores busy when one thread is descheduled on a shared machine. During
+ * phase B the calling thread first reads the next batch, then helps routing. */
 #include "batch/sg_ingest.h"
 
 #include <pthread.h>

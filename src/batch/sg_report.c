@@ -71,6 +71,19 @@ static void json_anomaly(struct sg_buf *b, const struct sg_batch_data *data,
     sg_buf_puts(b, "]}");
 }
 
+/* Flagged users counted by the feature with their largest |z| (what made them stand out).
+ * Needs every user's row: not available when the totals come from elsewhere (MPI ranks). */
+static void count_by_top_feature(const struct sg_batch_data *data, const struct sg_model *m,
+                                 uint32_t *cnt)
+{
+    memset(cnt, 0, SG_FEAT_COUNT * sizeof *cnt);
+    for (size_t i = 0; i < data->n; i++) {
+        int idx;
+        if (data->anomalous[i] && sg_model_top_features(m, data->z + i * data->d, &idx, 1) == 1)
+            cnt[idx]++;
+    }
+}
+
 static size_t count_users(const struct sg_batch_data *data)
 {
     return data->has_totals ? data->total_users : data->n;
@@ -148,7 +161,20 @@ void sg_report_json(const struct sg_batch_data *data, const struct sg_model *m,
         json_num(out, "kmeans", t->kmeans_s, 1);
         json_num(out, "write", t->write_s, 1);
     }
-    sg_buf_puts(out, "},\n\"top_anomalies\":[");
+    sg_buf_puts(out, "},\n");
+    if (!data->has_totals) {
+        uint32_t cnt[SG_FEAT_COUNT];
+        count_by_top_feature(data, m, cnt);
+        sg_buf_puts(out, "\"flagged_by_top_feature\":{");
+        for (int j = 0, first = 1; j < SG_FEAT_COUNT; j++)
+            if (cnt[j]) {
+                sg_buf_printf(out, "%s\"%s\":%u", first ? "" : ",", sg_features_defs()[j].name,
+                              cnt[j]);
+                first = 0;
+            }
+        sg_buf_puts(out, "},\n");
+    }
+    sg_buf_puts(out, "\"top_anomalies\":[");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);
     size_t k = sg_report_top(data, top, idx);
     for (size_t j = 0; j < k; j++) {
@@ -194,6 +220,25 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                       "Timings (s): read+decode %.3f, features %.3f, scale %.3f, "
                       "iforest %.3f, kmeans %.3f, write %.3f\n\n",
                       t->read_s, t->features_s, t->scale_s, t->iforest_s, t->kmeans_s, t->write_s);
+    uint32_t cnt[SG_FEAT_COUNT];
+    count_by_top_feature(data, m, cnt);
+    if (!data->has_totals)
+        sg_buf_puts(out, "## What the flagged users stand out by\n\n| strongest feature | users "
+                         "|\n|---|---|\n");
+    else
+        memset(cnt, 0, sizeof cnt); /* only this process's rows: not the whole picture */
+    for (;;) {                      /* most frequent first */
+        int best = -1;
+        for (int j = 0; j < SG_FEAT_COUNT; j++)
+            if (cnt[j] && (best < 0 || cnt[j] > cnt[best]))
+                best = j;
+        if (best < 0)
+            break;
+        sg_buf_printf(out, "| %s | %u |\n", sg_features_defs()[best].name, cnt[best]);
+        cnt[best] = 0;
+    }
+    if (!data->has_totals)
+        sg_buf_putc(out, '\n');
     sg_buf_puts(out, "## Top anomalies\n\n| user | score | events | avg threat | top features "
                      "(z) |\n|---|---|---|---|---|\n");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);

@@ -55,6 +55,7 @@ assert len(m["features"]) == r["algorithm"]["features"]
 assert len(m["iforest"]["nodes"]) == 100 and m["kmeans"]["k"] == 5
 bl = [json.loads(l) for l in open(out + "/model/baselines.ndjson")]
 assert len(bl) == users and all(len(b["hour_share"]) == 24 for b in bl)
+assert sum(r["flagged_by_top_feature"].values()) == t["anomalous_users"], r["flagged_by_top_feature"]
 md = open(out + "/anomaly_report.md").read()
 assert "# StreamGuard batch report" in md and top[0]["user"] in md
 PY
