@@ -71,6 +71,12 @@ for np in $NPS; do
     [ "$np" = 1 ] || compare "$tmp/np1" "$tmp/np$np" 0 # bit-identical across rank counts
 done
 
+echo "== 3 users on 4 ranks: ranks without users, k clamped, ties between features"
+"$SG" generate -q -n 200 -u 3 -s 4 -o "$tmp/few.ndjson"
+"$SG" batch -q -i "$tmp/few.ndjson" -o "$tmp/few1" "${COMMON[@]}"
+run_mpi 4 -i "$tmp/few.ndjson" -o "$tmp/few4" --chunk-kb 4 "${COMMON[@]}"
+compare "$tmp/few1" "$tmp/few4"
+
 echo "== the comparison does detect a different model (another seed must not pass)"
 run_mpi 2 -i "$tmp/in" -o "$tmp/other" --chunk-kb 16 --seed 14 --trees 50 \
     --set batch.max_invalid_ratio=0.05
