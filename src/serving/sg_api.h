@@ -14,6 +14,7 @@
 #include "storage/sg_store.h"
 
 struct sg_batch_view; /* sg_api_batch.c: one loaded batch output (report + per-user rows) */
+struct sg_api_memo;   /* sg_api_stats.c: parsed recent anomalies, reused across refreshes */
 
 #define SG_API_RATE_SAMPLES 64
 #define SG_API_ROUTES 16 /* at least the route table's size (checked in sg_serve.c) */
@@ -36,6 +37,7 @@ struct sg_serve {
     struct sg_store *_Atomic store;
     struct sg_batch_view *batch; /* refcounted; take with sg_api_batch_acquire */
     struct sg_api_stats_cache stats;
+    struct sg_api_memo *stats_memo; /* refresh thread only */
     pthread_mutex_t refresh_lock; /* one refresh at a time */
     pthread_t thread;
     int thread_started;
@@ -48,7 +50,7 @@ struct sg_serve {
     int64_t started_ms;
     /* metrics */
     struct sg_counter *store_seeks, *store_rows, *store_compares, *catchups, *catchup_errors;
-    struct sg_histogram *request_seconds;
+    struct sg_histogram *request_seconds, *stats_seconds;
     struct sg_counter *_Atomic req_cells[SG_API_ROUTES + 1][SG_API_CODES];
     struct sg_gauge *batch_loaded_ts, *batch_users, *batch_anomalous, *batch_valid;
     struct sg_gauge *batch_invalid, *batch_seconds, *batch_rows;

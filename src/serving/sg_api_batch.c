@@ -188,8 +188,6 @@ static int load_partition(struct sg_batch_view *v, const char *dir, int anomalou
     return rc;
 }
 
-static const struct sg_batch_view *sort_view; /* qsort has no context argument */
-
 static int by_score(const void *a, const void *b)
 {
     const struct buser *x = a, *y = b;
@@ -198,10 +196,10 @@ static int by_score(const void *a, const void *b)
     return strcmp(x->user, y->user);
 }
 
-static int by_name(const void *a, const void *b)
+static int by_name(const void *a, const void *b, void *view)
 {
-    return strcmp(sort_view->users[*(const size_t *)a].user,
-                  sort_view->users[*(const size_t *)b].user);
+    const struct sg_batch_view *v = view;
+    return strcmp(v->users[*(const size_t *)a].user, v->users[*(const size_t *)b].user);
 }
 
 static double num(const cJSON *obj, const char *key)
@@ -232,8 +230,6 @@ static int64_t report_anomalous(const char *json, size_t len, struct run_figures
     return f->anomalous >= 0 ? (int64_t)f->anomalous : -1;
 }
 
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
-
 static struct sg_batch_view *load(const char *dir, const struct stat *st)
 {
     char path[4096];
@@ -256,10 +252,7 @@ static struct sg_batch_view *load(const char *dir, const struct stat *st)
     v->by_name = sg_xcalloc(v->nusers + 1, sizeof *v->by_name);
     for (size_t i = 0; i < v->nusers; i++)
         v->by_name[i] = i;
-    pthread_mutex_lock(&sort_lock);
-    sort_view = v;
-    qsort(v->by_name, v->nusers, sizeof *v->by_name, by_name);
-    pthread_mutex_unlock(&sort_lock);
+    qsort_r(v->by_name, v->nusers, sizeof *v->by_name, by_name, v); /* glibc (_GNU_SOURCE) */
     uint64_t idv[4] = {(uint64_t)st->st_ino, (uint64_t)st->st_mtim.tv_sec,
                        (uint64_t)st->st_mtim.tv_nsec, (uint64_t)st->st_size};
     v->id = (uint32_t)sg_hash_bytes(idv, sizeof idv, 0);

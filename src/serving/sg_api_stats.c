@@ -10,6 +10,7 @@
 
 #include "core/sg_err.h"
 #include "core/sg_event.h"
+#include "core/sg_hash.h"
 #include "core/sg_time.h"
 #include "serving/sg_api.h"
 
@@ -108,13 +109,91 @@ static void on_counter(void *ctx, const char *name, uint64_t v)
     }
 }
 
-/* The recent-anomalies scan: per severity, reason and user. */
+/* The recent-anomalies scan: per severity, reason and user. Each refresh walks the window
+ * again (rows may arrive late, out of time order), but parses only the anomalies it has not
+ * seen before: the fields it needs are memoised per row (key: hash of event id and time), and
+ * the table of the previous refresh is the lookup for the next. Users are counted in a hash
+ * table. Both tables are bounded by RECENT_MAX. */
+#define TABLE_CAP 16384 /* power of two, > 2 * RECENT_MAX */
+#define MAX_REASONS 6
+
+struct summary {
+    uint64_t key; /* 0 = empty slot */
+    char user[64];
+    double score;
+    uint8_t nreasons;
+    char reasons[MAX_REASONS][32];
+};
+
+struct sg_api_memo {
+    struct summary slot[TABLE_CAP];
+};
+
 struct recent {
     struct tally sev, reason;
-    struct named *users; /* bounded by RECENT_MAX distinct users */
+    struct named *users; /* TABLE_CAP slots, open addressing by name; name[0] = 0 is empty */
     size_t nusers;
     size_t scanned;
+    const struct sg_api_memo *old; /* previous refresh's summaries (may be NULL) */
+    struct sg_api_memo *cur;       /* this refresh's */
 };
+
+static size_t slot_of(uint64_t h)
+{
+    return (size_t)(h & (TABLE_CAP - 1));
+}
+
+static struct summary *memo_slot(const struct sg_api_memo *m, uint64_t key)
+{
+    size_t i = slot_of(key);
+    while (m->slot[i].key && m->slot[i].key != key)
+        i = (i + 1) & (TABLE_CAP - 1);
+    return (struct summary *)&m->slot[i];
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+/* Parses the fields the statistics use out of one anomaly record. */
+static void summarise(const struct sg_store_row *row, struct summary *out)
+{
+    cJSON *j = cJSON_ParseWithLength(row->json, row->json_len);
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(j, "user");
+    const cJSON *score = cJSON_GetObjectItemCaseSensitive(j, "score");
+    const cJSON *it;
+    copy_str(out->user, sizeof out->user, cJSON_IsString(user) ? user->valuestring : "");
+    out->score = cJSON_IsNumber(score) ? score->valuedouble : 0;
+    out->nreasons = 0;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "reasons"))
+    {
+        if (cJSON_IsString(it) && out->nreasons < MAX_REASONS)
+            copy_str(out->reasons[out->nreasons++], sizeof out->reasons[0], it->valuestring);
+    }
+    cJSON_Delete(j);
+}
+
+static void count_user(struct recent *r, const struct summary *sm)
+{
+    if (!sm->user[0])
+        return;
+    size_t i = slot_of(sg_hash_bytes(sm->user, strlen(sm->user), 0));
+    while (r->users[i].name[0] && strcmp(r->users[i].name, sm->user) != 0)
+        i = (i + 1) & (TABLE_CAP - 1);
+    struct named *u = &r->users[i];
+    if (!u->name[0]) {
+        copy_str(u->name, sizeof u->name, sm->user);
+        r->nusers++;
+    }
+    u->v++;
+    if (sm->score > u->max_score)
+        u->max_score = sm->score;
+}
 
 static int on_recent(void *ctx, const struct sg_store_row *row)
 {
@@ -122,34 +201,19 @@ static int on_recent(void *ctx, const struct sg_store_row *row)
     r->scanned++;
     if (row->kind >= 0 && row->kind < 4)
         tally_add(&r->sev, severities[row->kind], strlen(severities[row->kind]), 1);
-    cJSON *j = cJSON_ParseWithLength(row->json, row->json_len);
-    if (!j)
-        return 0;
-    const cJSON *reasons = cJSON_GetObjectItemCaseSensitive(j, "reasons");
-    const cJSON *it;
-    cJSON_ArrayForEach(it, reasons)
-    {
-        if (cJSON_IsString(it))
-            tally_add(&r->reason, it->valuestring, strlen(it->valuestring), 1);
-    }
-    const cJSON *user = cJSON_GetObjectItemCaseSensitive(j, "user");
-    const cJSON *score = cJSON_GetObjectItemCaseSensitive(j, "score");
-    if (cJSON_IsString(user)) {
-        size_t i, len = strlen(user->valuestring);
-        for (i = 0; i < r->nusers; i++)
-            if (strncmp(r->users[i].name, user->valuestring, sizeof r->users[i].name - 1) == 0)
-                break;
-        if (i == r->nusers) {
-            r->nusers++;
-            memset(&r->users[i], 0, sizeof r->users[i]);
-            memcpy(r->users[i].name, user->valuestring,
-                   len < sizeof r->users[i].name ? len : sizeof r->users[i].name - 1);
-        }
-        r->users[i].v++;
-        if (cJSON_IsNumber(score) && score->valuedouble > r->users[i].max_score)
-            r->users[i].max_score = score->valuedouble;
-    }
-    cJSON_Delete(j);
+    uint64_t key = sg_hash_bytes(row->event_id, row->id_len, (uint64_t)row->ts_ms) | 1;
+    struct summary *sm = memo_slot(r->cur, key);
+    if (sm->key == key)
+        return 0; /* the same row twice cannot happen in one scan; be safe */
+    const struct summary *old = r->old ? memo_slot(r->old, key) : NULL;
+    if (old && old->key == key)
+        *sm = *old;
+    else
+        summarise(row, sm);
+    sm->key = key;
+    for (uint8_t i = 0; i < sm->nreasons; i++)
+        tally_add(&r->reason, sm->reasons[i], strlen(sm->reasons[i]), 1);
+    count_user(r, sm);
     return 0;
 }
 
@@ -175,7 +239,11 @@ static void scan_recent(struct sg_store *st, int64_t watermark, struct recent *r
     sg_buf_init(&next);
     sg_store_query_anomalies(st, &q, on_recent, r, &next);
     sg_buf_release(&next);
-    qsort(r->users, r->nusers, sizeof r->users[0], by_count);
+    size_t n = 0; /* compact the hash table's users to the front, then rank them */
+    for (size_t i = 0; i < TABLE_CAP; i++)
+        if (r->users[i].name[0])
+            r->users[n++] = r->users[i];
+    qsort(r->users, n, sizeof r->users[0], by_count);
 }
 
 /* Events and anomalies per second over the last RATE_WINDOW_MS of samples. */
@@ -258,7 +326,7 @@ static void build(struct sg_serve *s, struct sg_store *st, struct counters *c, s
     sg_buf_printf(b, ",\"counters\":{%s}}\n", c->raw.data ? c->raw.data : "");
 }
 
-static void count_user(void *ctx, const char *u, size_t ul, const void *blob, size_t bl)
+static void count_user_row(void *ctx, const char *u, size_t ul, const void *blob, size_t bl)
 {
     (void)u;
     (void)ul;
@@ -277,15 +345,19 @@ void sg_api_stats_refresh(struct sg_serve *s, struct sg_store *st)
         int64_t now = sg_time_mono_ms();
         if (!s->users_at_ms || now - s->users_at_ms >= USERS_EVERY_MS) {
             s->users_counted = 0;
-            sg_store_users_each(st, NULL, SIZE_MAX, count_user, &s->users_counted);
+            sg_store_users_each(st, NULL, SIZE_MAX, count_user_row, &s->users_counted);
             s->users_at_ms = now;
         }
         c.users = s->users_counted;
     }
     struct recent r;
     memset(&r, 0, sizeof r);
-    r.users = sg_xcalloc(RECENT_MAX, sizeof *r.users);
+    r.users = sg_xcalloc(TABLE_CAP, sizeof *r.users);
+    r.old = s->stats_memo;
+    r.cur = sg_xcalloc(1, sizeof *r.cur);
     scan_recent(st, sg_store_watermark(st), &r);
+    free(s->stats_memo); /* the refresh thread's own: no lock needed */
+    s->stats_memo = r.cur;
     struct sg_buf b;
     sg_buf_init(&b);
     build(s, st, &c, &r, &b);
@@ -303,6 +375,8 @@ void sg_api_stats_release(struct sg_serve *s)
 {
     free(s->stats.json);
     s->stats.json = NULL;
+    free(s->stats_memo);
+    s->stats_memo = NULL;
 }
 
 void sg_api_stats_get(const struct sg_http_req *req, struct sg_http_resp *r, void *ctx)

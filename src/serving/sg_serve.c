@@ -265,7 +265,9 @@ static int refresh(struct sg_serve *s, int force)
         if (force)
             s->users_at_ms = 0; /* recount users too */
         if (force || now - s->stats_at_ms >= STATS_EVERY_MS) {
+            int64_t t0 = sg_time_mono_ns();
             sg_api_stats_refresh(s, st);
+            sg_histogram_observe(s->stats_seconds, (double)(sg_time_mono_ns() - t0) / 1e9);
             s->stats_at_ms = now;
         }
     }
@@ -315,6 +317,10 @@ static void register_metrics(struct sg_serve *s)
     s->request_seconds = sg_metrics_histogram(s->metrics, "streamguard_serve_request_seconds",
                                               "time to answer an HTTP request", NULL, bounds,
                                               sizeof bounds / sizeof bounds[0]);
+    static const double sbounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1};
+    s->stats_seconds = sg_metrics_histogram(s->metrics, "streamguard_serve_stats_refresh_seconds",
+                                            "time to rebuild /api/stats (refresh thread)", NULL,
+                                            sbounds, sizeof sbounds / sizeof sbounds[0]);
     s->batch_loaded_ts = sg_metrics_gauge(s->metrics, "streamguard_serve_batch_loaded_timestamp_seconds",
                                           "when the served batch output was loaded (0 = none)",
                                           NULL);

@@ -552,6 +552,11 @@ static void test_follows_writer(void **state)
     cJSON_Delete(j);
     j = get_json(f, "/api/stats", 200);
     assert_int_equal(cJSON_GetObjectItem(j, "events_total")->valueint, NEV + 60);
+    /* the recent-anomaly tallies (partly from the previous refresh's memo) see the new rows */
+    const cJSON *top = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "top_users"), 0);
+    assert_int_equal(cJSON_GetObjectItem(top, "anomalies")->valueint, (NEV + 60) / 60);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "recent"), "anomalies_scanned")
+                         ->valueint, (NEV + 60) / 5);
     cJSON_Delete(j);
     /* a new batch run replaces the old one */
     char path[256];

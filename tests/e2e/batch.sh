@@ -27,7 +27,7 @@ done
 ls "$tmp"/out/is_anomaly=0/*.parquet "$tmp"/out/is_anomaly=1/*.parquet >/dev/null || fail "no parquet parts"
 
 # Report totals agree with the input and the truth file.
-users=$(cut -d'"' -f16 "$tmp/ev.ndjson" | sort -u | wc -l)
+users=$($PY -c "import json,sys; print(len({json.loads(l)['user'] for l in open(sys.argv[1])}))" "$tmp/ev.ndjson")
 $PY - "$tmp/out" $N "$users" "$tmp/truth.jsonl" <<'PY' || fail "report check"
 import json, sys
 out, n, users = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
