@@ -43,8 +43,9 @@ HAVE_MPI := $(shell command -v $(MPICC) >/dev/null 2>&1 && echo 1)
 MPI_SRC := $(sort $(wildcard src/mpi/*.c))
 MPI_OBJ := $(MPI_SRC:%.c=$(BUILD)/%.o)
 MPI_BIN := $(BUILD)/streamguard-mpi
+MPI_TEST := $(BUILD)/tests/mpi/test_mpi_prims
 ifeq ($(HAVE_MPI),1)
-MPI_ALL := $(MPI_BIN)
+MPI_ALL := $(MPI_BIN) $(MPI_TEST)
 endif
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -89,6 +90,12 @@ $(BUILD)/src/mpi/%.o: src/mpi/%.c
 
 $(MPI_BIN): $(MPI_OBJ) $(LIB)
 	OMPI_CC=$(CC) $(MPICC) $(ALL_LDFLAGS) -o $@ $(MPI_OBJ) $(LIB) $(PKG_LIBS)
+
+# MPI collective primitives' test (run under mpirun by tests/e2e/mpi.sh).
+$(MPI_TEST): tests/mpi/test_mpi_prims.c $(filter-out %/main.o,$(MPI_OBJ)) $(LIB)
+	@mkdir -p $(dir $@)
+	OMPI_CC=$(CC) $(MPICC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(filter-out %/main.o,$(MPI_OBJ)) $(LIB) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -39,9 +39,11 @@ struct sg_batch_data {
     int *cluster;
     uint8_t *anomalous;
     /* Set by a distributed driver whose report data holds only candidate rows: the global
-     * user and anomalous-user counts the report prints instead of n / counting. */
+     * user and anomalous-user counts (and flagged users per strongest feature) the report prints
+     * instead of counting its rows. */
     int has_totals;
     size_t total_users, total_anomalous;
+    uint32_t total_by_top_feature[SG_FEAT_COUNT]; /* flagged users by their strongest feature */
 };
 
 struct sg_batch_timings {

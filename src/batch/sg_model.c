@@ -114,8 +114,11 @@ int sg_model_top_features(const struct sg_model *m, const double *z, int *idx, i
     uint8_t used[SG_FEAT_COUNT] = {0};
     while (n < k) {
         int best = -1;
+        /* near-ties (relative 1e-9) go to the lower index and |z| < 1e-9 counts as 0, so the
+         * choice does not hinge on the last bits of z (an MPI run's sums differ there) */
         for (size_t j = 0; j < m->d && j < SG_FEAT_COUNT; j++)
-            if (!used[j] && z[j] != 0 && (best < 0 || fabs(z[j]) > fabs(z[best])))
+            if (!used[j] && fabs(z[j]) > 1e-9 &&
+                (best < 0 || fabs(z[j]) > fabs(z[best]) * (1 + 1e-9)))
                 best = (int)j;
         if (best < 0)
             break;

@@ -64,7 +64,8 @@ void sg_model_score(const struct sg_model *m, const double *raw, double *z,
                     struct sg_model_score *out);
 
 /* The k features with the largest |z| (standardised deviation), most extreme first; returns
- * how many were written to idx (features with z == 0 are skipped). */
+ * how many were written to idx (features with |z| < 1e-9 are skipped; |z| within a relative
+ * 1e-9 of each other count as tied and go by feature order). */
 int sg_model_top_features(const struct sg_model *m, const double *z, int *idx, int k);
 
 /* Writes dir/model.json (creating dir). `meta_json` is an optional JSON object text stored as

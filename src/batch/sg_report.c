@@ -72,11 +72,15 @@ static void json_anomaly(struct sg_buf *b, const struct sg_batch_data *data,
 }
 
 /* Flagged users counted by the feature with their largest |z| (what made them stand out).
- * Needs every user's row: not available when the totals come from elsewhere (MPI ranks). */
+ * Needs every user's row, or the counts a distributed driver summed over its ranks. */
 static void count_by_top_feature(const struct sg_batch_data *data, const struct sg_model *m,
                                  uint32_t *cnt)
 {
     memset(cnt, 0, SG_FEAT_COUNT * sizeof *cnt);
+    if (data->has_totals) { /* a distributed driver counted every rank's users */
+        memcpy(cnt, data->total_by_top_feature, SG_FEAT_COUNT * sizeof *cnt);
+        return;
+    }
     for (size_t i = 0; i < data->n; i++) {
         int idx;
         if (data->anomalous[i] && sg_model_top_features(m, data->z + i * data->d, &idx, 1) == 1)
@@ -162,18 +166,16 @@ void sg_report_json(const struct sg_batch_data *data, const struct sg_model *m,
         json_num(out, "write", t->write_s, 1);
     }
     sg_buf_puts(out, "},\n");
-    if (!data->has_totals) {
-        uint32_t cnt[SG_FEAT_COUNT];
-        count_by_top_feature(data, m, cnt);
-        sg_buf_puts(out, "\"flagged_by_top_feature\":{");
-        for (int j = 0, first = 1; j < SG_FEAT_COUNT; j++)
-            if (cnt[j]) {
-                sg_buf_printf(out, "%s\"%s\":%u", first ? "" : ",", sg_features_defs()[j].name,
-                              cnt[j]);
-                first = 0;
-            }
-        sg_buf_puts(out, "},\n");
-    }
+    uint32_t cnt[SG_FEAT_COUNT];
+    count_by_top_feature(data, m, cnt);
+    sg_buf_puts(out, "\"flagged_by_top_feature\":{");
+    for (int j = 0, first = 1; j < SG_FEAT_COUNT; j++)
+        if (cnt[j]) {
+            sg_buf_printf(out, "%s\"%s\":%u", first ? "" : ",", sg_features_defs()[j].name,
+                          cnt[j]);
+            first = 0;
+        }
+    sg_buf_puts(out, "},\n");
     sg_buf_puts(out, "\"top_anomalies\":[");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);
     size_t k = sg_report_top(data, top, idx);
@@ -222,12 +224,9 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                       t->read_s, t->features_s, t->scale_s, t->iforest_s, t->kmeans_s, t->write_s);
     uint32_t cnt[SG_FEAT_COUNT];
     count_by_top_feature(data, m, cnt);
-    if (!data->has_totals)
-        sg_buf_puts(out, "## What the flagged users stand out by\n\n| strongest feature | users "
-                         "|\n|---|---|\n");
-    else
-        memset(cnt, 0, sizeof cnt); /* only this process's rows: not the whole picture */
-    for (;;) {                      /* most frequent first */
+    sg_buf_puts(out, "## What the flagged users stand out by\n\n| strongest feature | users "
+                     "|\n|---|---|\n");
+    for (;;) { /* most frequent first */
         int best = -1;
         for (int j = 0; j < SG_FEAT_COUNT; j++)
             if (cnt[j] && (best < 0 || cnt[j] > cnt[best]))
@@ -237,8 +236,7 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
         sg_buf_printf(out, "| %s | %u |\n", sg_features_defs()[best].name, cnt[best]);
         cnt[best] = 0;
     }
-    if (!data->has_totals)
-        sg_buf_putc(out, '\n');
+    sg_buf_putc(out, '\n');
     sg_buf_puts(out, "## Top anomalies\n\n| user | score | events | avg threat | top features "
                      "(z) |\n|---|---|---|---|---|\n");
     size_t *idx = sg_xmalloc((top ? top : 1) * sizeof *idx);

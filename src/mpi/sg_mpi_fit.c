@@ -3,6 +3,7 @@
  * draw order, same formulas); only sums change, from left-to-right to double-double. */
 #include "mpi/sg_mpi_fit.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,8 @@ void sg_mpi_directory(const struct sg_mpi *c, const struct sg_batch_data *data, 
         dis[r] = (int)total;
         total += (size_t)cnt[r];
     }
+    if (total > INT_MAX) /* MPI counts are ints: ~130M users with 12-byte names */
+        sg_mpi_check(MPI_ERR_COUNT, "user directory larger than 2 GiB");
     char *all = sg_xmalloc(total + 1);
     SG_MPI(MPI_Allgatherv(mine, b, MPI_CHAR, all, cnt, dis, MPI_CHAR, c->comm));
     cs->directory += total - bytes;

@@ -18,7 +18,7 @@
 #include "core/sg_event.h"
 #include "core/sg_mem.h"
 
-#define LINE_MAX_BYTES (8u << 20) /* as sg_source: longer lines are one too_large message */
+#define LINE_MAX_BYTES (8u << 20) /* longer lines are skipped unread: one too_large message */
 #define EXTEND 65536
 
 struct piece {
@@ -370,9 +370,10 @@ static void pack(struct sg_mpi_shuffle *s, size_t keep, uint64_t before)
         s->dest[i] = -1;
         s->st.messages++;
         if (sp->off == SIZE_MAX) {
-            err.reason = SG_REASON_TOO_LARGE;
-            err.field[0] = 0;
-            snprintf(err.message, sizeof err.message, "line longer than the 8 MiB read buffer");
+            /* a line we did not keep: the decoder rejects any message over its size limit
+             * from the length alone, without reading it - the same rejection (and message)
+             * as the single process, which hands such lines to it whole */
+            sg_event_decode(s->rbuf, (size_t)SG_EVENT_MAX_BYTES + 1, &ev, &s->arena, &err);
             note_invalid(s, before + i + 1, &err);
             continue;
         }

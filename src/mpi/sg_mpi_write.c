@@ -320,8 +320,8 @@ static int write_text(const char *dir, const char *name, const struct sg_buf *b,
 static int rank0_files(const struct sg_mpi *c, const char *tmp, const struct sg_buf *cands,
                        const struct sg_batch_data *data, const struct sg_model *m,
                        const struct sg_batch_params *p, const struct sg_ingest_stats *st,
-                       uint64_t ng, uint64_t anomalous, struct sg_batch_timings *t, char *errbuf,
-                       size_t errlen)
+                       uint64_t ng, uint64_t anomalous, const uint32_t *by_top,
+                       struct sg_batch_timings *t, char *errbuf, size_t errlen)
 {
     char mdir[4200];
     snprintf(mdir, sizeof mdir, "%s/model", tmp);
@@ -341,6 +341,7 @@ static int rank0_files(const struct sg_mpi *c, const char *tmp, const struct sg_
     rd.has_totals = 1;
     rd.total_users = (size_t)ng;
     rd.total_anomalous = (size_t)anomalous;
+    memcpy(rd.total_by_top_feature, by_top, sizeof rd.total_by_top_feature);
     sg_buf_reset(&b);
     sg_report_json(&rd, m, p, st, t, TOP, &b);
     if (rc == SG_OK)
@@ -397,6 +398,14 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
     for (size_t i = 0; i < data->n; i++)
         an += data->anomalous[i];
     SG_MPI(MPI_Allreduce(MPI_IN_PLACE, &an, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+    /* the report's "flagged by strongest feature" counts every rank's flagged users */
+    uint32_t by_top[SG_FEAT_COUNT] = {0};
+    for (size_t i = 0; i < data->n; i++) {
+        int idx;
+        if (data->anomalous[i] && sg_model_top_features(m, data->z + i * data->d, &idx, 1) == 1)
+            by_top[idx]++;
+    }
+    SG_MPI(MPI_Allreduce(MPI_IN_PLACE, by_top, SG_FEAT_COUNT, MPI_UINT32_T, MPI_SUM, c->comm));
     struct sg_buf cands;
     sg_buf_init(&cands);
     gather_candidates(c, data, &cands);
@@ -420,8 +429,8 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
         if (!bad) {
             if (t)
                 t->write_s = (double)sg_time_mono_ns() / 1e9 - t0;
-            rc = rank0_files(c, sg_pq_dataset_tmpdir(ds), &cands, data, m, p, st, n_global, an, t,
-                             errbuf, errlen);
+            rc = rank0_files(c, sg_pq_dataset_tmpdir(ds), &cands, data, m, p, st, n_global, an,
+                             by_top, t, errbuf, errlen);
         }
         if (bad || rc != SG_OK)
             sg_pq_dataset_abort(ds); /* the temp dir is never renamed in */

@@ -84,6 +84,7 @@ if (process.env.CAPPED !== '1') totals.push('bytes', 'blank_lines');
 for (const k of totals)
   same(ra.totals[k], rb.totals[k], `report totals.${k}`);
 same(ra.invalid_by_reason, rb.invalid_by_reason, 'report invalid_by_reason');
+same(ra.flagged_by_top_feature, rb.flagged_by_top_feature, 'report flagged_by_top_feature');
 same(ra.top_anomalies.map((x) => x.user), rb.top_anomalies.map((x) => x.user), 'report top users');
 ra.top_anomalies.forEach((x, i) => {
   const y = rb.top_anomalies[i];
