@@ -467,17 +467,11 @@ static cJSON *fetch_json(const char *addr, const char *path)
 
 static cJSON *read_json_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     struct sg_buf b;
     sg_buf_init(&b);
-    char tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        sg_buf_append(&b, tmp, n);
-    fclose(f);
-    cJSON *j = b.data ? cJSON_ParseWithLength(b.data, b.len) : NULL;
+    cJSON *j = NULL;
+    if (sg_buf_read_file(&b, path, 64 << 20) == SG_OK && b.data)
+        j = cJSON_ParseWithLength(b.data, b.len);
     sg_buf_release(&b);
     return j;
 }
