@@ -14,6 +14,7 @@ struct sinks {
     FILE *dlq, *alerts;
     struct sg_buf buf;
     int failed;
+    size_t line_size; /* whole size of the current line (only a prefix may be kept) */
 };
 
 static void put_base64(struct sg_buf *b, const unsigned char *s, size_t n)
@@ -56,6 +57,11 @@ static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_er
         return;
     sg_buf_reset(&s->buf);
     sg_replay_dlq_record(&s->buf, m, err);
+    if (s->line_size > m->len) { /* the reader kept a prefix: say so, as the Kafka DLQ does */
+        s->buf.len--; /* reopen the object: drop "}\n" and append the two fields */
+        s->buf.len--;
+        sg_buf_printf(&s->buf, ",\"truncated\":true,\"original_size\":%zu}\n", s->line_size);
+    }
     if (fwrite(s->buf.data, 1, s->buf.len, s->dlq) != s->buf.len)
         s->failed = 1;
 }
@@ -75,10 +81,10 @@ static void alert_sink(void *ctx, const char *user, size_t ul, const char *json,
  * a longer line is consumed to its end but only that prefix is kept, which the decoder then
  * rejects as too_large - memory stays bounded whatever the input (getline would grow without
  * limit). Returns the kept length, or -1 at end of input / on error. */
-static ssize_t read_line(FILE *in, char **buf, size_t *cap)
+static ssize_t read_line(FILE *in, char **buf, size_t *cap, size_t *whole)
 {
     const size_t keep = SG_EVENT_MAX_BYTES + 1;
-    size_t n = 0;
+    size_t n = 0, total = 0;
     int c, any = 0;
     if (!*buf) {
         *cap = 4096;
@@ -88,6 +94,7 @@ static ssize_t read_line(FILE *in, char **buf, size_t *cap)
         any = 1;
         if (c == '\n')
             break;
+        total++;
         if (n < keep) {
             if (n + 1 >= *cap) {
                 *cap = *cap * 2 > keep + 1 ? keep + 1 : *cap * 2;
@@ -99,6 +106,7 @@ static ssize_t read_line(FILE *in, char **buf, size_t *cap)
     if (!any)
         return -1;
     (*buf)[n] = 0;
+    *whole = total;
     return (ssize_t)n;
 }
 
@@ -127,7 +135,7 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
     if (!is_stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode) &&
         sg_store_offset_get(o->pipe.store, source, 0, &skip_to) == SG_OK)
         sg_log_info("replay: resuming %s at line %lld", o->path, (long long)skip_to);
-    struct sinks s = {o->dlq, o->alerts, {0}, 0};
+    struct sinks s = {o->dlq, o->alerts, {0}, 0, 0};
     sg_buf_init(&s.buf);
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
@@ -144,7 +152,7 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
     ssize_t n;
     int64_t lineno = 0;
     size_t bs = o->batch_size ? o->batch_size : 1000;
-    while ((n = read_line(in, &line, &cap)) >= 0) {
+    while ((n = read_line(in, &line, &cap, &s.line_size)) >= 0) {
         lineno++;
         if (lineno < skip_to)
             continue;

@@ -27,7 +27,9 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
                   char *errbuf, size_t errlen);
 
 /* The dead-letter record shared by the file and Kafka sinks' logging: appends
- * {"reason","field","message","source","partition","offset","original","original_base64"}. */
+ * {"reason","field","message","source","partition","offset","original","original_base64"}.
+ * The file sink adds "truncated":true,"original_size":N when the line was longer than the
+ * 1 MiB + 1 byte prefix the reader keeps (original_base64 then holds that prefix). */
 void sg_replay_dlq_record(struct sg_buf *out, const struct sg_msg *m,
                           const struct sg_event_error *err);
 

@@ -50,7 +50,13 @@ for i, (name, kind, reason) in enumerate(man):
     assert r, "no dead letter for %s (line %d)" % (kind, 2 * i + 1)
     assert r["reason"] and r["message"], r
     assert reason == "*" or r["reason"] == reason, (kind, reason, r["reason"], r["message"])
-    assert base64.b64decode(r["original_base64"]) == open(sys.argv[3][:-8] + name, "rb").read(), kind
+    orig = open(sys.argv[3][:-8] + name, "rb").read()
+    got = base64.b64decode(r["original_base64"])
+    if r.get("truncated"):  # the reader keeps a 1 MiB + 1 prefix of an over-long line
+        assert len(orig) > 1048577 and r["original_size"] == len(orig), (kind, r.get("original_size"))
+        assert got == orig[:1048577], kind
+    else:
+        assert got == orig, kind
 print("replay reasons:", dict(sorted(collections.Counter(r["reason"] for r in recs).items())))
 PY
 "$BIN" stream --dump-store --db "$T/replay.db" >"$T/replay.dump"
