@@ -288,22 +288,10 @@ void sg_model_baseline_line(const char *user, size_t len, const struct sg_featur
 
 static char *read_all(const char *path, size_t *len, char *errbuf, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
     struct sg_buf b;
     sg_buf_init(&b);
-    char tmp[65536];
-    size_t r;
-    while ((r = fread(tmp, 1, sizeof tmp, f)) > 0)
-        sg_buf_append(&b, tmp, r);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        snprintf(errbuf, errlen, "%s: read error", path);
-        sg_buf_release(&b);
+    if (sg_buf_read_file(&b, path, 0) != SG_OK) {
+        snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     *len = b.len;

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "cli/cli.h"
 #include "core/sg_buf.h"
 #include "core/sg_err.h"
@@ -450,39 +452,122 @@ static int start_live(struct demo *d)
     return spawn(&d->live, d->self, d->o.dir, "live", argv);
 }
 
-/* The short summary: numbers straight from the running API. */
-static void summary(struct demo *d)
+static cJSON *fetch_json(const char *addr, const char *path)
 {
     struct sg_buf body;
     sg_buf_init(&body);
     int status = 0;
-    printf("\nStreamGuard demo is running.\n");
-    if (sg_httpc_get(d->o.listen, "/api/stats", 3000, 1 << 20, &status, &body) == SG_OK &&
-        status == 200)
-        printf("  stats (GET /api/stats): %s\n", body.data ? body.data : "");
-    sg_buf_reset(&body);
-    char report[4200];
-    snprintf(report, sizeof report, "%s/anomaly_report.md", d->batch);
-    printf("  dashboard:       http://%s/\n", d->o.listen);
-    printf("  API:             http://%s/api/anomalies?limit=10\n", d->o.listen);
-    printf("  metrics:         http://%s/metrics\n", d->o.metrics_listen);
-    printf("  Parquet dataset: %s/is_anomaly=*/\n", d->batch);
-    printf("  batch report:    %s\n", report);
-    printf("  ground truth:    %s\n", d->truth);
-    printf("  Kafka bootstrap: %s (topics security-events, security-anomalies, "
-           "security-events-dlq)\n", d->bootstrap);
-    printf("  logs:            %s/logs/\n", d->o.dir);
-    FILE *f = fopen(report, "r");
-    if (f) {
-        char line[512];
-        printf("\n");
-        for (int i = 0; i < 40 && fgets(line, sizeof line, f); i++)
-            printf("  | %s", line);
-        fclose(f);
-    }
-    printf("\n%s\n", d->o.duration ? "Stops by itself (--duration)." : "Ctrl-C stops it.");
-    fflush(stdout);
+    cJSON *j = NULL;
+    if (sg_httpc_get(addr, path, 3000, 4 << 20, &status, &body) == SG_OK && status == 200 &&
+        body.data)
+        j = cJSON_ParseWithLength(body.data, body.len);
     sg_buf_release(&body);
+    return j;
+}
+
+static cJSON *read_json_file(const char *path)
+{
+    struct sg_buf b;
+    sg_buf_init(&b);
+    cJSON *j = NULL;
+    if (sg_buf_read_file(&b, path, 64 << 20) == SG_OK && b.data)
+        j = cJSON_ParseWithLength(b.data, b.len);
+    sg_buf_release(&b);
+    return j;
+}
+
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+/* Speed layer: totals and anomalies by severity, from the running API. */
+static void summary_speed(struct demo *d)
+{
+    /* serve follows the store a moment behind the writer: wait (briefly) until it has
+     * caught up with the history, so the numbers below are complete */
+    cJSON *st = NULL;
+    for (int i = 0; i < 50; i++) {
+        cJSON_Delete(st);
+        st = fetch_json(d->o.listen, "/api/stats");
+        if (st && num(st, "events_total") + num(st, "invalid_total") >= (double)d->o.events)
+            break;
+        sleep_ms(200);
+    }
+    if (!st) {
+        printf("  speed layer:     (the API did not answer; see %s/logs/serve.log)\n", d->o.dir);
+        return;
+    }
+    const cJSON *sev = cJSON_GetObjectItemCaseSensitive(st, "anomalies_by_severity");
+    printf("  speed layer:     %.0f events stored, %.0f invalid (dead-lettered), %.0f duplicates\n",
+           num(st, "events_total"), num(st, "invalid_total"), num(st, "duplicates_total"));
+    printf("                   %.0f anomalies: %.0f critical, %.0f high, %.0f medium, %.0f low\n",
+           num(st, "anomalies_total"), num(sev, "critical"), num(sev, "high"), num(sev, "medium"),
+           num(sev, "low"));
+    const cJSON *top = cJSON_GetObjectItemCaseSensitive(st, "top_users");
+    const cJSON *u;
+    int i = 0;
+    cJSON_ArrayForEach(u, top)
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(u, "user");
+        if (i++ == 5 || !cJSON_IsString(name))
+            break;
+        printf("%s%s (%.0f)", i == 1 ? "                   most anomalies: " : ", ",
+               name->valuestring, num(u, "anomalies"));
+    }
+    if (i)
+        printf("\n");
+    cJSON_Delete(st);
+}
+
+/* Batch layer: anomalous users and the top of the ranking, from the report. */
+static void summary_batch(struct demo *d)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/anomaly_report.json", d->batch);
+    cJSON *r = read_json_file(path);
+    if (!r) {
+        printf("  batch layer:     (no report at %s)\n", path);
+        return;
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "totals");
+    printf("  batch layer:     %.0f users, %.0f flagged anomalous; top users by anomaly score:\n",
+           num(t, "users"), num(t, "anomalous_users"));
+    const cJSON *a;
+    int i = 0;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(r, "top_anomalies"))
+    {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(a, "user");
+        const cJSON *feats = cJSON_GetObjectItemCaseSensitive(a, "top_features");
+        const cJSON *f0 = cJSON_GetArrayItem(feats, 0);
+        const cJSON *fname = f0 ? cJSON_GetObjectItemCaseSensitive(f0, "name") : NULL;
+        if (i++ == 5 || !cJSON_IsString(name))
+            break;
+        printf("                   %-22s score %.3f  %5.0f events  driven by %s\n",
+               name->valuestring, num(a, "anomaly_score"), num(a, "events"),
+               cJSON_IsString(fname) ? fname->valuestring : "?");
+    }
+    cJSON_Delete(r);
+}
+
+/* The short summary: numbers straight from the running API and the batch report. */
+static void summary(struct demo *d)
+{
+    printf("\nStreamGuard demo is running.\n");
+    summary_speed(d);
+    summary_batch(d);
+    printf("  dashboard:       http://%s/\n", d->o.listen);
+    printf("  API:             http://%s/api/anomalies?severity=critical&limit=10\n", d->o.listen);
+    printf("  metrics:         http://%s/metrics (speed layer), http://%s/metrics (serve)\n",
+           d->o.metrics_listen, d->o.listen);
+    printf("  Parquet dataset: %s/is_anomaly=*/*.parquet\n", d->batch);
+    printf("  batch report:    %s/anomaly_report.md\n", d->batch);
+    printf("  ground truth:    %s\n", d->truth);
+    printf("  Kafka bootstrap: %s\n", d->bootstrap);
+    printf("  logs:            %s/logs/\n", d->o.dir);
+    printf("%s\n", d->o.duration ? "Stops by itself (--duration)." : "Ctrl-C stops it.");
+    fflush(stdout);
 }
 
 static int run(struct demo *d)
@@ -494,7 +579,17 @@ static int run(struct demo *d)
         return EXIT_RUNTIME;
     summary(d);
     int64_t until = d->o.duration ? sg_time_mono_ms() + d->o.duration * 1000 : INT64_MAX;
+    int64_t next_status = sg_time_mono_ms() + 10000;
+    static const char *const events[] = {"streamguard_stream_events_total"};
+    static const char *const anomalies[] = {"streamguard_stream_anomalies_total"};
     while (!*d->stop && sg_time_mono_ms() < until) {
+        if (sg_time_mono_ms() >= next_status) { /* a heartbeat line, so progress stays visible */
+            fprintf(stderr, "demo: live - speed layer has taken %.0f events, raised %.0f "
+                            "anomalies since its restart\n",
+                    scrape(d->o.metrics_listen, events, 1),
+                    scrape(d->o.metrics_listen, anomalies, 1));
+            next_status += 30000;
+        }
         struct child *cs[] = {&d->stream, &d->serve, &d->live};
         for (size_t i = 0; i < 3; i++) {
             if (cs[i]->pid > 0 && reap(cs[i]) >= 0) {

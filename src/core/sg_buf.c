@@ -1,11 +1,13 @@
 /* sg_buf: growable buffer and JSON string/number emitters. */
 #include "core/sg_buf.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sg_err.h"
 #include "core/sg_mem.h"
 
 void sg_buf_init(struct sg_buf *b)
@@ -175,6 +177,34 @@ void sg_buf_json_double(struct sg_buf *b, double v)
             break;
     }
     sg_buf_puts(b, tmp);
+}
+
+int sg_buf_read_file(struct sg_buf *b, const char *path, size_t max_bytes)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return sg_err_from_errno(errno);
+    size_t start = b->len;
+    char tmp[65536];
+    size_t n;
+    int rc = SG_OK;
+    while (rc == SG_OK && (n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if (max_bytes && b->len - start + n > max_bytes)
+            rc = SG_ERR_RANGE;
+        else
+            sg_buf_append(b, tmp, n);
+    }
+    if (rc == SG_OK && ferror(f))
+        rc = SG_ERR_IO;
+    int saved = errno;
+    fclose(f);
+    if (rc != SG_OK) {
+        b->len = start;
+        if (b->data)
+            b->data[start] = '\0';
+        errno = saved;
+    }
+    return rc;
 }
 
 char *sg_buf_steal(struct sg_buf *b)

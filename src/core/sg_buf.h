@@ -28,6 +28,10 @@ void sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
 void sg_buf_json_str(struct sg_buf *b, const char *s, size_t n);
 /* Appends a double as JSON (shortest round-trip form; NaN/Inf become null). */
 void sg_buf_json_double(struct sg_buf *b, double v);
+/* Appends the whole file at `path` (at most `max_bytes`; 0 = no limit). Returns SG_OK,
+ * SG_ERR_NOTFOUND / SG_ERR_IO (errno-style, errno kept) or SG_ERR_RANGE (file larger than
+ * max_bytes); on failure `b` is left as it was. */
+int sg_buf_read_file(struct sg_buf *b, const char *path, size_t max_bytes);
 /* Takes ownership of the data: returns it (never NULL) and leaves `b` empty. */
 char *sg_buf_steal(struct sg_buf *b);
 

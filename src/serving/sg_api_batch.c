@@ -92,18 +92,9 @@ int64_t sg_api_batch_anomalous(const struct sg_batch_view *v)
 
 static char *read_small(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     struct sg_buf b;
     sg_buf_init(&b);
-    char tmp[65536];
-    size_t k;
-    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0 && b.len <= MAX_REPORT)
-        sg_buf_append(&b, tmp, k);
-    int bad = ferror(f) || b.len > MAX_REPORT;
-    fclose(f);
-    if (bad) {
+    if (sg_buf_read_file(&b, path, MAX_REPORT) != SG_OK) {
         sg_buf_release(&b);
         return NULL;
     }

@@ -17,6 +17,11 @@
 
 #define MAX_PARTITIONS 4096
 #define OUTQ_PAUSE 200000 /* producer messages queued before consumption pauses */
+/* A dead letter carries at most this much of the original message: the producer refuses
+ * messages over message.max.bytes (1,000,000 by default), so an over-sized input (reason
+ * too_large) would otherwise lose its dead letter. Headers `truncated` and `original_size`
+ * say when it was cut. */
+#define DLQ_MAX_VALUE (512 * 1024)
 
 struct part {
     int assigned;
@@ -77,7 +82,7 @@ static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_er
     if (!c->o->dlq_topic)
         return;
     char num[32];
-    rd_kafka_headers_t *h = rd_kafka_headers_new(6);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
     rd_kafka_header_add(h, "reason", -1, sg_event_reason_name(err->reason), -1);
     rd_kafka_header_add(h, "field", -1, err->field, -1);
     rd_kafka_header_add(h, "message", -1, err->message, -1);
@@ -86,7 +91,14 @@ static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_er
     rd_kafka_header_add(h, "source_partition", -1, num, -1);
     snprintf(num, sizeof num, "%lld", (long long)m->offset);
     rd_kafka_header_add(h, "source_offset", -1, num, -1);
-    produce(c, c->o->dlq_topic, NULL, 0, m->data, m->len, h);
+    size_t len = m->len;
+    if (len > DLQ_MAX_VALUE) {
+        len = DLQ_MAX_VALUE;
+        rd_kafka_header_add(h, "truncated", -1, "true", -1);
+        snprintf(num, sizeof num, "%zu", m->len);
+        rd_kafka_header_add(h, "original_size", -1, num, -1);
+    }
+    produce(c, c->o->dlq_topic, NULL, 0, m->data, len, h);
 }
 
 /* ---- batches ---------------------------------------------------------------------------- */
@@ -132,16 +144,15 @@ static int flush(struct consumer *c)
         return c->fatal_rc;
     if (!sg_pipeline_pending(c->p))
         return SG_OK;
+    /* the Kafka commit below may run ahead of the batch being written: it is only for lag
+     * monitoring, the consumer never reads it back */
     if (c->produced && c->prod) {
         rd_kafka_resp_err_t e = rd_kafka_flush(c->prod, 30000);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
             sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
         c->produced = 0;
     }
-    size_t n = sg_pipeline_pending(c->p);
-    int64_t t0 = sg_time_mono_ns();
     int rc = sg_pipeline_flush(c->p);
-    sg_log_debug("batch of %zu written in %.2f ms", n, (double)(sg_time_mono_ns() - t0) / 1e6);
     if (rc != SG_OK) {
         c->failed = 1;
         c->fatal_rc = rc;
@@ -190,7 +201,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     /* Revoked: store what was consumed so far, so the next owner - this process later, or
      * another one reading its own store - resumes from a consistent point. */
     c->last_activity = sg_time_mono_ms(); /* a rebalance is activity: wait for the new share */
-    flush(c);
+    if (flush(c) == SG_OK && sg_pipeline_sync(c->p) != SG_OK && !c->failed) {
+        c->failed = 1;
+        c->fatal_rc = SG_ERR_STORE;
+    }
     for (int i = 0; i < parts->cnt; i++) {
         int32_t pn = parts->elems[i].partition;
         if (pn >= 0 && pn < MAX_PARTITIONS)
@@ -248,7 +262,7 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     rd_kafka_conf_t *conf = sg_kafka_conf_new(c->o->cfg, c->o->brokers, err, n);
     if (!conf)
         return NULL;
-    if (set_default(conf, c->o->cfg, "linger.ms", "5", err, n) ||
+    if (set_default(conf, c->o->cfg, "linger.ms", "0", err, n) || /* few, urgent */
         set_default(conf, c->o->cfg, "enable.idempotence", "true", err, n)) {
         rd_kafka_conf_destroy(conf);
         return NULL;
@@ -257,6 +271,38 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     if (!rk)
         rd_kafka_conf_destroy(conf);
     return rk;
+}
+
+/* Fetches the sink topics' metadata up front, so that the first anomaly of the run does not
+ * pay for it (and for the idempotent producer's id) inside a batch's latency. */
+static void warm_up_producer(struct consumer *c)
+{
+    const char *topics[] = {c->o->alerts_topic, c->o->dlq_topic};
+    for (int i = 0; i < 2; i++) {
+        if (!topics[i])
+            continue;
+        rd_kafka_topic_t *t = rd_kafka_topic_new(c->prod, topics[i], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (t && rd_kafka_metadata(c->prod, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);
+        if (t)
+            rd_kafka_topic_destroy(t);
+    }
+}
+
+/* A broker must answer within 5 s at start (exit code 3 otherwise); later outages are
+ * ridden out by librdkafka's reconnects. */
+static int reachable(struct consumer *c)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 0, NULL, &md, 5000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(c->errbuf, sizeof c->errbuf, "no Kafka broker reachable: %s",
+                 rd_kafka_err2str(e));
+        return SG_ERR_UNAVAILABLE;
+    }
+    rd_kafka_metadata_destroy(md);
+    return SG_OK;
 }
 
 static int subscribe(struct consumer *c)
@@ -390,9 +436,15 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         rc = SG_ERR_CONFIG;
         goto out;
     }
-    if ((rc = subscribe(c)) == SG_OK)
-        rc = loop(c);
+    if ((rc = reachable(c)) == SG_OK) {
+        if (c->prod)
+            warm_up_producer(c);
+        if ((rc = subscribe(c)) == SG_OK)
+            rc = loop(c);
+    }
     int frc = flush(c); /* the open batch, then leave the group (revoke flushes again: no-op) */
+    if (frc == SG_OK && c->p)
+        frc = sg_pipeline_sync(c->p);
     if (rc == SG_OK || rc == SG_ERR_INTERRUPTED)
         rc = frc == SG_OK ? rc : frc;
     rd_kafka_consumer_close(c->rk);

@@ -89,6 +89,7 @@ void sg_detect_run(const struct sg_user_state *u, const struct sg_event *ev,
     sg_det_sensitive_file(u, ev, p, out);
     sg_det_dns_tunnel(u, ev, p, out);
     sg_det_rate_spike(u, ev, p, out);
+    sg_det_admin_fanout(u, ev, p, out);
     sg_det_model(u, ev, p, out);
     sg_det_followup(u, ev, p, out);
 }

@@ -89,6 +89,8 @@ void sg_det_dns_tunnel(const struct sg_user_state *u, const struct sg_event *ev,
                        const struct sg_detect_params *p, struct sg_findings *out);
 void sg_det_rate_spike(const struct sg_user_state *u, const struct sg_event *ev,
                        const struct sg_detect_params *p, struct sg_findings *out);
+void sg_det_admin_fanout(const struct sg_user_state *u, const struct sg_event *ev,
+                         const struct sg_detect_params *p, struct sg_findings *out);
 void sg_det_model(const struct sg_user_state *u, const struct sg_event *ev,
                   const struct sg_detect_params *p, struct sg_findings *out);
 /* Runs last: looks at the findings the others produced for this event. */

@@ -3,6 +3,7 @@
  * persistent counters and the speed layer's metrics. */
 #include "speed/sg_pipeline.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,10 +54,38 @@ struct mets {
     struct sg_gauge *users_cached, *watermark;
 };
 
-struct sg_pipeline {
-    struct sg_pipeline_opts o;
+/* What one batch owns while it is built and while it is being written: the RocksDB batch, the
+ * arena holding its decoded strings, its event ids (in-batch dedup) and timestamps (lag
+ * metrics). Two of them alternate: one is built while the other is written. */
+struct bstate {
     struct sg_store_batch *batch;
     struct sg_arena arena;
+    uint64_t *ids;
+    char **id_ptrs;
+    size_t ids_cap, nids;
+    int64_t *ev_ts, *msg_ts;
+    size_t nts, ts_cap;
+    size_t pending;
+    uint64_t batch_no;
+};
+
+/* The writer thread: RocksDB's write of batch N overlaps the processing of batch N+1. */
+struct writer {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct bstate *job; /* being written, NULL when idle */
+    int done;           /* job finished: rc and t_ns are valid */
+    int rc, stop;
+    int64_t t_ns;       /* duration of the write */
+};
+
+struct sg_pipeline {
+    struct sg_pipeline_opts o;
+    struct bstate bs[2];
+    struct bstate *cur;      /* the batch being built */
+    struct bstate *inflight; /* the batch being written, or NULL */
+    struct writer w;
     struct sg_buf scratch, anom;
     struct sg_findings fs;
     /* user cache */
@@ -66,19 +95,15 @@ struct sg_pipeline {
     size_t ndirty, dirty_cap;
     uint64_t batch_no;
     /* batch bookkeeping */
-    size_t pending;
     struct offset *offs;
     size_t noffs, offs_cap;
-    int64_t *ev_ts, *msg_ts;
-    size_t nts, ts_cap;
-    /* in-batch dedup: hashes of event ids (ids compared through the staged copies) */
-    uint64_t *ids;
-    char **id_ptrs;
-    size_t ids_cap, nids;
     struct stats stats;
     struct mets m;
     struct sg_pipeline_totals totals;
 };
+
+static void writer_start(struct sg_pipeline *p);
+static void writer_stop(struct sg_pipeline *p);
 
 /* ---- metrics and counters --------------------------------------------------------------- */
 
@@ -195,28 +220,28 @@ static void stage_stats(struct sg_pipeline *p)
 {
     struct stats *s = &p->stats;
     char k[96];
-    sg_store_batch_put_stat(p->batch, "events", s->events);
-    sg_store_batch_put_stat(p->batch, "duplicates", s->duplicates);
-    sg_store_batch_put_stat(p->batch, "users", s->users);
+    sg_store_batch_put_stat(p->cur->batch, "events", s->events);
+    sg_store_batch_put_stat(p->cur->batch, "duplicates", s->duplicates);
+    sg_store_batch_put_stat(p->cur->batch, "users", s->users);
     if (s->warm_started)
-        sg_store_batch_put_stat(p->batch, "users_warm_started", s->warm_started);
+        sg_store_batch_put_stat(p->cur->batch, "users_warm_started", s->warm_started);
     for (int t = 0; t < SG_EV_TYPE_COUNT; t++) {
         snprintf(k, sizeof k, "events.%s", sg_event_type_name(t));
-        sg_store_batch_put_stat(p->batch, k, s->by_type[t]);
+        sg_store_batch_put_stat(p->cur->batch, k, s->by_type[t]);
     }
     for (int i = 1; i < SG_REASON_COUNT; i++) {
         if (!s->invalid[i])
             continue;
         snprintf(k, sizeof k, "invalid.%s", sg_event_reason_name(i));
-        sg_store_batch_put_stat(p->batch, k, s->invalid[i]);
+        sg_store_batch_put_stat(p->cur->batch, k, s->invalid[i]);
     }
     for (int i = 0; i < SG_SEV_COUNT; i++) {
         snprintf(k, sizeof k, "anomalies.%s", sg_detect_severity_name(i));
-        sg_store_batch_put_stat(p->batch, k, s->anomalies[i]);
+        sg_store_batch_put_stat(p->cur->batch, k, s->anomalies[i]);
     }
     for (size_t i = 0; i < s->nreasons; i++) {
         snprintf(k, sizeof k, "anomaly_reason.%s", s->reasons[i].name);
-        sg_store_batch_put_stat(p->batch, k, s->reasons[i].n);
+        sg_store_batch_put_stat(p->cur->batch, k, s->reasons[i].n);
     }
 }
 
@@ -227,8 +252,12 @@ int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
     struct sg_pipeline *p = sg_xcalloc(1, sizeof *p);
     p->o = *o;
     p->max_users = o->max_users ? o->max_users : 100000;
-    p->batch = sg_store_batch_new(o->store);
-    sg_arena_init(&p->arena, 1 << 20);
+    for (int i = 0; i < 2; i++) {
+        p->bs[i].batch = sg_store_batch_new(o->store);
+        sg_arena_init(&p->bs[i].arena, 1 << 20);
+    }
+    p->cur = &p->bs[0];
+    writer_start(p);
     sg_buf_init(&p->scratch);
     sg_buf_init(&p->anom);
     sg_findings_init(&p->fs);
@@ -257,18 +286,23 @@ void sg_pipeline_free(struct sg_pipeline *p)
 {
     if (!p)
         return;
+    sg_pipeline_sync(p);
+    writer_stop(p);
     free_cache(p);
     free(p->slots);
     free(p->dirty);
     free(p->offs);
-    free(p->ev_ts);
-    free(p->msg_ts);
-    free(p->ids);
-    free(p->id_ptrs);
+    for (int i = 0; i < 2; i++) {
+        struct bstate *b = &p->bs[i];
+        free(b->ev_ts);
+        free(b->msg_ts);
+        free(b->ids);
+        free(b->id_ptrs);
+        sg_store_batch_free(b->batch);
+        sg_arena_release(&b->arena);
+    }
     for (size_t i = 0; i < p->stats.nreasons; i++)
         free(p->stats.reasons[i].name);
-    sg_store_batch_free(p->batch);
-    sg_arena_release(&p->arena);
     sg_buf_release(&p->scratch);
     sg_buf_release(&p->anom);
     sg_findings_release(&p->fs);
@@ -277,7 +311,7 @@ void sg_pipeline_free(struct sg_pipeline *p)
 
 size_t sg_pipeline_pending(const struct sg_pipeline *p)
 {
-    return p->pending;
+    return p->cur->pending;
 }
 
 struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p)
@@ -371,11 +405,12 @@ static int older(const void *a, const void *b)
     return (x->batch > y->batch) - (x->batch < y->batch);
 }
 
-/* Keeps memory bounded: when over max_users, drops the least recently used profiles (all are
- * clean right after a write; they are reloaded from the store when their user comes back). */
+/* Keeps memory bounded: when over max_users, drops the least recently used profiles. Only
+ * profiles whose last change is already in the store (batch < batch_no, nothing in flight)
+ * may go; they are reloaded from the store when their user comes back. */
 static void cache_evict(struct sg_pipeline *p)
 {
-    if (p->count <= p->max_users)
+    if (p->count <= p->max_users || p->inflight)
         return;
     struct uentry **all = sg_xmalloc(p->count * sizeof *all);
     size_t n = 0;
@@ -384,6 +419,11 @@ static void cache_evict(struct sg_pipeline *p)
             all[n++] = p->slots[i];
     qsort(all, n, sizeof *all, older);
     size_t drop = n - p->max_users * 3 / 4;
+    for (size_t i = 0; i < drop; i++)
+        if (all[i]->batch >= p->batch_no || all[i]->dirty) {
+            drop = i; /* sorted: everything after is at least as recent */
+            break;
+        }
     for (size_t i = 0; i < drop; i++) {
         free(all[i]->user);
         free(all[i]);
@@ -416,10 +456,27 @@ static void note_offset(struct sg_pipeline *p, const struct sg_msg *m)
     o->next = m->offset + 1;
 }
 
-/* 1 if the id was already seen in this batch; otherwise remembers it and returns 0. The table
- * holds up to half its size and is cleared per batch. */
-static int batch_seen(struct sg_pipeline *p, const struct sg_str *id)
+/* 1 if `id` is in b's id table. */
+static int ids_has(const struct bstate *b, const struct sg_str *id, uint64_t h)
 {
+    if (!b->nids)
+        return 0;
+    size_t mask = b->ids_cap - 1;
+    for (size_t j = h & mask; b->id_ptrs[j]; j = (j + 1) & mask)
+        if (b->ids[j] == h && strcmp(b->id_ptrs[j], id->p) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 if the id was already seen in this batch or in the batch being written (not yet visible
+ * in the store); otherwise remembers it and returns 0. The table holds up to half its size
+ * and is cleared per batch. */
+static int batch_seen(struct sg_pipeline *pp, const struct sg_str *id)
+{
+    uint64_t h = sg_hash_bytes(id->p, id->len, HSEED);
+    if (pp->inflight && ids_has(pp->inflight, id, h))
+        return 1;
+    struct bstate *p = pp->cur;
     if ((p->nids + 1) * 2 > p->ids_cap) {
         size_t nc = p->ids_cap ? p->ids_cap * 2 : 4096;
         uint64_t *oh = p->ids;
@@ -440,7 +497,6 @@ static int batch_seen(struct sg_pipeline *p, const struct sg_str *id)
         free(oh);
         free(op);
     }
-    uint64_t h = sg_hash_bytes(id->p, id->len, HSEED);
     size_t mask = p->ids_cap - 1, j = h & mask;
     for (; p->id_ptrs[j]; j = (j + 1) & mask)
         if (p->ids[j] == h && strcmp(p->id_ptrs[j], id->p) == 0)
@@ -451,8 +507,9 @@ static int batch_seen(struct sg_pipeline *p, const struct sg_str *id)
     return 0;
 }
 
-static void note_ts(struct sg_pipeline *p, int64_t ev_ts, int64_t msg_ts)
+static void note_ts(struct sg_pipeline *pp, int64_t ev_ts, int64_t msg_ts)
 {
+    struct bstate *p = pp->cur;
     if (p->nts == p->ts_cap) {
         size_t c = p->ts_cap;
         p->ev_ts = sg_xgrow(p->ev_ts, &c, p->nts + 1, sizeof *p->ev_ts);
@@ -493,7 +550,7 @@ static void emit_anomaly(struct sg_pipeline *p, const struct sg_event *ev, doubl
     sg_buf_puts(b, "},\"event\":");
     sg_buf_append(b, p->scratch.data, p->scratch.len); /* the canonical event */
     sg_buf_putc(b, '}');
-    sg_store_batch_put_anomaly(p->batch, ev->ts_ms, ev->event_id.p, ev->event_id.len, ev->user.p,
+    sg_store_batch_put_anomaly(p->cur->batch, ev->ts_ms, ev->event_id.p, ev->event_id.len, ev->user.p,
                                ev->user.len, sev, b->data, b->len);
     p->stats.anomalies[sev]++;
     sg_counter_inc(p->m.anom[sev]);
@@ -524,11 +581,11 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
     int64_t t0 = sg_time_mono_ns();
     if (!p->totals.first_ns)
         p->totals.first_ns = t0;
-    p->pending++;
+    p->cur->pending++;
     note_offset(p, m);
     struct sg_event ev;
     struct sg_event_error err;
-    if (sg_event_decode(m->data, m->len, &ev, &p->arena, &err) != SG_OK) {
+    if (sg_event_decode(m->data, m->len, &ev, &p->cur->arena, &err) != SG_OK) {
         invalid(p, m, &err);
         return SG_OK;
     }
@@ -545,7 +602,7 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
         return rc;
     sg_buf_reset(&p->scratch);
     sg_event_encode(&ev, &p->scratch);
-    sg_store_batch_put_event(p->batch, ev.ts_ms, ev.event_id.p, ev.event_id.len, ev.user.p,
+    sg_store_batch_put_event(p->cur->batch, ev.ts_ms, ev.event_id.p, ev.event_id.len, ev.user.p,
                              ev.user.len, (int)ev.type, p->scratch.data, p->scratch.len);
     sg_detect_run(&u->st, &ev, &p->o.params, &p->fs);
     if (p->fs.n) {
@@ -579,64 +636,157 @@ void sg_pipeline_set_model_score(struct sg_pipeline *p, const char *user, size_t
 
 /* ---- per batch -------------------------------------------------------------------------- */
 
-static void batch_reset(struct sg_pipeline *p)
+static void *writer_main(void *arg)
 {
-    for (size_t i = 0; i < p->ndirty; i++)
-        p->dirty[i]->dirty = 0;
-    p->ndirty = 0;
-    p->noffs = 0;
-    p->nts = 0;
-    p->pending = 0;
-    if (p->nids) {
-        memset(p->id_ptrs, 0, p->ids_cap * sizeof *p->id_ptrs);
-        p->nids = 0;
+    struct sg_pipeline *p = arg;
+    struct writer *w = &p->w;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->stop && (!w->job || w->done))
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->stop)
+            break;
+        struct bstate *b = w->job;
+        pthread_mutex_unlock(&w->mu);
+        int64_t t0 = sg_time_mono_ns();
+        int rc = sg_store_write(p->o.store, b->batch, p->o.sync);
+        int64_t t = sg_time_mono_ns() - t0;
+        pthread_mutex_lock(&w->mu);
+        w->rc = rc;
+        w->t_ns = t;
+        w->done = 1;
+        pthread_cond_broadcast(&w->cv);
     }
-    sg_arena_reset(&p->arena);
-    p->batch_no++;
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
 }
 
-int sg_pipeline_flush(struct sg_pipeline *p)
+static void writer_start(struct sg_pipeline *p)
 {
-    if (!p->pending && !p->ndirty)
-        return SG_OK;
-    for (size_t i = 0; i < p->ndirty; i++) {
-        struct uentry *e = p->dirty[i];
-        sg_buf_reset(&p->scratch);
-        sg_user_encode(&e->st, &p->scratch);
-        sg_store_batch_put_user(p->batch, e->user, e->ulen, p->scratch.data, p->scratch.len);
+    pthread_mutex_init(&p->w.mu, NULL);
+    pthread_cond_init(&p->w.cv, NULL);
+    if (pthread_create(&p->w.th, NULL, writer_main, p) != 0)
+        abort(); /* like OOM: cannot continue without a thread */
+}
+
+static void writer_stop(struct sg_pipeline *p)
+{
+    pthread_mutex_lock(&p->w.mu);
+    p->w.stop = 1;
+    pthread_cond_broadcast(&p->w.cv);
+    pthread_mutex_unlock(&p->w.mu);
+    pthread_join(p->w.th, NULL);
+    pthread_cond_destroy(&p->w.cv);
+    pthread_mutex_destroy(&p->w.mu);
+}
+
+/* Clears a batch's buffers for reuse (its RocksDB batch is cleared by the write). */
+static void bstate_reset(struct bstate *b)
+{
+    b->nts = 0;
+    b->pending = 0;
+    if (b->nids) {
+        memset(b->id_ptrs, 0, b->ids_cap * sizeof *b->id_ptrs);
+        b->nids = 0;
     }
-    for (size_t i = 0; i < p->noffs; i++)
-        sg_store_batch_put_offset(p->batch, p->offs[i].src, p->offs[i].partition,
-                                  p->offs[i].next);
-    stage_stats(p);
-    int64_t t0 = sg_time_mono_ns();
-    int rc = sg_store_write(p->o.store, p->batch, p->o.sync);
-    if (rc != SG_OK) {
-        /* Nothing was written: forget the profiles this batch changed (all of them, simply),
-         * so a retry or restart starts again from the store's consistent state. */
-        sg_store_batch_clear(p->batch);
-        free_cache(p);
-        batch_reset(p);
-        return rc;
-    }
+    sg_arena_reset(&b->arena);
+}
+
+/* Metrics of a batch that is now in the store. */
+static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns)
+{
     int64_t now_ns = sg_time_mono_ns();
-    sg_histogram_observe(p->m.write, (double)(now_ns - t0) / 1e9);
-    sg_histogram_observe(p->m.batch_size, (double)p->pending);
+    sg_histogram_observe(p->m.write, (double)write_ns / 1e9);
+    sg_histogram_observe(p->m.batch_size, (double)b->pending);
     sg_counter_inc(p->m.batches);
     int64_t now = sg_time_now_ms();
-    for (size_t i = 0; i < p->nts; i++) {
-        double lag = (double)(now - p->ev_ts[i]) / 1000.0;
+    for (size_t i = 0; i < b->nts; i++) {
+        double lag = (double)(now - b->ev_ts[i]) / 1000.0;
         sg_histogram_observe(p->m.lag, lag < 0 ? 0 : lag);
-        if (p->msg_ts[i] > 0) {
-            double e2e = (double)(now - p->msg_ts[i]) / 1000.0;
+        if (b->msg_ts[i] > 0) {
+            double e2e = (double)(now - b->msg_ts[i]) / 1000.0;
             sg_histogram_observe(p->m.e2e, e2e < 0 ? 0 : e2e);
         }
     }
     sg_gauge_set(p->m.watermark, (double)sg_store_watermark(p->o.store) / 1000.0);
     p->totals.batches++;
     p->totals.last_ns = now_ns;
-    batch_reset(p);
+}
+
+/* Waits for the batch being written (if any); returns its status. On failure nothing of it
+ * was written: every cached profile is dropped (they may contain its events) so that a
+ * restart resumes from the store's consistent state. */
+static int wait_inflight(struct sg_pipeline *p)
+{
+    struct bstate *b = p->inflight;
+    if (!b)
+        return SG_OK;
+    pthread_mutex_lock(&p->w.mu);
+    while (!p->w.done)
+        pthread_cond_wait(&p->w.cv, &p->w.mu);
+    int rc = p->w.rc;
+    int64_t t = p->w.t_ns;
+    p->w.job = NULL;
+    p->w.done = 0;
+    pthread_mutex_unlock(&p->w.mu);
+    p->inflight = NULL;
+    if (rc != SG_OK) {
+        sg_store_batch_clear(b->batch);
+        bstate_reset(b);
+        free_cache(p);
+        return rc;
+    }
+    written(p, b, t);
+    bstate_reset(b);
+    return SG_OK;
+}
+
+int sg_pipeline_sync(struct sg_pipeline *p)
+{
+    int rc = wait_inflight(p);
+    if (rc == SG_OK) {
+        cache_evict(p);
+        sg_gauge_set(p->m.users_cached, (double)p->count);
+    }
+    return rc;
+}
+
+int sg_pipeline_flush(struct sg_pipeline *p)
+{
+    struct bstate *b = p->cur;
+    if (!b->pending && !p->ndirty)
+        return SG_OK;
+    for (size_t i = 0; i < p->ndirty; i++) {
+        struct uentry *e = p->dirty[i];
+        sg_buf_reset(&p->scratch);
+        sg_user_encode(&e->st, &p->scratch);
+        sg_store_batch_put_user(b->batch, e->user, e->ulen, p->scratch.data, p->scratch.len);
+        e->dirty = 0;
+    }
+    p->ndirty = 0;
+    for (size_t i = 0; i < p->noffs; i++)
+        sg_store_batch_put_offset(b->batch, p->offs[i].src, p->offs[i].partition,
+                                  p->offs[i].next);
+    p->noffs = 0;
+    stage_stats(p);
+    /* the previous batch must be in the store before this one goes (order = offsets order) */
+    int rc = wait_inflight(p);
+    if (rc != SG_OK) {
+        sg_store_batch_clear(b->batch);
+        bstate_reset(b);
+        free_cache(p);
+        return rc;
+    }
+    /* profiles untouched since before the written batch can be dropped now */
     cache_evict(p);
+    b->batch_no = p->batch_no++;
+    pthread_mutex_lock(&p->w.mu);
+    p->w.job = b;
+    p->w.done = 0;
+    pthread_cond_broadcast(&p->w.cv);
+    pthread_mutex_unlock(&p->w.mu);
+    p->inflight = b;
+    p->cur = b == &p->bs[0] ? &p->bs[1] : &p->bs[0];
     if (p->o.model)
         sg_modelwatch_poll(p->o.model, 5000);
     sg_gauge_set(p->m.users_cached, (double)p->count);

@@ -62,11 +62,19 @@ void sg_pipeline_free(struct sg_pipeline *p);
  * read (the caller stops without writing the batch). */
 int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m);
 
-/* Writes the batch (events, anomalies, dirty profiles, offsets, counters) as one atomic
- * RocksDB write. On failure nothing is written and the in-memory profiles are dropped; the
- * caller must then free the pipeline and resume from the stored offsets with a new one.
- * Returns SG_OK, SG_ERR_NOSPACE or SG_ERR_STORE. A flush of an empty batch is a no-op. */
+/* Closes the batch (events, anomalies, dirty profiles, offsets, counters) and hands it to the
+ * pipeline's writer thread, which writes it as one atomic RocksDB write while the next batch
+ * is processed; batches are written strictly in order (flush first waits for the previous
+ * write). Returns SG_OK, or the error of the PREVIOUS batch's write (SG_ERR_NOSPACE,
+ * SG_ERR_STORE): then neither it nor this batch was written and the in-memory profiles were
+ * dropped; the caller must free the pipeline and resume from the stored offsets with a new
+ * one. A flush of an empty batch is a no-op. */
 int sg_pipeline_flush(struct sg_pipeline *p);
+
+/* Waits until every flushed batch is in the store. Returns SG_OK or the write's error (as
+ * for sg_pipeline_flush). Call before acting on "stored" (end of input, revoke, exit);
+ * sg_pipeline_free calls it too. */
+int sg_pipeline_sync(struct sg_pipeline *p);
 
 size_t sg_pipeline_pending(const struct sg_pipeline *p); /* messages in the open batch */
 struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p);

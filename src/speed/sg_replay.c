@@ -71,6 +71,37 @@ static void alert_sink(void *ctx, const char *user, size_t ul, const char *json,
         s->failed = 1;
 }
 
+/* Reads one line (without its '\n') into *buf, keeping at most SG_EVENT_MAX_BYTES + 1 bytes:
+ * a longer line is consumed to its end but only that prefix is kept, which the decoder then
+ * rejects as too_large - memory stays bounded whatever the input (getline would grow without
+ * limit). Returns the kept length, or -1 at end of input / on error. */
+static ssize_t read_line(FILE *in, char **buf, size_t *cap)
+{
+    const size_t keep = SG_EVENT_MAX_BYTES + 1;
+    size_t n = 0;
+    int c, any = 0;
+    if (!*buf) {
+        *cap = 4096;
+        *buf = sg_xmalloc(*cap);
+    }
+    while ((c = getc_unlocked(in)) != EOF) {
+        any = 1;
+        if (c == '\n')
+            break;
+        if (n < keep) {
+            if (n + 1 >= *cap) {
+                *cap = *cap * 2 > keep + 1 ? keep + 1 : *cap * 2;
+                *buf = sg_xrealloc(*buf, *cap);
+            }
+            (*buf)[n++] = (char)c;
+        }
+    }
+    if (!any)
+        return -1;
+    (*buf)[n] = 0;
+    return (ssize_t)n;
+}
+
 /* Flushes the sinks first, then the batch: a sink record is never lost for a stored batch. */
 static int flush(struct sg_pipeline *p, struct sinks *s)
 {
@@ -113,14 +144,11 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
     ssize_t n;
     int64_t lineno = 0;
     size_t bs = o->batch_size ? o->batch_size : 1000;
-    while ((n = getline(&line, &cap, in)) >= 0) {
+    while ((n = read_line(in, &line, &cap)) >= 0) {
         lineno++;
         if (lineno < skip_to)
             continue;
-        size_t len = (size_t)n;
-        if (len && line[len - 1] == '\n')
-            len--;
-        struct sg_msg m = {line, len, source, 0, lineno, -1};
+        struct sg_msg m = {line, (size_t)n, source, 0, lineno, -1};
         if ((rc = sg_pipeline_add(p, &m)) != SG_OK)
             break;
         if (sg_pipeline_pending(p) >= bs && (rc = flush(p, &s)) != SG_OK)
@@ -137,6 +165,8 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         rc = SG_ERR_IO;
     } else if (rc == SG_OK || rc == SG_ERR_INTERRUPTED) {
         int frc = flush(p, &s);
+        if (frc == SG_OK)
+            frc = sg_pipeline_sync(p);
         if (frc != SG_OK)
             rc = frc;
     }
@@ -144,6 +174,9 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         snprintf(errbuf, errlen, "%s", rc == SG_ERR_IO ? "cannot write a sink file"
                                                        : sg_strerror(rc));
     free(line);
+    int src = sg_pipeline_sync(p); /* error paths too: nothing may be in flight at free */
+    if (rc == SG_OK && src != SG_OK)
+        rc = src;
     *totals = sg_pipeline_totals(p);
     sg_pipeline_free(p);
 out:

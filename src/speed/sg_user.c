@@ -121,6 +121,26 @@ static void fail_push(struct sg_user_state *u, const struct sg_event *ev)
     u->n_failures++;
 }
 
+int sg_user_admin_port(const struct sg_event *ev)
+{
+    if (ev->type != SG_EV_NETWORK)
+        return 0;
+    switch (ev->d.net.destination_port) {
+    case 22: case 135: case 139: case 445: case 3389: case 5985: case 5986: return 1;
+    default: return 0;
+    }
+}
+
+static void admin_push(struct sg_user_state *u, const struct sg_event *ev)
+{
+    u->adm_ms[u->adm_head] = ev->ts_ms;
+    u->adm_dst[u->adm_head] = sg_hash_bytes(ev->destination_ip.p, ev->destination_ip.len,
+                                            HASH_SEED);
+    u->adm_head = (uint8_t)((u->adm_head + 1) % SG_USER_ADMIN);
+    if (u->adm_n < SG_USER_ADMIN)
+        u->adm_n++;
+}
+
 static void rate_add(struct sg_user_state *u, int64_t ts)
 {
     int64_t minute = ts / 60000;
@@ -202,6 +222,8 @@ void sg_user_update(struct sg_user_state *u, const struct sg_event *ev)
     seen_add(u, u->countries, &u->country_set, cc, cl, ts);
     if (ev->status != SG_STATUS_SUCCESS)
         fail_push(u, ev);
+    if (sg_user_admin_port(ev) && ev->destination_ip.len)
+        admin_push(u, ev);
     rate_add(u, ts);
     if (ev->type == SG_EV_NETWORK && ev->d.net.bytes_sent >= 0)
         sg_ewma_add(&u->volume, log1p((double)ev->d.net.bytes_sent), 0.05);
@@ -298,6 +320,12 @@ void sg_user_encode(const struct sg_user_state *u, struct sg_buf *b)
     for (int i = 0; i < SG_USER_FAILS; i++) {
         put_i(b, u->fail_ms[i]);
         put_u(b, u->fail_target[i]);
+    }
+    put_u(b, u->adm_head);
+    put_u(b, u->adm_n);
+    for (int i = 0; i < u->adm_n; i++) {
+        put_i(b, u->adm_ms[i]);
+        put_u(b, u->adm_dst[i]);
     }
     put_i(b, u->rate_minute);
     put_u(b, u->rate_count);
@@ -411,6 +439,9 @@ static int plausible(const struct sg_user_state *u)
     for (int i = 0; i < SG_USER_FAILS; i++)
         if (!ok_ms(u->fail_ms[i]))
             return 0;
+    for (int i = 0; i < u->adm_n; i++)
+        if (!ok_ms(u->adm_ms[i]))
+            return 0;
     const struct sg_seen *sets[] = {u->ips, u->hosts, u->countries, u->procs};
     const struct sg_seen_set *ss[] = {&u->ip_set, &u->host_set, &u->country_set, &u->proc_set};
     for (int k = 0; k < 4; k++)
@@ -451,6 +482,14 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
     for (int i = 0; i < SG_USER_FAILS; i++) {
         u->fail_ms[i] = get_i(&r);
         u->fail_target[i] = get_u(&r);
+    }
+    u->adm_head = (uint8_t)(get_u(&r) % SG_USER_ADMIN);
+    u->adm_n = (uint8_t)get_u(&r);
+    if (u->adm_n > SG_USER_ADMIN)
+        r.bad = 1;
+    for (int i = 0; i < u->adm_n && !r.bad; i++) {
+        u->adm_ms[i] = get_i(&r);
+        u->adm_dst[i] = get_u(&r);
     }
     u->rate_minute = get_i(&r);
     u->rate_count = (uint32_t)get_u(&r);

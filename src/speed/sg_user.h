@@ -17,6 +17,7 @@
 #define SG_USER_COUNTRIES 8
 #define SG_USER_PROCS 16
 #define SG_USER_FAILS 16      /* failures remembered for the burst window */
+#define SG_USER_ADMIN 8       /* admin-port connections remembered for the fan-out window */
 #define SG_USER_NAME 32       /* bytes of a remembered value kept for display */
 #define SG_USER_HOW 168       /* hours in a week */
 
@@ -55,6 +56,10 @@ struct sg_user_state {
     uint64_t fail_target[SG_USER_FAILS];
     uint8_t fail_head, fail_n;
     uint64_t n_failures;
+    /* connections to remote-administration ports: ring of (time, destination hash) */
+    int64_t adm_ms[SG_USER_ADMIN];
+    uint64_t adm_dst[SG_USER_ADMIN];
+    uint8_t adm_head, adm_n;
     /* activity rate: events in the current minute, EWMA over active minutes */
     int64_t rate_minute;
     uint32_t rate_count;
@@ -101,6 +106,9 @@ const struct sg_seen *sg_user_seen_find(const struct sg_seen *arr, const struct 
 
 /* Country code of a geo_location "CC-ST-City" (the part before the first '-'); sets *n. */
 const char *sg_user_country(const struct sg_event *ev, size_t *n);
+
+/* 1 for a network event to a remote-administration port (SSH, SMB, RDP, WinRM, RPC). */
+int sg_user_admin_port(const struct sg_event *ev);
 
 /* Hour of week (0 = Monday 00:00 UTC .. 167) of an epoch-ms time. */
 int sg_user_hour_of_week(int64_t ms);

@@ -14,6 +14,7 @@
 #include "core/sg_err.h"
 #include "core/sg_log.h"
 #include "core/sg_mem.h"
+#include "core/sg_time.h"
 
 enum cf {
     CF_META = 0,
@@ -393,9 +394,14 @@ static void put_tagged(rocksdb_writebatch_t *wb, rocksdb_column_family_handle_t 
     rocksdb_writebatch_putv_cf(wb, cf, 1, kparts, kls, 2, vparts, vls);
 }
 
+/* An event time further ahead of the wall clock than this does not move the watermark: one
+ * future-dated event (a bad clock, or an attacker) would otherwise expire - and range-delete -
+ * everything stored before it. Such events are stored; they just don't set the clock. */
+#define FUTURE_TOLERANCE_MS (INT64_C(24) * 3600 * 1000)
+
 static void note_ts(struct sg_store_batch *b, int64_t ts)
 {
-    if (ts > b->watermark)
+    if (ts > b->watermark && ts <= sg_time_now_ms() + FUTURE_TOLERANCE_MS)
         b->watermark = ts;
 }
 

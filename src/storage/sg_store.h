@@ -26,7 +26,9 @@
  * the same input give the same store: rows older than watermark - retention are (1) invisible
  * to every read and to sg_store_dump at once, (2) removed by range deletes of the two
  * time-prefixed CFs every few hundred batches, and (3) removed from the index CFs by a
- * compaction filter that reads the timestamp out of the key (value for event_ids). Users and
+ * compaction filter that reads the timestamp out of the key (value for event_ids). Event times
+ * more than 24 h ahead of the wall clock are stored but do not move the watermark (one
+ * future-dated event must not expire everything before it). Users and
  * offsets never expire. Consequence: a duplicate of an event older than the retention can be
  * accepted again once its dedup entry is compacted away.
  *

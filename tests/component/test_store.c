@@ -258,6 +258,15 @@ static void test_retention(void **state)
     assert_null(strstr(d, "6576745f30303033")); /* hex("evt_0003") gone from every CF */
     assert_non_null(strstr(d, "users\t"));       /* users never expire */
     free(d);
+    /* a far-future event (bad clock or attacker) is stored but does not move the watermark,
+     * so it cannot expire the evidence stored before it */
+    b = sg_store_batch_new(st);
+    sg_store_batch_put_event(b, INT64_C(4070908800000), "future", 6, "u9", 2, 0, "\"future\"", 8);
+    assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    sg_store_batch_free(b);
+    assert_int_equal(sg_store_watermark(st), T0 + 2 * DAY);
+    assert_int_equal(sg_store_event_seen(st, "late", 4), 1);
+    assert_int_equal(sg_store_event_seen(st, "future", 6), 1);
     sg_buf_release(&v);
     sg_buf_release(&cur);
     sg_store_close(st);

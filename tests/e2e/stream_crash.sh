@@ -8,7 +8,7 @@ set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-python3 tests/e2e/lib/gen_events.py --users 60 --events 60000 --seed 11 --invalid 0.02 \
+python3 tests/e2e/lib/gen_events.py --users 60 --events 100000 --seed 11 --invalid 0.02 \
     --dups 0.01 > "$T/in.ndjson"
 
 # clean reference
@@ -16,14 +16,16 @@ python3 tests/e2e/lib/gen_events.py --users 60 --events 60000 --seed 11 --invali
     --batch-size 200 > "$T/clean.json"
 "$BIN" stream --dump-store --db "$T/clean.db" > "$T/clean.dump"
 
-# kill -9 at random points, 12 times, then run to the end
+# kill -9 at random points until 12 runs were killed (a run that finished first - each
+# restart resumes, so later runs have less to do - does not count), then run to the end
 RANDOM=4242
 kills=0
-for i in $(seq 1 12); do
+for i in $(seq 1 40); do
+    [ "$kills" -ge 12 ] && break
     "$BIN" stream --input "$T/in.ndjson" --db "$T/crash.db" --metrics-listen off \
         --batch-size 200 > /dev/null 2>>"$T/crash.log" &
     pid=$!
-    sleep "0.$(printf '%02d' $((RANDOM % 60 + 5)))"
+    sleep "0.$(printf '%02d' $((RANDOM % 22 + 3)))"
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2>/dev/null || true
 done
@@ -104,4 +106,14 @@ kill -TERM "$pid"
 exec 3>&-
 wait "$pid"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['events']+s['invalid']+s['duplicates']==3000, s" "$T/term.json"
+# no broker: exit code 3 (dependency unavailable) after a short wait, nothing half-done
+rc=0
+"$BIN" stream --brokers 127.0.0.1:1 --db "$T/nobroker.db" --metrics-listen off \
+    > /dev/null 2> "$T/nobroker.log" || rc=$?
+[ "$rc" -eq 3 ] && grep -q "no Kafka broker reachable" "$T/nobroker.log"
+# usage errors: exit code 2
+rc=0; "$BIN" stream --batch-size 0 --input "$T/in.ndjson" --db "$T/x.db" 2> /dev/null || rc=$?
+[ "$rc" -eq 2 ]
+rc=0; "$BIN" stream --dlq x.ndjson 2> /dev/null || rc=$?
+[ "$rc" -eq 2 ]
 echo "stream_crash: ok"

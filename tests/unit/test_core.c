@@ -174,17 +174,31 @@ static void test_config_load(void **state)
 
 static char *slurp(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
     struct sg_buf b;
     sg_buf_init(&b);
-    char tmp[4096];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        sg_buf_append(&b, tmp, n);
-    fclose(f);
+    if (sg_buf_read_file(&b, path, 0) != SG_OK)
+        return NULL;
     return sg_buf_steal(&b);
+}
+
+static void test_read_file(void **state)
+{
+    (void)state;
+    char *p = write_tmp("0123456789");
+    struct sg_buf b;
+    sg_buf_init(&b);
+    sg_buf_puts(&b, "x:");
+    assert_int_equal(sg_buf_read_file(&b, p, 0), SG_OK);
+    assert_string_equal(b.data, "x:0123456789");
+    assert_int_equal(sg_buf_read_file(&b, p, 9), SG_ERR_RANGE); /* too large: b unchanged */
+    assert_string_equal(b.data, "x:0123456789");
+    assert_int_equal(sg_buf_read_file(&b, p, 10), SG_OK);
+    assert_int_equal(b.len, 22);
+    assert_int_equal(sg_buf_read_file(&b, "/nonexistent/file", 0), SG_ERR_NOTFOUND);
+    assert_int_equal(b.len, 22);
+    sg_buf_release(&b);
+    unlink(p);
+    free(p);
 }
 
 /* The committed conf/streamguard.yaml and docs/CONFIG.md are generated from the table. */
@@ -219,7 +233,7 @@ int main(void)
         cmocka_unit_test(test_rfc3339),      cmocka_unit_test(test_duration),
         cmocka_unit_test(test_json_str),     cmocka_unit_test(test_arena),
         cmocka_unit_test(test_rng),          cmocka_unit_test(test_config_load),
-        cmocka_unit_test(test_config_files_in_sync),
+        cmocka_unit_test(test_config_files_in_sync), cmocka_unit_test(test_read_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

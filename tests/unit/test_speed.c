@@ -351,6 +351,32 @@ static void test_sequences(void **state)
         sg_user_update(&u, &ev);
     }
     assert_int_equal(bursts, 4);
+    /* lateral movement: RDP to one new internal host after another; the 5th is a fan-out,
+     * while the same 2 servers again and again never are */
+    normal(&ev, &r, 13, SG_EV_NETWORK);
+    ev.d.net.destination_port = 3389;
+    char hosts[8][24];
+    int fan = -1, same = 0;
+    for (int i = 0; i < 8; i++) {
+        snprintf(hosts[i], sizeof hosts[i], "10.20.0.%d", i + 1);
+        ev.destination_ip = S(hosts[i]);
+        ev.ts_ms += 60000;
+        detect(&u, &p, &ev, &fs);
+        if (fan < 0 && has_reason(&fs, "admin_fanout"))
+            fan = i;
+        sg_user_update(&u, &ev);
+    }
+    assert_int_equal(fan, 4);
+    normal(&ev, &r, 14, SG_EV_NETWORK);
+    ev.d.net.destination_port = 22;
+    for (int i = 0; i < 20; i++) {
+        ev.destination_ip = S(hosts[i % 2]);
+        ev.ts_ms += 60000;
+        detect(&u, &p, &ev, &fs);
+        same += has_reason(&fs, "admin_fanout");
+        sg_user_update(&u, &ev);
+    }
+    assert_int_equal(same, 0);
     sg_findings_release(&fs);
 }
 
