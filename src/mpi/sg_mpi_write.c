@@ -116,59 +116,50 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-static int write_baselines(const char *path, const struct sg_batch_data *data, char *errbuf,
-                           size_t errlen)
+static int pwrite_all(int fd, const char *p, size_t n, uint64_t off)
+{
+    while (n) {
+        ssize_t w = pwrite(fd, p, n, (off_t)off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+        off += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Every rank writes its users' baseline lines at its own offset (an exclusive prefix sum of
+ * the sizes, in rank order) into model/baselines.ndjson: one file, written in parallel, no
+ * serial join. Collective (also for a rank that already failed: it writes nothing). */
+static int write_baselines(const struct sg_mpi *c, const char *path,
+                           const struct sg_batch_data *data, int skip, char *errbuf, size_t errlen)
 {
     struct sg_buf b;
     sg_buf_init(&b);
-    for (size_t i = 0; i < data->n; i++)
+    for (size_t i = 0; !skip && i < data->n; i++)
         sg_model_baseline_line(data->users[i]->name, data->users[i]->len, &data->users[i]->f, &b);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int bad = fd < 0 || write_all(fd, b.data ? b.data : "", b.len) != 0;
-    int e = errno;
-    if (fd >= 0 && close(fd) != 0 && !bad) {
-        bad = 1;
-        e = errno;
+    uint64_t len = b.len, off = 0;
+    SG_MPI(MPI_Exscan(&len, &off, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+    if (c->rank == 0)
+        off = 0; /* MPI_Exscan leaves rank 0's result undefined */
+    int rc = SG_OK;
+    if (!skip) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        int bad = fd < 0 || pwrite_all(fd, b.data ? b.data : "", b.len, off) != 0;
+        int e = errno;
+        if (fd >= 0 && close(fd) != 0 && !bad) {
+            bad = 1;
+            e = errno;
+        }
+        if (bad) {
+            snprintf(errbuf, errlen, "%s: %s", path, strerror(e));
+            rc = sg_err_from_errno(e);
+        }
     }
     sg_buf_release(&b);
-    if (bad) {
-        snprintf(errbuf, errlen, "%s: %s", path, strerror(e));
-        return sg_err_from_errno(e);
-    }
-    return SG_OK;
-}
-
-/* Rank 0: model/baselines.part-* (rank order) -> model/baselines.ndjson. */
-static int join_baselines(const struct sg_mpi *c, const char *tmp, char *errbuf, size_t errlen)
-{
-    char out[4200], part[4200];
-    snprintf(out, sizeof out, "%s/model/baselines.ndjson", tmp);
-    int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), rc = SG_OK;
-    char *buf = sg_xmalloc(1u << 20);
-    for (int r = 0; fd >= 0 && rc == SG_OK && r < c->size; r++) {
-        snprintf(part, sizeof part, "%s/model/baselines.part-%05d", tmp, r);
-        int in = open(part, O_RDONLY | O_CLOEXEC);
-        if (in < 0) {
-            rc = sg_err_from_errno(errno);
-            snprintf(errbuf, errlen, "%s: %s", part, strerror(errno));
-            break;
-        }
-        ssize_t k;
-        while ((k = read(in, buf, 1u << 20)) > 0)
-            if (write_all(fd, buf, (size_t)k) != 0)
-                break;
-        if (k != 0) {
-            rc = sg_err_from_errno(errno);
-            snprintf(errbuf, errlen, "%s: %s", out, strerror(errno));
-        }
-        close(in);
-        unlink(part);
-    }
-    if (fd < 0 || close(fd) != 0) {
-        rc = sg_err_from_errno(errno);
-        snprintf(errbuf, errlen, "%s: %s", out, strerror(errno));
-    }
-    free(buf);
     return rc;
 }
 
@@ -325,7 +316,7 @@ static int rank0_files(const struct sg_mpi *c, const char *tmp, const struct sg_
 {
     char mdir[4200];
     snprintf(mdir, sizeof mdir, "%s/model", tmp);
-    int rc = join_baselines(c, tmp, errbuf, errlen);
+    int rc = SG_OK;
     struct sg_buf b;
     sg_buf_init(&b);
     sg_buf_printf(&b,
@@ -415,10 +406,10 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
         return SG_ERR_IO;
     }
     char base[4200];
-    snprintf(base, sizeof base, "%s/model/baselines.part-%05d", sg_pq_dataset_tmpdir(ds), c->rank);
+    snprintf(base, sizeof base, "%s/model/baselines.ndjson", sg_pq_dataset_tmpdir(ds));
     int rc = sg_batch_write_parts(ds, data, m, p, c->rank, errbuf, errlen);
-    if (rc == SG_OK)
-        rc = write_baselines(base, data, errbuf, errlen);
+    int rc2 = write_baselines(c, base, data, rc != SG_OK, errbuf, errlen);
+    rc = rc != SG_OK ? rc : rc2;
     if (sg_mpi_fault_point(c, "write") && rc == SG_OK) {
         rc = SG_ERR_IO;
         snprintf(errbuf, errlen, "injected write error");

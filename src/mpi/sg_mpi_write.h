@@ -1,8 +1,9 @@
 /* sg_mpi_write: phase 4 of the batch layer across MPI ranks. Rank 0 creates the dataset's
  * temporary directory (a sibling of --output, on a file system every rank shares); every
- * rank writes its users as part-<rank> of both is_anomaly partitions and its baselines; after
- * a collective check rank 0 joins the baselines, writes model.json and the reports (from the
- * top candidates gathered from all ranks) and commits (_SUCCESS, atomic swap). Any failing
+ * rank writes its users as part-<rank> of both is_anomaly partitions and their baselines at
+ * its offset of model/baselines.ndjson; after a collective check rank 0 writes model.json and
+ * the reports (from the top candidates gathered from all ranks) and commits (_SUCCESS,
+ * atomic swap). Any failing
  * rank makes rank 0 remove the temporary directory; a dead rank makes mpirun end the job
  * before the swap. Not the model (sg_mpi_fit.h). */
 #ifndef SG_MPI_WRITE_H
