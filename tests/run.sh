@@ -23,7 +23,8 @@ run_one() {
     [ -n "$filter" ] && [[ "$name" != *"$filter"* ]] && return
     local log="$logs/${name//\//_}.log"
     local t0=$EPOCHREALTIME
-    if "$@" >"$log" 2>&1; then
+    # a hung test fails after STREAMGUARD_TEST_TIMEOUT seconds instead of eating CI's budget
+    if timeout --kill-after=10 "${STREAMGUARD_TEST_TIMEOUT:-900}" "$@" >"$log" 2>&1; then
         passed=$((passed + 1))
         printf 'PASS %-45s %6.1fs\n' "$name" "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{print b-a}')"
     else
