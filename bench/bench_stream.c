@@ -198,7 +198,7 @@ int main(void)
     const char *bin = getenv("STREAMGUARD_BIN") ? getenv("STREAMGUARD_BIN") : "build/streamguard";
     long n = getenv("SG_BENCH_EVENTS") ? atol(getenv("SG_BENCH_EVENTS")) : 200000;
     int reps = getenv("SG_BENCH_REPS") ? atoi(getenv("SG_BENCH_REPS")) : 3;
-    size_t batch = getenv("SG_BENCH_BATCH") ? (size_t)atol(getenv("SG_BENCH_BATCH")) : 1000;
+    size_t batch = getenv("SG_BENCH_BATCH") ? (size_t)atol(getenv("SG_BENCH_BATCH")) : 4000;
     if (reps < 1 || reps > 50)
         reps = 3;
     char path[] = "/tmp/bench_stream_in_XXXXXX";

@@ -159,6 +159,62 @@ void sg_buf_json_str(struct sg_buf *b, const char *s, size_t n)
     sg_buf_putc(b, '"');
 }
 
+/* Appends the decimal digits of n (no sign). */
+static void put_u64(struct sg_buf *b, unsigned long long n)
+{
+    char d[24];
+    int i = (int)sizeof d;
+    do {
+        d[--i] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    sg_buf_append(b, d + i, sizeof d - (size_t)i);
+}
+
+/* Fast path for the common short decimals (coordinates, scores: 48.8566, 0.033): when
+ * v == m / 10^k exactly (IEEE division is correctly rounded, like strtod) with m < 10^15,
+ * that decimal has <= 15 significant digits and lies within half an ulp of v, so it is the
+ * one "%.15g" prints (fixed notation for 1e-4 <= |v| < 1e15) and it reads back as v. Writes
+ * it and returns 1, or returns 0 to leave v to the printf loop. Same bytes, no printf. */
+static int json_short_decimal(struct sg_buf *b, double v)
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    static const unsigned long long u10[] = {1,      10,      100,      1000,      10000,
+                                             100000, 1000000, 10000000, 100000000, 1000000000};
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15))
+        return 0;
+    for (int k = 1; k <= 9; k++) {
+        double s = a * p10[k];
+        if (s >= 1e15)
+            return 0;
+        unsigned long long m = (unsigned long long)llround(s);
+        if ((double)m / p10[k] != a)
+            continue;
+        unsigned long long ip = m / u10[k], fp = m % u10[k];
+        if (fp == 0)
+            return 0; /* integral: not expected here, leave it to the general path */
+        int digits = k;
+        while (fp % 10 == 0) {
+            fp /= 10;
+            digits--;
+        }
+        if (v < 0)
+            sg_buf_putc(b, '-');
+        put_u64(b, ip);
+        sg_buf_putc(b, '.');
+        char z[16];
+        int nz = digits;
+        for (unsigned long long t = fp; t; t /= 10)
+            nz--;
+        memset(z, '0', (size_t)nz);
+        sg_buf_append(b, z, (size_t)nz); /* leading zeros of the fraction */
+        put_u64(b, fp);
+        return 1;
+    }
+    return 0;
+}
+
 void sg_buf_json_double(struct sg_buf *b, double v)
 {
     if (!isfinite(v)) {
@@ -167,9 +223,14 @@ void sg_buf_json_double(struct sg_buf *b, double v)
     }
     /* range test first: the cast is undefined behaviour beyond long long */
     if (fabs(v) < 1e15 && v == (double)(long long)v) {
-        sg_buf_printf(b, "%lld", (long long)v);
+        long long n = (long long)v;
+        if (n < 0)
+            sg_buf_putc(b, '-');
+        put_u64(b, n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n);
         return;
     }
+    if (json_short_decimal(b, v))
+        return;
     char tmp[32];
     for (int prec = 15; prec <= 17; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, v);

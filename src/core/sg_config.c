@@ -57,7 +57,7 @@ static const struct key table[] = {
     {"stream.metrics_listen", K_STR, "127.0.0.1:9108", NOLIM, "address of /metrics and /health", F(stream.metrics_listen)},
     {"stream.model", K_STR, "", NOLIM, "batch model directory to load (empty = none)", F(stream.model)},
     {"stream.retention", K_DURATION, "7d", 60000, 9.2e18, "how long events and anomalies are kept", F(stream.retention_ms)},
-    {"stream.batch_size", K_INT, "1000", 1, 1000000, "max messages per poll batch (one RocksDB write each)", F(stream.batch_size)},
+    {"stream.batch_size", K_INT, "4000", 1, 1000000, "max messages per poll batch (one RocksDB write each)", F(stream.batch_size)},
     {"stream.alerts", K_BOOL, "true", NOLIM, "publish anomalies to topics.anomalies", F(stream.alerts)},
 
     {"batch.algorithm", K_STR, "ensemble", NOLIM, "model: ensemble is the rank average of both", F(batch.algorithm), "iforest|kmeans|ensemble"},

@@ -17,6 +17,19 @@ int sg_det_sensitive_path(const char *path, size_t n)
                                        "\\system32\\config\\", "/.gnupg/", "id_rsa",
                                        "api-keys", "api_keys", "customers.sql", "payroll",
                                        "credentials", "secrets", "lsass"};
+    /* The patterns are lower case: fold the path once (ASCII, as strncasecmp does in the C
+     * locale) and let memmem scan for each, instead of a strncasecmp at every offset. */
+    char low[1024];
+    if (n <= sizeof low) {
+        for (size_t k = 0; k < n; k++) {
+            unsigned char c = (unsigned char)path[k];
+            low[k] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+        }
+        for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
+            if (memmem(low, n, pats[i], strlen(pats[i])))
+                return 1;
+        return 0;
+    }
     for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
         size_t pl = strlen(pats[i]);
         for (size_t k = 0; k + pl <= n; k++)

@@ -67,11 +67,21 @@ struct sg_store {
     char *secondary_dir;       /* created by us (removed on close) */
 };
 
+/* A put of a randomly keyed CF, held back until sg_store_write (see add_deferred). */
+struct dput {
+    uint32_t cf, seq;
+    size_t off; /* key then value in the batch's `defer` buffer */
+    uint32_t kl, vl;
+};
+
 struct sg_store_batch {
     struct sg_store *st;
     rocksdb_writebatch_t *wb;
     size_t count;
     int64_t watermark;
+    struct sg_buf defer;  /* keys and values of the deferred puts */
+    struct dput *dputs;
+    size_t ndputs, dcap;
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
@@ -332,6 +342,7 @@ struct sg_store_batch *sg_store_batch_new(struct sg_store *st)
     struct sg_store_batch *b = sg_xcalloc(1, sizeof *b);
     b->st = st;
     b->wb = rocksdb_writebatch_create();
+    sg_buf_init(&b->defer);
     return b;
 }
 
@@ -340,12 +351,16 @@ void sg_store_batch_free(struct sg_store_batch *b)
     if (!b)
         return;
     rocksdb_writebatch_destroy(b->wb);
+    sg_buf_release(&b->defer);
+    free(b->dputs);
     free(b);
 }
 
 void sg_store_batch_clear(struct sg_store_batch *b)
 {
     rocksdb_writebatch_clear(b->wb);
+    sg_buf_reset(&b->defer);
+    b->ndputs = 0;
     b->count = 0;
     b->watermark = 0;
 }
@@ -405,6 +420,55 @@ static void note_ts(struct sg_store_batch *b, int64_t ts)
         b->watermark = ts;
 }
 
+/* Puts of the randomly keyed CFs (by-user indexes, the id index, user state) are collected
+ * here and added to the WriteBatch sorted by key at write time (add_deferred): RocksDB's
+ * skiplist memtable remembers where its previous insert went, so a batch of sorted keys
+ * costs a short walk per key instead of a search from the top for each. The stored content
+ * is the same; only the order of the inserts inside the one atomic batch changes. */
+static void defer_put(struct sg_store_batch *b, enum cf cf, const void *k, size_t kl,
+                      const void *v, size_t vl)
+{
+    b->dputs = sg_xgrow(b->dputs, &b->dcap, b->ndputs + 1, sizeof *b->dputs);
+    struct dput *d = &b->dputs[b->ndputs];
+    d->cf = (uint32_t)cf;
+    d->seq = (uint32_t)b->ndputs++;
+    d->off = b->defer.len;
+    d->kl = (uint32_t)kl;
+    d->vl = (uint32_t)vl;
+    sg_buf_append(&b->defer, k, kl);
+    sg_buf_append(&b->defer, v, vl);
+}
+
+static int dput_cmp(const void *x, const void *y, void *ctx)
+{
+    const struct dput *a = x, *c = y;
+    const unsigned char *base = ctx;
+    if (a->cf != c->cf)
+        return a->cf < c->cf ? -1 : 1;
+    size_t n = a->kl < c->kl ? a->kl : c->kl;
+    int r = memcmp(base + a->off, base + c->off, n);
+    if (r)
+        return r;
+    if (a->kl != c->kl)
+        return a->kl < c->kl ? -1 : 1;
+    return a->seq < c->seq ? -1 : a->seq > c->seq; /* same key twice: the later put wins */
+}
+
+/* Moves the deferred puts into the WriteBatch in (cf, key) order. */
+static void add_deferred(struct sg_store_batch *b)
+{
+    if (!b->ndputs)
+        return;
+    qsort_r(b->dputs, b->ndputs, sizeof *b->dputs, dput_cmp, b->defer.data);
+    for (size_t i = 0; i < b->ndputs; i++) {
+        const struct dput *d = &b->dputs[i];
+        const char *k = b->defer.data + d->off;
+        rocksdb_writebatch_put_cf(b->wb, b->st->cf[d->cf], k, d->kl, k + d->kl, d->vl);
+    }
+    b->ndputs = 0;
+    sg_buf_reset(&b->defer);
+}
+
 void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts, const char *id, size_t idl,
                               const char *user, size_t ul, int type, const char *json,
                               size_t jl)
@@ -413,9 +477,9 @@ void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts, const char *
     size_t kl = time_key(k, ts, id, idl);
     put_tagged(b->wb, b->st->cf[CF_EVENTS], k, kl, (unsigned char)type, json, jl);
     kl = user_key(k, user, ul, ts, id, idl);
-    rocksdb_writebatch_put_cf(b->wb, b->st->cf[CF_EVENTS_USER], (const char *)k, kl, "", 0);
+    defer_put(b, CF_EVENTS_USER, k, kl, "", 0);
     be64(tsb, (uint64_t)ts);
-    rocksdb_writebatch_put_cf(b->wb, b->st->cf[CF_EVENT_IDS], id, idl, (const char *)tsb, 8);
+    defer_put(b, CF_EVENT_IDS, id, idl, tsb, 8);
     b->count += 3;
     note_ts(b, ts);
 }
@@ -428,7 +492,7 @@ void sg_store_batch_put_anomaly(struct sg_store_batch *b, int64_t ts, const char
     size_t kl = time_key(k, ts, id, idl);
     put_tagged(b->wb, b->st->cf[CF_ANOM], k, kl, (unsigned char)severity, json, jl);
     kl = user_key(k, user, ul, ts, id, idl);
-    rocksdb_writebatch_put_cf(b->wb, b->st->cf[CF_ANOM_USER], (const char *)k, kl, "", 0);
+    defer_put(b, CF_ANOM_USER, k, kl, "", 0);
     b->count += 2;
     note_ts(b, ts);
 }
@@ -436,7 +500,7 @@ void sg_store_batch_put_anomaly(struct sg_store_batch *b, int64_t ts, const char
 void sg_store_batch_put_user(struct sg_store_batch *b, const char *user, size_t ul,
                              const void *blob, size_t bl)
 {
-    rocksdb_writebatch_put_cf(b->wb, b->st->cf[CF_USERS], user, ul, blob, bl);
+    defer_put(b, CF_USERS, user, ul, blob, bl);
     b->count++;
 }
 
@@ -504,7 +568,11 @@ int sg_store_write(struct sg_store *st, struct sg_store_batch *b, int sync)
         be64(v, (uint64_t)b->watermark);
         rocksdb_writebatch_put_cf(b->wb, st->cf[CF_META], "watermark", 9, (const char *)v, 8);
     }
+    add_deferred(b);
     retention_delete(st, b);
+    /* RocksDB counts every key comparison in a thread-local perf context unless told not
+     * to (the level is per thread: set it in the writing thread); nothing reads them. */
+    rocksdb_set_perf_level(rocksdb_disable);
     char *err = NULL;
     rocksdb_write(st->db, sync ? st->wopts_sync : st->wopts, b->wb, &err);
     if (err) {
@@ -524,6 +592,7 @@ int sg_store_write(struct sg_store *st, struct sg_store_batch *b, int sync)
 /* Gets a value into a malloc'd buffer; returns SG_OK, SG_ERR_NOTFOUND or SG_ERR_STORE. */
 static int get(struct sg_store *st, enum cf cf, const void *k, size_t kl, char **v, size_t *vl)
 {
+    rocksdb_set_perf_level(rocksdb_disable); /* see sg_store_write */
     char *err = NULL;
     *v = rocksdb_get_cf(st->db, st->ropts, st->cf[cf], k, kl, vl, &err);
     if (err) {

@@ -1,6 +1,7 @@
 /* Unit tests of src/core utilities: time parsing/formatting, buffers/JSON strings, arena,
  * rng determinism, config table (YAML load, errors with file:line, overrides, committed
  * conf/ and docs/ in sync with the table). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -83,6 +84,57 @@ static void test_json_str(void **state)
     sg_buf_putc(&b, ' ');
     sg_buf_json_double(&b, 42);
     assert_string_equal(b.data, "0.1 0.3333333333333333 42");
+    sg_buf_release(&b);
+}
+
+/* The reference of sg_buf_json_double: the shortest of %.15g/%.16g/%.17g that reads back as
+ * the value, integers without a decimal point. */
+static void json_double_ref(double v, char *out, size_t n)
+{
+    if (fabs(v) < 1e15 && v == (double)(long long)v) {
+        snprintf(out, n, "%lld", (long long)v);
+        return;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(out, n, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+/* The printf-free fast paths (integers, short decimals) give exactly the reference's bytes
+ * on seeded random short decimals, random bit patterns and the edges of the fast path. */
+static void test_json_double_matches_printf(void **state)
+{
+    (void)state;
+    static const double edge[] = {0.0, -0.0, 1e-4, -1e-4, 9.99999e-5, 0.1, 0.3, -48.8566,
+                                  999999999999999.9, 123456789.123456, 0.000123456789, 1e15,
+                                  -1e15 + 0.5, 5e-324, 1e300, 2.5, -0.5, 0.033, 1e-10};
+    struct sg_rng r;
+    sg_rng_seed(&r, 7);
+    struct sg_buf b;
+    sg_buf_init(&b);
+    char ref[64];
+    for (size_t i = 0; i < 300000 + sizeof edge / sizeof *edge; i++) {
+        double v;
+        if (i < sizeof edge / sizeof *edge) {
+            v = edge[i];
+        } else if (i % 3 == 0) {
+            uint64_t u = sg_rng_next(&r);
+            memcpy(&v, &u, sizeof v);
+            if (!isfinite(v))
+                continue;
+        } else {
+            int k = (int)sg_rng_below(&r, 11);
+            int64_t m = (int64_t)(sg_rng_next(&r) >> (11 + sg_rng_below(&r, 50)));
+            v = (double)m / pow(10, k) * (i % 2 ? -1 : 1);
+        }
+        sg_buf_reset(&b);
+        sg_buf_json_double(&b, v);
+        json_double_ref(v, ref, sizeof ref);
+        if (strcmp(b.data, ref) != 0)
+            fail_msg("%.17g: got %s, want %s", v, b.data, ref);
+    }
     sg_buf_release(&b);
 }
 
@@ -231,7 +283,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc3339),      cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_json_str),     cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_json_double_matches_printf),     cmocka_unit_test(test_arena),
         cmocka_unit_test(test_rng),          cmocka_unit_test(test_config_load),
         cmocka_unit_test(test_config_files_in_sync), cmocka_unit_test(test_read_file),
     };

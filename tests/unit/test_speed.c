@@ -404,10 +404,37 @@ static void test_score_and_severity(void **state)
     assert_int_equal(sg_user_hour_of_week(T0 + 25 * HOUR), 25); /* Tuesday 01:00 */
 }
 
+/* Case-insensitive substring match of the sensitive-path patterns, for short paths (folded
+ * copy) and paths longer than the fold buffer alike. */
+static void test_sensitive_path(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"/etc/shadow", "/ETC/SHADOW", "/home/a/.SSH/Id_rsa.pub",
+                                      "C:\\Windows\\System32\\Config\\SAM",
+                                      "/srv/Payroll", "x/customers.SQL", "/root/"};
+    static const char *const no[] = {"", "/etc/hosts", "/etc/shado", "/home/a/.ssh/known_hosts",
+                                     "/srv/pay roll", "/ro ot/"};
+    for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
+        assert_int_equal(sg_det_sensitive_path(yes[i], strlen(yes[i])), 1);
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++)
+        assert_int_equal(sg_det_sensitive_path(no[i], strlen(no[i])), 0);
+    /* the length bounds the match: the pattern must lie inside the first n bytes */
+    assert_int_equal(sg_det_sensitive_path("/etc/shadow", 10), 0);
+    char longp[3000];
+    memset(longp, 'a', sizeof longp);
+    assert_int_equal(sg_det_sensitive_path(longp, sizeof longp), 0);
+    memcpy(longp + 2000, "/ETC/Shadow", 11);
+    assert_int_equal(sg_det_sensitive_path(longp, sizeof longp), 1);
+    assert_int_equal(sg_det_sensitive_path(longp, 2005), 0);
+    memcpy(longp + 500, "LSASS", 5); /* short prefix with a match too */
+    assert_int_equal(sg_det_sensitive_path(longp, 600), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_profile_roundtrip),
+        cmocka_unit_test(test_sensitive_path),
         cmocka_unit_test(test_bounded_sets),
         cmocka_unit_test(test_warmup),
         cmocka_unit_test(test_detectors),
