@@ -346,6 +346,22 @@ static int read_page_header(struct rd *r, struct page *pg)
 /* Decompresses a page body into *out (malloc'd); returns 0 or -1. */
 static int decompress(int codec, const uint8_t *in, size_t n, size_t unc, uint8_t **out)
 {
+    /* The header's uncompressed size is checked against what the compressed bytes themselves
+     * say before anything is allocated: a forged size must not buy a huge allocation. */
+    size_t claimed = 0;
+    if (codec == 0)
+        claimed = n;
+    else if (codec == 1 && snappy_uncompressed_length((const char *)in, n, &claimed) != SNAPPY_OK)
+        return -1;
+    else if (codec == 6) {
+        unsigned long long z = ZSTD_getFrameContentSize(in, n);
+        if (z == ZSTD_CONTENTSIZE_ERROR || z == ZSTD_CONTENTSIZE_UNKNOWN || z > SIZE_MAX)
+            return -1;
+        claimed = (size_t)z;
+    } else if (codec != 0 && codec != 1)
+        return -1;
+    if (claimed != unc)
+        return -1;
     *out = sg_xmalloc(unc + 1);
     if (codec == 0) {
         if (n != unc)
