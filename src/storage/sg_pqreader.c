@@ -93,6 +93,10 @@ static void skip(struct rd *r, int type, int depth)
         uint64_t n = *h >> 4;
         if (n == 15)
             n = varint(r);
+        if (n > (uint64_t)(r->end - r->p)) { /* every element takes at least one byte */
+            r->bad = 1;
+            return;
+        }
         for (uint64_t i = 0; i < n && !r->bad; i++) {
             if ((*h & 0x0f) == 1 || (*h & 0x0f) == 2)
                 take(r, 1); /* bools in lists are one byte each */
@@ -106,9 +110,18 @@ static void skip(struct rd *r, int type, int depth)
         if (n == 0)
             return;
         const uint8_t *kv = take(r, 1);
+        if (n > (uint64_t)(r->end - r->p)) { /* every entry takes at least one byte */
+            r->bad = 1;
+            return;
+        }
         for (uint64_t i = 0; kv && i < n && !r->bad; i++) {
-            skip(r, *kv >> 4, depth + 1);
-            skip(r, *kv & 0x0f, depth + 1);
+            for (int half = 0; half < 2; half++) {
+                int t = half ? *kv & 0x0f : *kv >> 4;
+                if (t == 1 || t == 2)
+                    take(r, 1); /* bools in containers are one byte each */
+                else
+                    skip(r, t, depth + 1);
+            }
         }
         return;
     }
