@@ -292,7 +292,7 @@ static int read_footer(struct rd *r, struct meta *m)
     while ((id = field(r, &last, &t))) {
         if (id == 2 && t == 9) {
             uint64_t n = list_begin(r, &elem);
-            if (elem != 12 || n < 1 || n > MAX_COLS + 1)
+            if (elem != 12 || n < 1 || n > MAX_COLS + 1 || m->schema) /* once only */
                 return -1;
             m->schema = sg_xcalloc(n, sizeof *m->schema);
             m->nschema = n;
@@ -303,7 +303,7 @@ static int read_footer(struct rd *r, struct meta *m)
             m->num_rows = zigzag(r);
         } else if (id == 4 && t == 9 && m->schema) {
             uint64_t n = list_begin(r, &elem);
-            if (elem != 12 || n > (uint64_t)(r->end - r->p))
+            if (elem != 12 || n > (uint64_t)(r->end - r->p) || m->chunks) /* once only */
                 return -1;
             m->nrg = n;
             m->chunks = sg_xcalloc(n * m->ncols + 1, sizeof *m->chunks);
