@@ -516,7 +516,7 @@ static void store(struct sg_pqr_column *c, size_t at, int64_t i, double f, char 
 
 static int read_dict(struct rd *r, const struct sg_pqr_column *c, size_t n, struct dict *d)
 {
-    if (c->physical == 0 || n > (size_t)(r->end - r->p) + 1)
+    if (c->physical == 0 || d->i64 || n > (size_t)(r->end - r->p) + 1) /* one dictionary */
         return -1;
     d->n = n;
     d->i64 = sg_xcalloc(n + 1, sizeof *d->i64);
@@ -618,7 +618,7 @@ static int read_chunk(const uint8_t *file, size_t fsize, const struct chunk *ch,
             break;
         }
         struct rd pr = {unc, unc + pg.unc, 0};
-        if (pg.type == 2 && !d.n)
+        if (pg.type == 2)
             rc = read_dict(&pr, c, (size_t)pg.num_values, &d);
         else if (pg.type == 0) {
             rc = read_data_page(&pr, c, optional, &pg, &d, row, nrows);
