@@ -570,6 +570,12 @@ static int read_tree(const cJSON *arr, struct itree *t, size_t d, char *errbuf, 
             return -1;
         }
         struct sg_itree_node *x = &t->nodes[i];
+        /* range-check before converting: a double outside int32 is undefined behaviour */
+        if (!(a->valuedouble >= -2147483648.0 && a->valuedouble < 2147483648.0) ||
+            !(b->valuedouble >= -2147483648.0 && b->valuedouble < 2147483648.0)) {
+            snprintf(errbuf, errlen, "iforest: node %d is out of range", i);
+            return -1;
+        }
         x->feat = (int32_t)a->valuedouble;
         x->right = (int32_t)b->valuedouble;
         x->split = c->valuedouble;
@@ -592,8 +598,10 @@ struct sg_iforest *sg_iforest_from_json(const void *cjson, char *errbuf, size_t 
                 *seed = cJSON_GetObjectItemCaseSensitive(o, "seed"),
                 *nodes = cJSON_GetObjectItemCaseSensitive(o, "nodes");
     if (!cJSON_IsNumber(dims) || !cJSON_IsNumber(trees) || !cJSON_IsNumber(psi) ||
-        !cJSON_IsArray(nodes) || trees->valuedouble < 1 ||
-        cJSON_GetArraySize(nodes) != (int)trees->valuedouble || psi->valuedouble < 1) {
+        !cJSON_IsArray(nodes) || !(trees->valuedouble >= 1 && trees->valuedouble <= 1e6) ||
+        cJSON_GetArraySize(nodes) != (int)trees->valuedouble ||
+        !(psi->valuedouble >= 1 && psi->valuedouble <= 1e9) ||
+        !(dims->valuedouble >= 0 && dims->valuedouble <= 1e6)) { /* casts below stay defined */
         snprintf(errbuf, errlen, "iforest: missing or inconsistent dims/trees/psi/nodes");
         return NULL;
     }
