@@ -78,6 +78,7 @@ struct writer {
     int done;           /* job finished: rc and t_ns are valid */
     int rc, stop;
     int64_t t_ns;       /* duration of the write */
+    int64_t done_ms;    /* wall clock when it was stored (latency metrics) */
 };
 
 struct sg_pipeline {
@@ -651,9 +652,11 @@ static void *writer_main(void *arg)
         int64_t t0 = sg_time_mono_ns();
         int rc = sg_store_write(p->o.store, b->batch, p->o.sync);
         int64_t t = sg_time_mono_ns() - t0;
+        int64_t done_ms = sg_time_now_ms();
         pthread_mutex_lock(&w->mu);
         w->rc = rc;
         w->t_ns = t;
+        w->done_ms = done_ms;
         w->done = 1;
         pthread_cond_broadcast(&w->cv);
     }
@@ -692,14 +695,14 @@ static void bstate_reset(struct bstate *b)
     sg_arena_reset(&b->arena);
 }
 
-/* Metrics of a batch that is now in the store. */
-static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns)
+/* Metrics of a batch that is now in the store; `now` is when its write returned (this may
+ * run much later, at the next flush: the lag is measured to the write, not to here). */
+static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns, int64_t now)
 {
     int64_t now_ns = sg_time_mono_ns();
     sg_histogram_observe(p->m.write, (double)write_ns / 1e9);
     sg_histogram_observe(p->m.batch_size, (double)b->pending);
     sg_counter_inc(p->m.batches);
-    int64_t now = sg_time_now_ms();
     for (size_t i = 0; i < b->nts; i++) {
         double lag = (double)(now - b->ev_ts[i]) / 1000.0;
         sg_histogram_observe(p->m.lag, lag < 0 ? 0 : lag);
@@ -725,7 +728,7 @@ static int wait_inflight(struct sg_pipeline *p)
     while (!p->w.done)
         pthread_cond_wait(&p->w.cv, &p->w.mu);
     int rc = p->w.rc;
-    int64_t t = p->w.t_ns;
+    int64_t t = p->w.t_ns, done_ms = p->w.done_ms;
     p->w.job = NULL;
     p->w.done = 0;
     pthread_mutex_unlock(&p->w.mu);
@@ -736,7 +739,7 @@ static int wait_inflight(struct sg_pipeline *p)
         free_cache(p);
         return rc;
     }
-    written(p, b, t);
+    written(p, b, t, done_ms);
     bstate_reset(b);
     return SG_OK;
 }
