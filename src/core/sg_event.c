@@ -1341,14 +1341,45 @@ static void put_i64(struct sg_buf *b, int64_t v)
     sg_buf_append(b, tmp + i, sizeof tmp - i);
 }
 
+/* The encoder runs once per stored event (~10 % of the stream's main thread): the helpers
+ * below reserve once per field and write in place instead of one sg_buf call per piece. */
+
 /* Appends `,"key":` (or `{"key":` for the first member of an object). */
 static void put_key(struct sg_buf *b, int *first, const char *key)
 {
-    sg_buf_putc(b, *first ? '{' : ',');
+    size_t kl = strlen(key);
+    sg_buf_reserve(b, kl + 4);
+    char *o = b->data + b->len;
+    *o++ = *first ? '{' : ',';
+    *o++ = '"';
+    memcpy(o, key, kl);
+    o += kl;
+    *o++ = '"';
+    *o++ = ':';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
     *first = 0;
-    sg_buf_putc(b, '"');
-    sg_buf_puts(b, key);
-    sg_buf_append(b, "\":", 2);
+}
+
+/* sg_buf_json_str with a fast path for the usual strings that need no escaping and have no
+ * byte >= 0x80 (the same bytes either way). */
+static void put_json_str(struct sg_buf *b, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+            sg_buf_json_str(b, s, n);
+            return;
+        }
+    }
+    sg_buf_reserve(b, n + 2);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    memcpy(o, s, n);
+    o += n;
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
 }
 
 static void put_str_field(struct sg_buf *b, int *first, const char *key, const struct sg_str *s)
@@ -1356,7 +1387,7 @@ static void put_str_field(struct sg_buf *b, int *first, const char *key, const s
     if (!s->p || !s->len)
         return;
     put_key(b, first, key);
-    sg_buf_json_str(b, s->p, s->len);
+    put_json_str(b, s->p, s->len);
 }
 
 static void encode_metadata(const struct sg_event *ev, struct sg_buf *b)
@@ -1419,19 +1450,19 @@ void sg_event_encode(const struct sg_event *ev, struct sg_buf *out)
     int first = 1;
     enum sg_event_type t = (unsigned)ev->type < SG_EV_TYPE_COUNT ? ev->type : SG_EV_AUTH;
     put_key(out, &first, "event_id");
-    sg_buf_json_str(out, ev->event_id.p ? ev->event_id.p : "", ev->event_id.len);
+    put_json_str(out, ev->event_id.p ? ev->event_id.p : "", ev->event_id.len);
     put_key(out, &first, "timestamp");
     put_i64(out, ev->ts_ms);
     put_key(out, &first, "event_type");
-    sg_buf_json_str(out, type_names[t], strlen(type_names[t]));
+    put_json_str(out, type_names[t], strlen(type_names[t]));
     put_key(out, &first, "user");
-    sg_buf_json_str(out, ev->user.p ? ev->user.p : "", ev->user.len);
+    put_json_str(out, ev->user.p ? ev->user.p : "", ev->user.len);
     put_key(out, &first, "source_ip");
-    sg_buf_json_str(out, ev->source_ip.p ? ev->source_ip.p : "", ev->source_ip.len);
+    put_json_str(out, ev->source_ip.p ? ev->source_ip.p : "", ev->source_ip.len);
     put_str_field(out, &first, "destination_ip", &ev->destination_ip);
     put_key(out, &first, "status");
-    sg_buf_json_str(out, sg_event_status_name(ev->status),
-                    strlen(sg_event_status_name(ev->status)));
+    put_json_str(out, sg_event_status_name(ev->status),
+                 strlen(sg_event_status_name(ev->status)));
     put_key(out, &first, "threat_score");
     sg_buf_json_double(out, ev->threat_score);
     /* Nested objects are written into the same buffer and rolled back when empty. */
