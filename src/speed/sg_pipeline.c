@@ -79,6 +79,7 @@ struct writer {
     int rc, stop;
     int64_t t_ns;       /* duration of the write */
     int64_t done_ms;    /* wall clock when it was stored (latency metrics) */
+    int64_t done_ns;    /* the same, monotonic (totals.last_ns) */
 };
 
 struct sg_pipeline {
@@ -651,12 +652,13 @@ static void *writer_main(void *arg)
         pthread_mutex_unlock(&w->mu);
         int64_t t0 = sg_time_mono_ns();
         int rc = sg_store_write(p->o.store, b->batch, p->o.sync);
-        int64_t t = sg_time_mono_ns() - t0;
+        int64_t done_ns = sg_time_mono_ns(), t = done_ns - t0;
         int64_t done_ms = sg_time_now_ms();
         pthread_mutex_lock(&w->mu);
         w->rc = rc;
         w->t_ns = t;
         w->done_ms = done_ms;
+        w->done_ns = done_ns;
         w->done = 1;
         pthread_cond_broadcast(&w->cv);
     }
@@ -695,11 +697,12 @@ static void bstate_reset(struct bstate *b)
     sg_arena_reset(&b->arena);
 }
 
-/* Metrics of a batch that is now in the store; `now` is when its write returned (this may
- * run much later, at the next flush: the lag is measured to the write, not to here). */
-static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns, int64_t now)
+/* Metrics of a batch that is now in the store; `now` (wall clock ms) and `now_ns`
+ * (monotonic) are when its write returned. This may run much later, at the next flush or
+ * sync: lags and the busy span are measured to the write, not to here. */
+static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns, int64_t now,
+                    int64_t now_ns)
 {
-    int64_t now_ns = sg_time_mono_ns();
     sg_histogram_observe(p->m.write, (double)write_ns / 1e9);
     sg_histogram_observe(p->m.batch_size, (double)b->pending);
     sg_counter_inc(p->m.batches);
@@ -728,7 +731,7 @@ static int wait_inflight(struct sg_pipeline *p)
     while (!p->w.done)
         pthread_cond_wait(&p->w.cv, &p->w.mu);
     int rc = p->w.rc;
-    int64_t t = p->w.t_ns, done_ms = p->w.done_ms;
+    int64_t t = p->w.t_ns, done_ms = p->w.done_ms, done_ns = p->w.done_ns;
     p->w.job = NULL;
     p->w.done = 0;
     pthread_mutex_unlock(&p->w.mu);
@@ -739,7 +742,7 @@ static int wait_inflight(struct sg_pipeline *p)
         free_cache(p);
         return rc;
     }
-    written(p, b, t, done_ms);
+    written(p, b, t, done_ms, done_ns);
     bstate_reset(b);
     return SG_OK;
 }

@@ -1,7 +1,7 @@
 /* Component tests of sg_pipeline against a real RocksDB in a temporary directory: events go
  * through decode -> dedup -> store across batches written by the pipeline's writer thread,
- * and the end-to-end latency metric is measured to the moment a batch is stored, not to the
- * moment the pipeline next looks at its writer. Detection itself is tested in test_speed. */
+ * and the end-to-end latency and the busy span are measured to the moment a batch is stored,
+ * not to the moment the pipeline next looks at its writer. Detection itself is tested in test_speed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -112,6 +112,10 @@ static void test_e2e_latency_at_store_time(void **state)
     assert_int_equal(t.events, 50);
     /* the write of 50 events takes milliseconds; 0.4 s would mean "measured at the sync" */
     assert_true(t.e2e_p99_s < 0.2);
+    /* the busy span (first message to last batch stored: the stream's messages_per_second)
+     * ends at the write too, not when the idle pipeline was synced */
+    assert_true(t.last_ns > t.first_ns);
+    assert_true(t.last_ns - t.first_ns < INT64_C(200000000));
     close_all(&f);
 }
 
