@@ -39,6 +39,8 @@ struct consumer {
     int paused;
     int fatal_rc;
     int64_t last_activity; /* monotonic ms of the last message or assignment */
+    int64_t last_monitor;  /* monotonic ms of the last commit + lag update */
+    int unmonitored;       /* batches flushed since then */
     char errbuf[512];
 };
 
@@ -137,13 +139,33 @@ static void commit(struct consumer *c)
     rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* Sinks first (at-least-once), then the atomic store write, then the Kafka commit. */
-static int flush(struct consumer *c)
+/* The Kafka commit and the lag gauges after a batch, at most this often unless forced: at low
+ * input rates a batch holds a few messages, and a commit + 16 watermark look-ups per batch
+ * were a large part of the stream's and the broker's CPU (they only feed monitoring). */
+#define MONITOR_EVERY_MS 1000
+
+static void monitor(struct consumer *c, int force)
+{
+    int64_t now = sg_time_mono_ms();
+    if (!force && (!c->unmonitored || now - c->last_monitor < MONITOR_EVERY_MS))
+        return;
+    c->last_monitor = now;
+    c->unmonitored = 0;
+    commit(c);
+    update_lag(c);
+}
+
+/* Sinks first (at-least-once), then the atomic store write, then (see monitor) the Kafka
+ * commit. `force`: commit even if nothing is pending or the last commit is recent (revoke,
+ * exit). */
+static int flush(struct consumer *c, int force)
 {
     if (c->failed)
         return c->fatal_rc;
-    if (!sg_pipeline_pending(c->p))
+    if (!sg_pipeline_pending(c->p)) {
+        monitor(c, force); /* idle: the last batches' commit + lag, once their time is due */
         return SG_OK;
+    }
     /* the Kafka commit below may run ahead of the batch being written: it is only for lag
      * monitoring, the consumer never reads it back */
     if (c->produced && c->prod) {
@@ -159,8 +181,8 @@ static int flush(struct consumer *c)
         snprintf(c->errbuf, sizeof c->errbuf, "store write failed: %s", sg_strerror(rc));
         return rc;
     }
-    commit(c);
-    update_lag(c);
+    c->unmonitored = 1;
+    monitor(c, force);
     return SG_OK;
 }
 
@@ -201,7 +223,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     /* Revoked: store what was consumed so far, so the next owner - this process later, or
      * another one reading its own store - resumes from a consistent point. */
     c->last_activity = sg_time_mono_ms(); /* a rebalance is activity: wait for the new share */
-    if (flush(c) == SG_OK && sg_pipeline_sync(c->p) != SG_OK && !c->failed) {
+    if (flush(c, 1) == SG_OK && sg_pipeline_sync(c->p) != SG_OK && !c->failed) {
         c->failed = 1;
         c->fatal_rc = SG_ERR_STORE;
     }
@@ -384,7 +406,7 @@ static int loop(struct consumer *c)
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, sg_pipeline_pending(c->p) ? 0 : 100);
         if (!m) { /* nothing more right now: write what we have */
-            rc = flush(c);
+            rc = flush(c, 0);
             backpressure(c);
             /* idle = no message since the last assignment/message (a group join takes seconds;
              * never having been assigned anything for 30 s also counts) */
@@ -400,7 +422,7 @@ static int loop(struct consumer *c)
         rc = handle(c, m);
         rd_kafka_message_destroy(m);
         if (rc == SG_OK && sg_pipeline_pending(c->p) >= bs) {
-            rc = flush(c);
+            rc = flush(c, 0);
             backpressure(c);
         }
     }
@@ -442,7 +464,7 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         if ((rc = subscribe(c)) == SG_OK)
             rc = loop(c);
     }
-    int frc = flush(c); /* the open batch, then leave the group (revoke flushes again: no-op) */
+    int frc = flush(c, 1); /* the open batch, then leave the group (revoke flushes again: no-op) */
     if (frc == SG_OK && c->p)
         frc = sg_pipeline_sync(c->p);
     if (rc == SG_OK || rc == SG_ERR_INTERRUPTED)
