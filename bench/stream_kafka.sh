@@ -3,7 +3,8 @@
 # librdkafka mock cluster, 16 partitions): (1) consume throughput - N pre-produced events,
 # messages/s over the busy span (first message to last batch written; the group join is not
 # counted); (2) end-to-end latency (producer timestamp -> stored) while `generate` produces
-# live at RATE events/s, p50/p99 from the stream's histogram. Medians of REPS runs.
+# live at RATE events/s, p50/p99 from the stream's histogram, and the CPU seconds each process
+# used meanwhile. Medians of REPS runs.
 # Usage: bench/stream_kafka.sh [N=150000] [RATE=20000] [REPS=3]
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
@@ -38,15 +39,21 @@ for r in $(seq 1 "$REPS"); do
     B=$(cat "$T/boot")
     # fetch.wait.max.ms=1: the development broker does not answer a waiting fetch when data
     # arrives, so the wait bounds the latency (default 10 ms)
-    "$BIN" stream --brokers "$B" --db "$T/lat$r" --metrics-listen off --idle-exit 3s \
-        --set kafka.fetch.wait.max.ms=1 > "$T/lat$r.json" 2> "$T/lat$r.log" &
+    /usr/bin/time -f "%U %S" -o "$T/stime$r" "$BIN" stream --brokers "$B" --db "$T/lat$r" \
+        --metrics-listen off --idle-exit 3s --set kafka.fetch.wait.max.ms=1 \
+        > "$T/lat$r.json" 2> "$T/lat$r.log" &
     SPID=$!
     for _ in $(seq 1 200); do grep -q assigned "$T/lat$r.log" && break; sleep 0.1; done
     sleep 2 # the first fetches (offset lookups) happen after the assignment is logged
     printf 'kafka:\n  linger.ms: "1"\n' > "$T/lowlat.yaml"
-    "$BIN" generate -c "$T/lowlat.yaml" -n $((RATE * 10)) -u 2000 -s "$r" --start now \
-        -r "$RATE" -b "$B" -q
+    b0=$(awk '{print $14 + $15}' "/proc/$BPID/stat")
+    /usr/bin/time -f "%U %S" -o "$T/gtime$r" "$BIN" generate -c "$T/lowlat.yaml" \
+        -n $((RATE * 10)) -u 2000 -s "$r" --start now -r "$RATE" -b "$B" -q
+    b1=$(awk '{print $14 + $15}' "/proc/$BPID/stat")
     wait "$SPID"
+    # the three processes share the cores: their CPU says whether the machine kept up
+    echo "  run $r: CPU-s over the 10 s of input: stream $(awk '{print $1 + $2}' "$T/stime$r")," \
+        "generate $(awk '{print $1 + $2}' "$T/gtime$r"), broker $(echo "($b1 - $b0) / $(getconf CLK_TCK)" | bc -l | cut -c1-5)"
     p50s+=("$(field "$T/lat$r.json" e2e_p50_ms)")
     p99s+=("$(field "$T/lat$r.json" e2e_p99_ms)")
     kill "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=; rm -f "$T/boot"
