@@ -34,7 +34,8 @@
  *
  * Durability: the WAL is on and not fsynced per batch (a process crash - kill -9 - loses
  * nothing that sg_store_write returned for; a power loss may lose the last batches, which
- * are then consumed again from the offsets that were lost with them). sync=1 fsyncs.
+ * are then consumed again from the offsets that were lost with them). sync=1 fsyncs. The WAL
+ * is capped at 256 MiB: past it, the column families holding its oldest file are flushed.
  *
  * Concurrency: one writer process (RocksDB's LOCK file). Readers in other processes open the
  * same directory with SG_STORE_SECONDARY and call sg_store_catch_up to see new writes (RocksDB
