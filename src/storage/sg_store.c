@@ -192,9 +192,10 @@ static void tune(struct sg_store *st)
      * 4 x the sum of all memtables (3.86 GB seen in a 3.5M-event replay). Past this size
      * RocksDB flushes the CFs that pin the oldest WAL file. */
     rocksdb_options_set_max_total_wal_size(o, WAL_CAP_BYTES);
-    /* One writer thread: concurrent memtable inserts buy nothing, and the vector memtables
-     * below do not support them. */
-    rocksdb_options_set_allow_concurrent_memtable_write(o, 0);
+    /* Not a vector memtable for the write-mostly CFs (events, by-user indexes), although it
+     * made their inserts ~10 % cheaper: the speed layer reads a user's events back from this
+     * primary instance (rolling features), and a vector memtable sorts a copy of itself for
+     * every read. */
     st->bbt = rocksdb_block_based_options_create();
     st->bloom = rocksdb_filterpolicy_create_bloom_full(10);
     rocksdb_block_based_options_set_filter_policy(st->bbt, st->bloom);
@@ -211,14 +212,6 @@ static void tune(struct sg_store *st)
             rocksdb_options_set_memtable_whole_key_filtering(st->cf_opts[i], 1);
             rocksdb_options_set_memtable_prefix_bloom_size_ratio(st->cf_opts[i], 0.05);
         }
-        /* The writer never reads the events and by-user CFs back (the serving layer reads
-         * them through a secondary instance, which has its own skiplist memtables): an
-         * unsorted vector memtable makes their inserts an append, sorted once by the flush
-         * thread, instead of a skiplist insert each (~10 % of a replay's CPU). A read of them
-         * in this process is still correct but sorts a copy of the memtable per call. */
-        if (st->mode == SG_STORE_PRIMARY &&
-            (i == CF_EVENTS || i == CF_EVENTS_USER || i == CF_ANOM_USER))
-            rocksdb_options_set_memtable_vector_rep(st->cf_opts[i]);
         if (cf_ts[i] != TS_NONE && st->mode == SG_STORE_PRIMARY) {
             st->fstate[i].st = st;
             st->fstate[i].cf = (enum cf)i;
