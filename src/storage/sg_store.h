@@ -10,7 +10,10 @@
  *   default (meta)     "watermark"                          be64 newest event time seen (ms)
  *                      "schema"                             "1"
  *   events             be64 ts_ms | event_id                u8 event type | canonical JSON
- *   events_by_user     user | 0x00 | be64 ts_ms | event_id  empty (points into events)
+ *   events_by_user     user | 0x00 | be64 ts_ms | event_id  varint arrival number of the event
+ *                                                           among the user's (points into
+ *                                                           events; empty in stores written
+ *                                                           before it existed = unknown)
  *   event_ids          event_id                             be64 ts_ms (dedup index; locates
  *                                                           the events key)
  *   anomalies          be64 ts_ms | event_id                u8 severity | anomaly JSON
@@ -80,10 +83,12 @@ void sg_store_batch_free(struct sg_store_batch *b);
 void sg_store_batch_clear(struct sg_store_batch *b);
 size_t sg_store_batch_count(const struct sg_store_batch *b); /* puts so far */
 
-/* The event (and its by-user and dedup index entries). `json` is its canonical encoding. */
+/* The event (and its by-user and dedup index entries). `json` is its canonical encoding;
+ * `seq` its arrival number among the user's events (>= 1; the speed layer's per-user count),
+ * kept in the by-user index so the user's events can be read back in arrival order. */
 void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
                               size_t id_len, const char *user, size_t user_len, int type,
-                              const char *json, size_t json_len);
+                              uint64_t seq, const char *json, size_t json_len);
 void sg_store_batch_put_anomaly(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
                                 size_t id_len, const char *user, size_t user_len, int severity,
                                 const char *json, size_t json_len);
@@ -134,6 +139,7 @@ struct sg_store_row {
     int kind;          /* event type (enum sg_event_type) or anomaly severity (0..3) */
     const char *json;  /* the event's or anomaly's JSON */
     size_t json_len;
+    uint64_t seq;      /* events read through a user's index: arrival number; else 0 */
 };
 
 /* A row callback returns 0 to continue, non-zero to stop the scan early. */
