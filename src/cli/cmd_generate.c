@@ -111,9 +111,12 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
 static int build_opts(const struct gen_args *a, struct sg_config *cfg, struct sg_gen_opts *o)
 {
     const struct cli_flag_key flags[] = {
-        {"generate.events", a->events},   {"generate.users", a->users},
-        {"generate.attack_users", a->attack_users}, {"generate.days", a->days},
-        {"generate.start", a->start},     {"generate.seed", a->seed},
+        {"generate.events", a->events},
+        {"generate.users", a->users},
+        {"generate.attack_users", a->attack_users},
+        {"generate.days", a->days},
+        {"generate.start", a->start},
+        {"generate.seed", a->seed},
         {"generate.rate", a->rate},
     };
     int rc = cli_configure(cfg, a->config, NULL, flags, sizeof flags / sizeof flags[0]);
