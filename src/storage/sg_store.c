@@ -774,7 +774,7 @@ struct scan {
     unsigned char lo[KMAX], hi[KMAX]; /* [lo, hi) in the scanned CF */
     size_t lol, hil;
     size_t prefix; /* bytes of user|0x00 in index keys */
-    unsigned char lastkey[KMAX]; /* key of the last row handed out */
+    unsigned char lastkey[KMAX]; /* key of the last row examined (the next page's cursor) */
     size_t lastl;
 };
 
@@ -875,8 +875,10 @@ static int load_row(struct scan *s, const char *k, size_t kl, const char *v, siz
 static int scan_run(struct scan *s, sg_store_row_fn fn, void *ctx, struct sg_buf *next)
 {
     const struct sg_store_query *q = s->q;
-    size_t limit = q->limit ? q->limit : 100, n = 0;
+    size_t limit = q->limit ? q->limit : 100, n = 0, examined = 0;
     sg_buf_reset(next);
+    if (q->capped)
+        *q->capped = 0;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->st->db, s->st->ropts,
                                                         s->st->cf[s->index_cf]);
     int rc = scan_seek(s, it);
@@ -885,10 +887,16 @@ static int scan_run(struct scan *s, sg_store_row_fn fn, void *ctx, struct sg_buf
         const char *k = rocksdb_iter_key(it, &kl);
         if (!in_range(s, k, kl))
             break;
-        if (n == limit) { /* there is at least one more row: hand out a cursor */
+        int cap = q->max_scan && examined == q->max_scan;
+        if (n == limit || cap) { /* there is at least one more row: hand out a cursor */
             put_hex(next, s->lastkey, s->lastl);
+            if (cap && n < limit && q->capped)
+                *q->capped = 1;
             break;
         }
+        examined++;
+        memcpy(s->lastkey, k, kl < KMAX ? kl : KMAX);
+        s->lastl = kl < KMAX ? kl : KMAX;
         const char *v = rocksdb_iter_value(it, &vl);
         struct sg_store_row row;
         char *val;
@@ -897,8 +905,6 @@ static int scan_run(struct scan *s, sg_store_row_fn fn, void *ctx, struct sg_buf
             rc = m;
         if (m > 0) {
             n++;
-            memcpy(s->lastkey, k, kl < KMAX ? kl : KMAX);
-            s->lastl = kl < KMAX ? kl : KMAX;
             if (fn(ctx, &row) != 0)
                 n = limit; /* the caller stopped; still report a cursor if more follow */
         }

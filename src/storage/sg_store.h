@@ -152,12 +152,16 @@ struct sg_store_query {
     int newest_first;       /* 1: descending time (dashboards), 0: ascending */
     size_t limit;           /* max rows (0 = 100) */
     const char *cursor;     /* NULL or a `next_cursor` from the previous page */
+    size_t max_scan;        /* max rows examined, matching the kind filter or not (0 = no
+                               cap): bounds the work of a page whose filter matches rarely */
+    int *capped;            /* optional out: 1 when max_scan ended the page, else 0 */
 };
 
 /* Pages through events / anomalies matching q, calling fn per row. On return, next_cursor
  * holds an opaque hex cursor for the next page, or is empty when there are no more rows.
- * Expired rows are skipped. Returns SG_OK, SG_ERR_INVALID (bad cursor) or SG_ERR_STORE.
- * Thread-safety: concurrent queries are fine. */
+ * A page that max_scan ends early holds the matches found so far (maybe none) and a cursor
+ * that resumes after the last row examined. Expired rows are skipped. Returns SG_OK,
+ * SG_ERR_INVALID (bad cursor) or SG_ERR_STORE. Thread-safety: concurrent queries are fine. */
 int sg_store_query_events(struct sg_store *st, const struct sg_store_query *q,
                           sg_store_row_fn fn, void *ctx, struct sg_buf *next_cursor);
 int sg_store_query_anomalies(struct sg_store *st, const struct sg_store_query *q,
