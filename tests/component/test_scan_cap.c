@@ -50,7 +50,7 @@ static void write_rows(struct sg_store *st)
                          "\"user\":\"%s\"}",
                          id, (long long)ts, old ? "dns_query" : "auth_attempt", user);
         sg_store_batch_put_event(b, ts, id, strlen(id), user, 2, old ? SG_EV_DNS : SG_EV_AUTH,
-                                 json, (size_t)n);
+                                 (uint64_t)i / 2 + 1, json, (size_t)n);
         n = snprintf(json, sizeof json,
                      "{\"event_id\":\"%s\",\"timestamp\":%lld,\"user\":\"%s\",\"severity\":\"%s\"}",
                      id, (long long)ts, user, old ? "critical" : "low");
