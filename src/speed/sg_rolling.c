@@ -110,7 +110,8 @@ static int by_seq(const void *a, const void *b)
 static uint32_t fold_rows(struct sg_rolling *r, struct scan *sc, struct sg_arena *arena)
 {
     uint32_t bad = 0;
-    qsort(sc->rows, sc->n, sizeof *sc->rows, by_seq);
+    if (sc->n) /* rows is NULL when there are none */
+        qsort(sc->rows, sc->n, sizeof *sc->rows, by_seq);
     for (size_t i = 0; i < sc->n; i++) {
         struct sg_event ev;
         struct sg_event_error err;
