@@ -1,5 +1,5 @@
 /* sg_batch_opts: one option table for both batch drivers. Flags that set a configuration key
- * are recorded as overrides (applied after the file, before --set values that come later). */
+ * are recorded as overrides next to the --set values, and applied after them. */
 #include "batch/sg_batch_opts.h"
 
 #include <getopt.h>
@@ -57,11 +57,12 @@ static int fail(char *errbuf, size_t errlen, const char *fmt, ...)
 }
 
 static int add_set(struct sg_batch_opts *o, const char *key, size_t kl, const char *val,
-                   char *errbuf, size_t errlen)
+                   int flag, char *errbuf, size_t errlen)
 {
     if (o->nsets == SG_BATCH_OPTS_SETS)
         return fail(errbuf, errlen, "too many options");
     o->sets_key[o->nsets] = sg_xstrndup(key, kl);
+    o->sets_flag[o->nsets] = (unsigned char)flag;
     o->sets_val[o->nsets++] = val;
     return SG_OK;
 }
@@ -84,7 +85,7 @@ static int one(struct sg_batch_opts *o, int c, const char *arg, const char *opt,
         const char *eq = strchr(arg, '=');
         if (!eq)
             return fail(errbuf, errlen, "--set needs KEY=VALUE");
-        return add_set(o, arg, (size_t)(eq - arg), eq + 1, errbuf, errlen);
+        return add_set(o, arg, (size_t)(eq - arg), eq + 1, 0, errbuf, errlen);
     }
     case 'M': {
         if (!(flags & SG_BATCH_OPTS_MPI))
@@ -112,7 +113,7 @@ int sg_batch_opts_parse(struct sg_batch_opts *o, int argc, char **argv, unsigned
     while ((c = getopt_long(argc, argv, ":i:b:t:g:n:a:k:j:o:c:qh", longopts, NULL)) != -1) {
         for (size_t m = 0; m < sizeof keymap / sizeof keymap[0]; m++)
             if (keymap[m].c == c &&
-                (rc = add_set(o, keymap[m].key, strlen(keymap[m].key), optarg, errbuf,
+                (rc = add_set(o, keymap[m].key, strlen(keymap[m].key), optarg, 1, errbuf,
                               errlen)) != SG_OK)
                 return rc;
         if ((rc = one(o, c, optarg, argv[optind - 1], flags, errbuf, errlen)) != SG_OK)
@@ -130,9 +131,11 @@ int sg_batch_opts_parse(struct sg_batch_opts *o, int argc, char **argv, unsigned
 int sg_batch_opts_apply(const struct sg_batch_opts *o, struct sg_config *cfg, char *errbuf,
                         size_t errlen)
 {
-    for (int i = 0; i < o->nsets; i++)
-        if (sg_config_set(cfg, o->sets_key[i], o->sets_val[i], errbuf, errlen) != SG_OK)
-            return SG_ERR_CONFIG;
+    for (int pass = 0; pass <= 1; pass++) /* --set first, then the flags */
+        for (int i = 0; i < o->nsets; i++)
+            if (o->sets_flag[i] == pass &&
+                sg_config_set(cfg, o->sets_key[i], o->sets_val[i], errbuf, errlen) != SG_OK)
+                return SG_ERR_CONFIG;
     return SG_OK;
 }
 

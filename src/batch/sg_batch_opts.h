@@ -23,6 +23,7 @@ struct sg_batch_opts {
     const char *config;  /* --config FILE or NULL */
     char *sets_key[SG_BATCH_OPTS_SETS]; /* config overrides in order: flags and --set */
     const char *sets_val[SG_BATCH_OPTS_SETS];
+    unsigned char sets_flag[SG_BATCH_OPTS_SETS]; /* 1: from a flag (--seed), 0: --set */
     int nsets;
     int quiet, help;
     long chunk_kb; /* --chunk-kb (MPI only), 0 = not given */
@@ -35,8 +36,9 @@ struct sg_batch_opts {
 int sg_batch_opts_parse(struct sg_batch_opts *o, int argc, char **argv, unsigned flags,
                         char *errbuf, size_t errlen);
 
-/* Applies the flag and --set overrides to `cfg` (after its file was loaded), in command-line
- * order. Returns SG_OK or SG_ERR_CONFIG with errbuf. */
+/* Applies the overrides to `cfg` after its file was loaded, as every streamguard command
+ * does: the --set values in order, then the flags that stand for keys (--seed wins over
+ * --set batch.seed=...). Returns SG_OK or SG_ERR_CONFIG with errbuf. */
 int sg_batch_opts_apply(const struct sg_batch_opts *o, struct sg_config *cfg, char *errbuf,
                         size_t errlen);
 

@@ -1,6 +1,6 @@
 /* Unit tests of sg_batch_opts, the option table shared by `streamguard batch` and
- * `streamguard-mpi batch`: flags become configuration overrides in command-line order (a later
- * --set wins over an earlier flag and vice versa), --chunk-kb only for MPI and range-checked,
+ * `streamguard-mpi batch`: flags become configuration overrides applied after the --set values
+ * (a flag wins, as for every streamguard command), --chunk-kb only for MPI and range-checked,
  * usage errors as text, and the input choice: --input, else --brokers, else the configuration's
  * kafka.bootstrap.servers, else "no input". */
 #include <setjmp.h>
@@ -41,8 +41,8 @@ static void test_overrides_in_order(void **state)
     struct sg_config cfg;
     sg_config_init(&cfg);
     assert_int_equal(sg_batch_opts_apply(&o, &cfg, err, sizeof err), SG_OK);
-    assert_int_equal(cfg.batch.seed, 9);       /* --set after --seed */
-    assert_string_equal(cfg.batch.k, "4");     /* --set after -k */
+    assert_int_equal(cfg.batch.seed, 3);       /* the flag wins over --set ... */
+    assert_string_equal(cfg.batch.k, "auto");  /* ... whatever their order */
     assert_string_equal(cfg.topics.events, "ev2");
     assert_string_equal(cfg.batch.output, "out");
     assert_int_equal(sg_batch_opts_resolve(&o, &cfg, err, sizeof err), SG_OK);
@@ -50,7 +50,12 @@ static void test_overrides_in_order(void **state)
     sg_batch_opts_release(&o);
     assert_int_equal(PARSE(&o, 0, err, "--set", "batch.seed=9", "--seed", "3"), SG_OK);
     assert_int_equal(sg_batch_opts_apply(&o, &cfg, err, sizeof err), SG_OK);
-    assert_int_equal(cfg.batch.seed, 3); /* and the other way round */
+    assert_int_equal(cfg.batch.seed, 3);
+    sg_batch_opts_release(&o);
+    /* several --set of one key: the last wins */
+    assert_int_equal(PARSE(&o, 0, err, "--set", "batch.trees=5", "--set", "batch.trees=7"), SG_OK);
+    assert_int_equal(sg_batch_opts_apply(&o, &cfg, err, sizeof err), SG_OK);
+    assert_int_equal(cfg.batch.trees, 7);
     sg_batch_opts_release(&o);
     /* a bad value is refused by the configuration table */
     assert_int_equal(PARSE(&o, 0, err, "--contamination", "0.9"), SG_OK);
