@@ -53,8 +53,7 @@ struct args {
     const char *config, *brokers, *topic, *group, *input, *db, *listen, *alerts_file, *dlq_file;
     const char *retention, *batch_size, *max_users, *idle_exit, *model;
     int no_alerts, sync, dump;
-    const char *sets[64];
-    int nsets;
+    struct cli_sets sets;
 };
 
 enum { O_RETENTION = 256, O_BATCH, O_LISTEN, O_NOALERTS, O_ALERTSFILE, O_DLQ, O_MAXUSERS,
@@ -104,9 +103,8 @@ static int parse(int argc, char **argv, struct args *a)
         case O_DUMP: a->dump = 1; break;
         case O_MODEL: a->model = optarg; break;
         case O_SET:
-            if (a->nsets == 64 || !strchr(optarg, '='))
-                return cli_usage_error("stream", "--set needs KEY=VALUE");
-            a->sets[a->nsets++] = optarg;
+            if (cli_sets_add(&a->sets, "stream", optarg) != EXIT_OK)
+                return EXIT_USAGE;
             break;
         case 'h': help(); return -1;
         case ':': return cli_usage_error("stream", "option '%s' needs a value", argv[optind - 1]);
@@ -121,32 +119,19 @@ static int parse(int argc, char **argv, struct args *a)
 /* Applies the file, --set and the flags that are config keys; validation is the table's. */
 static int configure(struct sg_config *cfg, const struct args *a)
 {
-    int rc = cli_load_config(cfg, a->config);
-    for (int i = 0; rc == EXIT_OK && i < a->nsets; i++) {
-        char key[256];
-        const char *eq = strchr(a->sets[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - a->sets[i]), a->sets[i]);
-        rc = cli_set(cfg, key, eq + 1);
-    }
-    if (rc == EXIT_OK && a->retention)
-        rc = cli_set(cfg, "stream.retention", a->retention);
-    if (rc == EXIT_OK && a->batch_size)
-        rc = cli_set(cfg, "stream.batch_size", a->batch_size);
-    if (rc == EXIT_OK && a->db)
-        rc = cli_set(cfg, "stream.db", a->db);
-    if (rc == EXIT_OK && a->group)
-        rc = cli_set(cfg, "stream.group", a->group);
-    if (rc == EXIT_OK && a->topic)
-        rc = cli_set(cfg, "topics.events", a->topic);
-    if (rc == EXIT_OK && a->listen)
-        rc = cli_set(cfg, "stream.metrics_listen", a->listen);
-    if (rc == EXIT_OK && a->model)
-        rc = cli_set(cfg, "stream.model", a->model);
-    if (rc == EXIT_OK && a->no_alerts)
-        rc = cli_set(cfg, "stream.alerts", "false");
-    enum sg_log_level lvl;
-    if (rc == EXIT_OK && sg_log_parse_level(cfg->log.level, &lvl) == SG_OK)
-        sg_log_set_level(lvl);
+    const struct cli_flag_key flags[] = {
+        {"stream.retention", a->retention},
+        {"stream.batch_size", a->batch_size},
+        {"stream.db", a->db},
+        {"stream.group", a->group},
+        {"topics.events", a->topic},
+        {"stream.metrics_listen", a->listen},
+        {"stream.model", a->model},
+        {"stream.alerts", a->no_alerts ? "false" : NULL},
+    };
+    int rc = cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
+    if (rc == EXIT_OK)
+        cli_apply_log_level(cfg);
     return rc;
 }
 

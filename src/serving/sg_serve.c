@@ -517,6 +517,9 @@ void sg_api_list(struct sg_serve *s, const struct sg_http_req *req, struct sg_ht
         goto out;
     q.user = user ? user->p : NULL;
     q.cursor = cur.len ? cur.data : NULL;
+    int capped = 0;
+    q.max_scan = SG_API_MAX_SCAN;
+    q.capped = &capped;
     struct sg_api_scan sc;
     sg_api_scan_begin(&sc);
     struct list_ctx lc = {&r->body, 0};
@@ -525,7 +528,7 @@ void sg_api_list(struct sg_serve *s, const struct sg_http_req *req, struct sg_ht
     int rc = l->anomalies ? sg_store_query_anomalies(st, &q, put_row, &lc, &next)
                           : sg_store_query_events(st, &q, put_row, &lc, &next);
     sc.rows = lc.n;
-    if (rc == SG_OK && user && lc.n == 0 && !q.cursor && !user_known(st, user, &sc))
+    if (rc == SG_OK && user && lc.n == 0 && !q.cursor && !capped && !user_known(st, user, &sc))
         rc = SG_ERR_NOTFOUND;
     sg_api_scan_end(s, &sc, r);
     if (rc == SG_ERR_INVALID) {
@@ -537,7 +540,7 @@ void sg_api_list(struct sg_serve *s, const struct sg_http_req *req, struct sg_ht
     } else {
         sg_buf_printf(&r->body, "],\"count\":%zu", lc.n);
         sg_api_put_next_cursor(&r->body, l->cursor_kind, bind, &next);
-        sg_buf_puts(&r->body, "}\n");
+        sg_buf_printf(&r->body, ",\"scan_capped\":%s}\n", capped ? "true" : "false");
     }
 out:
     sg_buf_release(&cur);

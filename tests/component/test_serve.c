@@ -55,7 +55,8 @@ static void put_event(struct sg_store_batch *b, int i)
                      "{\"event_id\":\"%s\",\"timestamp\":%lld,\"event_type\":\"%s\","
                      "\"user\":\"%s\",\"source_ip\":\"10.0.0.%d\"}",
                      id, (long long)ts, types[i % 5], user, i % 250);
-    sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), i % 5, json, (size_t)n);
+    sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), i % 5, (uint64_t)i + 1,
+                             json, (size_t)n);
     if (i % 5 == 0) {
         int sev = (i / 5) % 4;
         n = snprintf(json, sizeof json,
@@ -602,7 +603,7 @@ static void test_pagination_during_writes(void **state)
                 int n = snprintf(json, sizeof json,
                                  "{\"event_id\":\"%s\",\"timestamp\":%lld,\"user\":\"u1\"}",
                                  id, (long long)ts);
-                sg_store_batch_put_event(b, ts, id, strlen(id), "u1", 2, 0, json, (size_t)n);
+                sg_store_batch_put_event(b, ts, id, strlen(id), "u1", 2, 0, 1, json, (size_t)n);
             }
             assert_int_equal(sg_store_write(f->st, b, 0), SG_OK);
             assert_int_equal(sg_serve_refresh(f->sv), SG_OK);
