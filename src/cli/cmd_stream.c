@@ -12,6 +12,7 @@
 #include "core/sg_log.h"
 #include "core/sg_metrics.h"
 #include "core/sg_metrics_http.h"
+#include "kafka/sg_kafka_health.h"
 #include "core/sg_time.h"
 #include "speed/sg_consumer.h"
 #include "speed/sg_modelwatch.h"
@@ -150,14 +151,24 @@ static int dump_store(const char *db, int64_t retention_ms)
 
 struct health {
     struct sg_store *store;
+    struct sg_kafka_health *kafka; /* NULL with --input */
 };
 
+/* 200 {"status":"ok",...} or 503 {"status":"degraded","reason":"kafka: ..."}. */
 static int health_fn(void *ctx, struct sg_buf *body)
 {
     struct health *h = ctx;
-    sg_buf_printf(body, "{\"status\":\"ok\",\"watermark\":%lld}",
-                  (long long)sg_store_watermark(h->store));
-    return 1;
+    char reason[128];
+    int ok = !h->kafka || sg_kafka_health_check(h->kafka, reason, sizeof reason);
+    sg_buf_printf(body, "{\"status\":\"%s\"", ok ? "ok" : "degraded");
+    if (h->kafka)
+        sg_buf_printf(body, ",\"kafka\":\"%s\"", ok ? "up" : "down");
+    if (!ok) {
+        sg_buf_puts(body, ",\"reason\":");
+        sg_buf_json_str(body, reason, strlen(reason));
+    }
+    sg_buf_printf(body, ",\"watermark\":%lld}", (long long)sg_store_watermark(h->store));
+    return ok;
 }
 
 static int exit_code(int rc)
@@ -200,7 +211,9 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
 {
     struct sg_metrics *metrics = sg_metrics_new();
     struct sg_metrics_http *http = NULL;
-    struct health h = {store};
+    struct health h = {store, a->input ? NULL : sg_kafka_health_new(cfg->stream.broker_timeout_ms)};
+    if (h.kafka)
+        sg_kafka_health_register(h.kafka, metrics);
     char err[512] = "";
     int rc = SG_OK;
     FILE *dlq = NULL, *alerts = NULL;
@@ -211,6 +224,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         if (!http) {
             fprintf(stderr, "streamguard stream: metrics: %s\n", err);
             sg_metrics_free(metrics);
+            sg_kafka_health_free(h.kafka);
             return hrc == SG_ERR_CONFIG ? EXIT_USAGE : EXIT_UNAVAIL;
         }
         sg_log_info("metrics on http://%s (port %d)", listen, sg_metrics_http_port(http));
@@ -222,6 +236,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
             fprintf(stderr, "streamguard stream: model: %s\n", err);
             sg_metrics_http_stop(http);
             sg_metrics_free(metrics);
+            sg_kafka_health_free(h.kafka);
             return EXIT_RUNTIME;
         }
         err[0] = 0;
@@ -256,7 +271,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         struct sg_consumer_opts co = {cfg, a->brokers, cfg->topics.events, cfg->stream.group,
                                       cfg->stream.alerts ? cfg->topics.anomalies : NULL,
                                       cfg->topics.dlq, (size_t)cfg->stream.batch_size, idle,
-                                      stop, po};
+                                      stop, po, h.kafka};
         rc = sg_consumer_run(&co, &t, err, sizeof err);
     }
     double secs = (double)(sg_time_mono_ns() - t0) / 1e9;
@@ -270,6 +285,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         summary(&t, secs);
     sg_metrics_http_stop(http);
     sg_metrics_free(metrics);
+    sg_kafka_health_free(h.kafka);
     sg_modelwatch_free(model);
     return exit_code(rc);
 }

@@ -57,6 +57,7 @@ struct sg_serve {
     struct sg_counter *_Atomic req_cells[SG_API_ROUTES + 1][SG_API_CODES];
     struct sg_gauge *batch_loaded_ts, *batch_users, *batch_anomalous, *batch_valid;
     struct sg_gauge *batch_invalid, *batch_seconds, *batch_rows;
+    struct sg_gauge *batch_generated_ts; /* when the served run was written (its report) */
 };
 
 /* Per-request store work, reported in X-StreamGuard-Scan and the store metrics. */

@@ -324,6 +324,11 @@ static void register_metrics(struct sg_serve *s)
     s->batch_loaded_ts = sg_metrics_gauge(s->metrics, "streamguard_serve_batch_loaded_timestamp_seconds",
                                           "when the served batch output was loaded (0 = none)",
                                           NULL);
+    /* the age of the batch run itself: a serve restart does not reset it */
+    s->batch_generated_ts = sg_metrics_gauge(
+        s->metrics, "streamguard_batch_generated_timestamp_seconds",
+        "when the served batch run wrote its output (report generated_at, else the report "
+        "file's modification time; 0 = none)", NULL);
     /* the latest batch run's results, from its report (-1 = not in the report) */
     s->batch_users = sg_metrics_gauge(s->metrics, "streamguard_batch_users",
                                       "users scored by the latest batch run", NULL);
