@@ -61,8 +61,8 @@ static int fill(const char *dir, long events, long users)
                          id, (long long)ts, types[type], user, (unsigned)(h >> 8) & 255,
                          (unsigned)(h >> 16) & 255, (unsigned)(h >> 24) & 255,
                          (unsigned)(h >> 32) & 1023);
-        sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), type, json,
-                                 (size_t)n);
+        sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), type,
+                                 (uint64_t)i + 1, json, (size_t)n);
         if (i % 10 == 0) {
             int sev = (int)(h >> 50) % 4;
             n = snprintf(json, sizeof json,

@@ -5,6 +5,9 @@
 # events after its 30th event and 24 h after its first - later than the detectors' own
 # warm-up of 20 events / 12 h, so no profile is still learning). Runs the
 # same pipeline as production (`stream --input`, alerts to a file). Several seeds, medians.
+# With SG_QUALITY_MODEL=1 the stream runs with `--model`: a batch model trained on the first
+# 70% of the events (a nightly run before the rest arrived) warm-starts users and scores their
+# rolling features (docs/DETECTION.md, "Batch model score").
 # Usage: bench/stream_quality.sh [EVENTS=300000] [USERS=1000] [SEEDS="1 2 3"]
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
@@ -14,9 +17,16 @@ SEEDS=${3:-"1 2 3"}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-); date $(date -u +%FT%TZ)"
+echo "mode: $([ "${SG_QUALITY_MODEL:-0}" = 1 ] && echo "--model (batch trained on the first 70% of the events)" || echo "no model")"
 for s in $SEEDS; do
     "$BIN" generate -n "$N" -u "$U" -s "$s" -q -o "$T/ev$s.ndjson" -t "$T/truth$s.jsonl"
-    "$BIN" stream --input "$T/ev$s.ndjson" --db "$T/db$s" --metrics-listen off \
+    MODEL_ARGS=()
+    if [ "${SG_QUALITY_MODEL:-0}" = 1 ]; then
+        head -n $((N * 7 / 10)) "$T/ev$s.ndjson" > "$T/hist$s.ndjson"
+        "$BIN" batch -i "$T/hist$s.ndjson" -o "$T/batch$s" -q > /dev/null
+        MODEL_ARGS=(--model "$T/batch$s/model")
+    fi
+    "$BIN" stream --input "$T/ev$s.ndjson" --db "$T/db$s" --metrics-listen off "${MODEL_ARGS[@]}" \
         --alerts-file "$T/alerts$s.ndjson" > /dev/null
     python3 - "$T/ev$s.ndjson" "$T/truth$s.jsonl" "$T/alerts$s.ndjson" "$s" <<'PY' | tee -a "$T/rows"
 import json, sys, collections, datetime

@@ -42,8 +42,7 @@ if [[ -n "$SG_BROKERS" ]]; then
 elif [[ -n "$SG_INPUT" ]]; then
     src=(--input "$SG_INPUT")
 else
-    echo "batch-nightly: set SG_BROKERS or SG_INPUT" >&2
-    exit 2
+    src=() # kafka.bootstrap.servers of $SG_CONFIG (batch exits 2 when it has none either)
 fi
 # exit codes of streamguard batch pass through: 1 failure (also too many invalid events),
 # 2 usage, 3 broker unreachable. On failure `current` keeps pointing at the previous run.

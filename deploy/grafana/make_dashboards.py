@@ -67,7 +67,7 @@ ROWS = {
             ("Run duration", "s", [q("streamguard_batch_run_seconds", "seconds")], "stat"),
             ("Invalid events in the run", "short", [q("streamguard_batch_invalid_events", "invalid")], "stat"),
             ("Age of the served run", "s",
-             [q("time() - streamguard_serve_batch_loaded_timestamp_seconds", "age")], "stat"),
+             [q("time() - streamguard_batch_generated_timestamp_seconds", "age")], "stat"),
         ]),
         ("Storage and serving", [
             ("Store size", "bytes", [q("max(streamguard_store_size_bytes)", "bytes")], "ts"),

@@ -304,10 +304,20 @@ static int write_model(const char *tmp, const struct sg_batch_data *data, const 
     struct sg_buf meta, base;
     sg_buf_init(&meta);
     sg_buf_init(&base);
+    int64_t first = INT64_MAX, last = 0;
+    for (size_t i = 0; i < data->n; i++) {
+        if (data->users[i]->f.first_ts < first)
+            first = data->users[i]->f.first_ts;
+        if (data->users[i]->f.last_ts > last)
+            last = data->users[i]->f.last_ts;
+    }
+    if (first > last || first < 0) /* no users; or pre-1970 times the model cannot record */
+        first = last = 0;
     sg_buf_printf(&meta,
                   "{\"users\":%zu,\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
-                  "\"k\":%d,\"config\":%s}",
-                  data->n, st->valid, p->trees, p->psi, m->km.k,
+                  "\"k\":%d,\"history\":{\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64
+                  "},\"config\":%s}",
+                  data->n, st->valid, p->trees, p->psi, m->km.k, first, last,
                   p->config_json ? p->config_json : "{}");
     int rc = sg_model_save(m, dir, meta.data, errbuf, errlen);
     for (size_t i = 0; rc == SG_OK && i < data->n; i++)

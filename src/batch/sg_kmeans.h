@@ -38,6 +38,22 @@ void sg_kmeans_release(struct sg_kmeans *km);
 /* Nearest centroid of x; its Euclidean distance in *dist (if non-NULL). Thread-safe. */
 int sg_kmeans_nearest(const struct sg_kmeans *km, const double *x, double *dist);
 
+/* Squared Euclidean distance of two d-vectors. */
+double sg_kmeans_dist2(const double *a, const double *b, size_t d);
+
+/* The assignment step: for each of the n rows of the n x d row-major X, the nearest centroid
+ * (sg_kmeans_nearest) goes to label[i] (if label is non-NULL) and is counted in size[] (if
+ * non-NULL; size is added to, not cleared, so a caller can sum sizes over ranks or batches).
+ * Thread-safe for distinct outputs. */
+void sg_kmeans_assign(const struct sg_kmeans *km, const double *X, size_t n, int *label,
+                      uint64_t *size);
+
+/* The update step: sum holds each cluster's k x d coordinate sums and cnt its row counts
+ * (doubles, exact up to 2^53); every cluster with rows gets its mean as new centroid (sum is
+ * overwritten with the means), an empty one keeps its centroid. Returns the largest Euclidean
+ * centroid shift. */
+double sg_kmeans_update(struct sg_kmeans *km, double *sum, const double *cnt);
+
 /* The anomaly distance: Euclidean distance from x to the nearest *large* centroid. */
 double sg_kmeans_score(const struct sg_kmeans *km, const double *x);
 
@@ -48,6 +64,11 @@ void sg_kmeans_mark_large(struct sg_kmeans *km);
  * (all rows when n <= sample). Returns a value in [-1, 1] (0 for k < 2). */
 double sg_kmeans_silhouette(const double *X, size_t n, size_t d, const int *label, int k,
                             size_t sample, uint64_t seed);
+
+/* Mean silhouette over all m rows of the m x d X with labels in [0, k): the O(m^2 d) core of
+ * sg_kmeans_silhouette, which calls it on the drawn rows in draw order (so a caller that
+ * gathers the same rows in that order gets the same bits). Returns [-1, 1] (0 for k < 2). */
+double sg_kmeans_silhouette_rows(const double *X, size_t m, size_t d, const int *label, int k);
 
 /* Tries k = 2..kmax and returns the k with the best sampled silhouette (fits with `p`). */
 int sg_kmeans_choose_k(const double *X, size_t n, size_t d, int kmax,

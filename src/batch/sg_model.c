@@ -405,6 +405,26 @@ static int load_scaler_kmeans(struct sg_model *m, const cJSON *root, char *errbu
     return 0;
 }
 
+/* "training": {"history": {"first_ms": A, "last_ms": B}, ...}; absent in older models (then
+ * both stay 0). Present but malformed is an error. */
+static int load_history(struct sg_model *m, const cJSON *training, char *errbuf, size_t errlen)
+{
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(training, "history");
+    if (!h)
+        return 0;
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(h, "first_ms");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(h, "last_ms");
+    /* event times are epoch ms; 2^53 keeps the double -> int64 conversion exact and defined */
+    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !(a->valuedouble >= 0) ||
+        !(b->valuedouble >= a->valuedouble) || b->valuedouble > 9007199254740992.0) {
+        snprintf(errbuf, errlen, "model.json: malformed training.history");
+        return -1;
+    }
+    m->history_first_ms = (int64_t)a->valuedouble;
+    m->history_last_ms = (int64_t)b->valuedouble;
+    return 0;
+}
+
 static int load_root(struct sg_model *m, const cJSON *root, char *errbuf, size_t errlen)
 {
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -445,7 +465,7 @@ static int load_root(struct sg_model *m, const cJSON *root, char *errbuf, size_t
         snprintf(errbuf, errlen, "model.json: forest dimension differs from the feature list");
         return -1;
     }
-    return 0;
+    return load_history(m, cJSON_GetObjectItemCaseSensitive(root, "training"), errbuf, errlen);
 }
 
 static void base_put(struct sg_model *m, const char *user, const struct sg_baseline *b)
@@ -568,6 +588,7 @@ struct sg_model *sg_model_parse(const char *json, size_t len, char *errbuf, size
         sg_model_free(m);
         return NULL;
     }
+    m->id = sg_hash_bytes(json, len, 0x4d4f44454cu) | 1; /* never 0 = "no model" */
     return m;
 }
 

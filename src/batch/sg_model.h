@@ -31,6 +31,12 @@ struct sg_model {
     struct sg_kmeans km;
     double q_iforest[SG_MODEL_QUANTILES]; /* training score quantiles, p = i / (Q - 1) */
     double q_kmeans[SG_MODEL_QUANTILES];
+    /* identity: a hash of model.json's bytes (two loads of the same file agree); the speed
+     * layer records which model a user's rolling features and score belong to */
+    uint64_t id;
+    /* event-time span of the training history ("training"."history" in model.json; 0 when the
+     * model predates it): the speed layer's rolling window starts at history_first_ms */
+    int64_t history_first_ms, history_last_ms;
     /* baselines (loaded models only): open-addressing map user -> baseline */
     size_t nbase, base_cap;
     struct sg_model_base *base;

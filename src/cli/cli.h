@@ -3,6 +3,8 @@
 #ifndef SG_CLI_H
 #define SG_CLI_H
 
+#include <stddef.h>
+
 #include "core/sg_config.h"
 
 #include "core/sg_version.h"
@@ -24,12 +26,41 @@ int cmd_generate(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_stream(int argc, char **argv);
 
+/* Config from the command line (cli_config.c). The usual path is: cli_sets_add() for each
+ * --set while parsing options, then one cli_configure() with the flags that stand for keys. */
+
 /* Loads `path` (or conf/streamguard.yaml if path is NULL and that file exists) over the
- * defaults. Prints the error and returns EXIT_USAGE on failure, EXIT_OK otherwise. */
+ * defaults. Prints the error (file:line) and returns EXIT_USAGE on failure, EXIT_OK otherwise. */
 int cli_load_config(struct sg_config *cfg, const char *path);
 
-/* Applies "key=value" (from --set) to cfg; prints and returns EXIT_USAGE on failure. */
+/* Applies one key (validated by the config table); prints and returns EXIT_USAGE on failure. */
 int cli_set(struct sg_config *cfg, const char *key, const char *value);
+
+#define CLI_MAX_SETS 64
+
+/* The --set KEY=VALUE arguments of one command line, in order. Borrowed from argv. */
+struct cli_sets {
+    const char *arg[CLI_MAX_SETS];
+    int n;
+};
+
+/* A flag that stands for a config key (--db for stream.db); value NULL: flag not given. */
+struct cli_flag_key {
+    const char *key, *value;
+};
+
+/* Records one --set argument. Returns EXIT_OK, or EXIT_USAGE after printing
+ * "streamguard <cmd>: --set needs KEY=VALUE" (no '=', or more than CLI_MAX_SETS). */
+int cli_sets_add(struct cli_sets *s, const char *cmd, const char *arg);
+
+/* Loads the file (cli_load_config), applies `sets` in order (NULL: none), then each flag in
+ * `flags` that has a value, so a flag wins over --set and --set over the file. Stops at the
+ * first error and prints it. Returns EXIT_OK or EXIT_USAGE. */
+int cli_configure(struct sg_config *cfg, const char *path, const struct cli_sets *sets,
+                  const struct cli_flag_key *flags, size_t nflags);
+
+/* Sets the operator log level from cfg->log.level (already validated by the table). */
+void cli_apply_log_level(const struct sg_config *cfg);
 
 /* Prints "streamguard <cmd>: <message>" plus a --help hint on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

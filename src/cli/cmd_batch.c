@@ -1,7 +1,6 @@
 /* cmd_batch.c: `streamguard batch` - read the event history (NDJSON files or a Kafka topic),
  * compute per-user features, fit Isolation Forest + K-Means, and write the Parquet dataset,
  * the report and the model to --output atomically. The pipeline lives in src/batch/. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include <unistd.h>
 
 #include "batch/sg_batch.h"
+#include "batch/sg_batch_opts.h"
 #include "batch/sg_ksource.h"
 #include "batch/sg_source.h"
 #include "cli/cli.h"
@@ -16,13 +16,10 @@
 #include "core/sg_err.h"
 #include "core/sg_time.h"
 
-#define MAX_INPUTS 256
-#define MAX_SETS 64
-
 static void help(void)
 {
     printf(
-        "usage: streamguard batch (--input PATH... | --brokers HOST:PORT --topic T) [options]\n\n"
+        "usage: streamguard batch [--input PATH... | --brokers HOST:PORT] [options]\n\n"
         "Learns every user's behaviour from the whole event history, flags the anomalous\n"
         "users, and writes to --output (atomically: a crash leaves the previous output):\n"
         "  is_anomaly=0|1/part-*.parquet   one row per user: features + scores\n"
@@ -32,6 +29,7 @@ static void help(void)
         "  -i, --input PATH        NDJSON file, directory of files, or - for stdin (plain\n"
         "                          or gzip); .gz and .zst files are decompressed (repeatable)\n"
         "  -b, --brokers HOST:PORT read a Kafka topic up to its end at start, then stop\n"
+        "                          (default without --input: kafka.bootstrap.servers)\n"
         "  -t, --topic T           topic (default: topics.events)\n"
         "  -g, --group G           start from G's committed offsets (default: earliest);\n"
         "                          offsets are committed after the output is written\n"
@@ -53,99 +51,6 @@ static void help(void)
         "  -h, --help              this help\n\n"
         "Flags override the batch.* keys of the configuration file.\n"
         "exit codes: 0 ok, 1 failure (also: too many invalid events), 2 usage, 3 broker down\n");
-}
-
-struct opts {
-    const char *inputs[MAX_INPUTS];
-    int ninputs;
-    const char *brokers, *topic, *config;
-    char *sets_key[MAX_SETS];
-    const char *sets_val[MAX_SETS];
-    int nsets;
-    int quiet;
-};
-
-static int add_set(struct opts *o, const char *key, const char *val)
-{
-    if (o->nsets == MAX_SETS)
-        return cli_usage_error("batch", "too many options");
-    o->sets_key[o->nsets] = strdup(key);
-    o->sets_val[o->nsets++] = val;
-    return EXIT_OK;
-}
-
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-    static const struct option lo[] = {
-        {"input", required_argument, NULL, 'i'},
-        {"brokers", required_argument, NULL, 'b'},
-        {"topic", required_argument, NULL, 't'},
-        {"group", required_argument, NULL, 'g'},
-        {"max-events", required_argument, NULL, 'n'},
-        {"max-invalid-ratio", required_argument, NULL, 'R'},
-        {"algorithm", required_argument, NULL, 'a'},
-        {"trees", required_argument, NULL, 'T'},
-        {"sample-size", required_argument, NULL, 'S'},
-        {"k", required_argument, NULL, 'k'},
-        {"contamination", required_argument, NULL, 'C'},
-        {"seed", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 'j'},
-        {"output", required_argument, NULL, 'o'},
-        {"config", required_argument, NULL, 'c'},
-        {"set", required_argument, NULL, 'E'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct {
-        int c;
-        const char *key;
-    } keymap[] = {
-        {'g', "batch.group"},     {'n', "batch.max_events"},    {'R', "batch.max_invalid_ratio"},
-        {'a', "batch.algorithm"}, {'T', "batch.trees"},         {'S', "batch.sample_size"},
-        {'k', "batch.k"},         {'C', "batch.contamination"}, {'s', "batch.seed"},
-        {'j', "batch.threads"},   {'o', "batch.output"},        {'t', "topics.events"},
-    };
-    int c, rc;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:b:t:g:n:a:k:j:o:c:qh", lo, NULL)) != -1) {
-        for (size_t m = 0; m < sizeof keymap / sizeof keymap[0]; m++)
-            if (keymap[m].c == c && (rc = add_set(o, keymap[m].key, optarg)) != EXIT_OK)
-                return rc;
-        switch (c) {
-        case 'i':
-            if (o->ninputs == MAX_INPUTS)
-                return cli_usage_error("batch", "too many --input paths");
-            o->inputs[o->ninputs++] = optarg;
-            break;
-        case 'b': o->brokers = optarg; break;
-        case 't': o->topic = optarg; break;
-        case 'c': o->config = optarg; break;
-        case 'q': o->quiet = 1; break;
-        case 'E': {
-            const char *eq = strchr(optarg, '=');
-            if (!eq)
-                return cli_usage_error("batch", "--set needs KEY=VALUE");
-            char key[256];
-            snprintf(key, sizeof key, "%.*s", (int)(eq - optarg), optarg);
-            if ((rc = add_set(o, key, eq + 1)) != EXIT_OK)
-                return rc;
-            break;
-        }
-        case 'h': help(); return -1;
-        case ':': return cli_usage_error("batch", "option '%s' needs a value", argv[optind - 1]);
-        case '?': return cli_usage_error("batch", "unknown option '%s'", argv[optind - 1]);
-        default: break;
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("batch", "unexpected argument '%s'", argv[optind]);
-    if (o->ninputs && o->brokers)
-        return cli_usage_error("batch", "--input and --brokers are exclusive");
-    if (!o->ninputs && !o->brokers)
-        return cli_usage_error("batch", "no input: give --input PATH or --brokers HOST:PORT");
-    return EXIT_OK;
 }
 
 /* Builds the model parameters from the effective configuration. */
@@ -235,7 +140,8 @@ static int err_exit(int rc)
     return rc == SG_ERR_UNAVAILABLE ? EXIT_UNAVAIL : EXIT_RUNTIME;
 }
 
-static void input_desc(const struct opts *o, const struct sg_config *cfg, struct sg_buf *b)
+static void input_desc(const struct sg_batch_opts *o, const struct sg_config *cfg,
+                       struct sg_buf *b)
 {
     if (o->brokers) {
         sg_buf_printf(b, "kafka topic %s at %s%s%s", cfg->topics.events, o->brokers,
@@ -282,7 +188,7 @@ static int model_and_write(struct sg_users *users, const struct sg_config *cfg,
     return code;
 }
 
-static int run(const struct opts *o, struct sg_config *cfg)
+static int run(const struct sg_batch_opts *o, struct sg_config *cfg)
 {
     struct sg_batch_params p;
     int code = make_params(cfg, &p);
@@ -339,25 +245,34 @@ out:
 
 int cmd_batch(int argc, char **argv)
 {
-    struct opts o;
-    memset(&o, 0, sizeof o);
+    struct sg_batch_opts o;
     struct sg_config cfg;
     sg_config_init(&cfg);
-    int code = parse_args(argc, argv, &o);
-    if (code == -1) {
+    char err[512];
+    int code = EXIT_OK;
+    if (sg_batch_opts_parse(&o, argc, argv, 0, err, sizeof err) != SG_OK) {
+        code = cli_usage_error("batch", "%s", err);
+        goto out;
+    }
+    if (o.help) {
+        help();
         code = cli_finish(EXIT_OK);
         goto out;
     }
-    if (code != EXIT_OK || (code = cli_load_config(&cfg, o.config)) != EXIT_OK)
+    if ((code = cli_load_config(&cfg, o.config)) != EXIT_OK)
         goto out;
-    for (int i = 0; i < o.nsets && code == EXIT_OK; i++)
-        code = cli_set(&cfg, o.sets_key[i], o.sets_val[i]);
-    if (code == EXIT_OK)
-        code = run(&o, &cfg);
-    code = cli_finish(code);
+    if (sg_batch_opts_apply(&o, &cfg, err, sizeof err) != SG_OK) {
+        fprintf(stderr, "streamguard: %s\n", err);
+        code = EXIT_USAGE;
+        goto out;
+    }
+    if (sg_batch_opts_resolve(&o, &cfg, err, sizeof err) != SG_OK) {
+        code = cli_usage_error("batch", "%s", err);
+        goto out;
+    }
+    code = cli_finish(run(&o, &cfg));
 out:
-    for (int i = 0; i < o.nsets; i++)
-        free(o.sets_key[i]);
+    sg_batch_opts_release(&o);
     sg_config_release(&cfg);
     return code;
 }

@@ -116,9 +116,12 @@ int cmd_broker(int argc, char **argv)
     sg_config_init(&cfg);
     struct sg_broker *b = NULL;
     char *topic_buf = NULL;
-    if ((rc = cli_load_config(&cfg, a.config)) != EXIT_OK ||
-        (a.partitions && (rc = cli_set(&cfg, "broker.partitions", a.partitions)) != EXIT_OK) ||
-        (a.brokers && (rc = cli_set(&cfg, "broker.brokers", a.brokers)) != EXIT_OK))
+    const struct cli_flag_key flags[] = {
+        {"broker.partitions", a.partitions},
+        {"broker.brokers", a.brokers},
+    };
+    rc = cli_configure(&cfg, a.config, NULL, flags, sizeof flags / sizeof flags[0]);
+    if (rc != EXIT_OK)
         goto out;
     const char *topics[MAX_TOPICS];
     int ntopics;

@@ -52,8 +52,7 @@ int cmd_config(int argc, char **argv)
     struct sg_config cfg;
     sg_config_init(&cfg);
     int rc = EXIT_OK;
-    const char *sets[64];
-    int nsets = 0;
+    struct cli_sets sets = {0};
     int c;
     optind = 1;
     opterr = 0;
@@ -62,11 +61,8 @@ int cmd_config(int argc, char **argv)
         case 'c': path = optarg; break;
         case 'd': defaults = 1; break;
         case 's':
-            if (nsets == 64 || !strchr(optarg, '=')) {
-                rc = cli_usage_error("config", "--set needs KEY=VALUE");
+            if ((rc = cli_sets_add(&sets, "config", optarg)) != EXIT_OK)
                 goto out;
-            }
-            sets[nsets++] = optarg;
             break;
         case 'h': help(); rc = cli_finish(EXIT_OK); goto out;
         case ':': rc = cli_usage_error("config", "option '%s' needs a value", argv[optind - 1]); goto out;
@@ -82,17 +78,8 @@ int cmd_config(int argc, char **argv)
         rc = cli_usage_error("config", "unknown action '%s'", action);
         goto out;
     }
-    if (!defaults) {
-        if ((rc = cli_load_config(&cfg, path)) != EXIT_OK)
-            goto out;
-        for (int i = 0; i < nsets; i++) {
-            char key[256];
-            const char *eq = strchr(sets[i], '=');
-            snprintf(key, sizeof key, "%.*s", (int)(eq - sets[i]), sets[i]);
-            if ((rc = cli_set(&cfg, key, eq + 1)) != EXIT_OK)
-                goto out;
-        }
-    }
+    if (!defaults && (rc = cli_configure(&cfg, path, &sets, NULL, 0)) != EXIT_OK)
+        goto out;
     if (!strcmp(action, "check") && (rc = check_kafka(&cfg)) != EXIT_OK)
         goto out;
     struct sg_buf out;

@@ -45,8 +45,9 @@ static void help(void)
 
 struct gen_args {
     const char *config, *out, *truth, *brokers, *topic, *id_salt;
-    const char *keys[8], *vals[8];
-    int nset, quiet;
+    /* flags that stand for generate.* keys (NULL: not given) */
+    const char *events, *users, *attack_users, *days, *start, *seed, *rate;
+    int quiet;
 };
 
 struct out_state {
@@ -75,22 +76,18 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const struct {
-        int opt;
-        const char *key;
-    } keyed[] = {{'n', "generate.events"}, {'u', "generate.users"}, {'a', "generate.attack_users"},
-                 {'d', "generate.days"},   {'S', "generate.start"}, {'s', "generate.seed"},
-                 {'r', "generate.rate"}};
     int c;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":n:u:a:d:s:o:t:b:r:c:qh", opts, NULL)) != -1) {
-        for (size_t i = 0; i < sizeof keyed / sizeof keyed[0]; i++)
-            if (c == keyed[i].opt) {
-                a->keys[a->nset] = keyed[i].key;
-                a->vals[a->nset++] = optarg;
-            }
         switch (c) {
+        case 'n': a->events = optarg; break;
+        case 'u': a->users = optarg; break;
+        case 'a': a->attack_users = optarg; break;
+        case 'd': a->days = optarg; break;
+        case 'S': a->start = optarg; break;
+        case 's': a->seed = optarg; break;
+        case 'r': a->rate = optarg; break;
         case 'o': a->out = optarg; break;
         case 'I': a->id_salt = optarg; break;
         case 't': a->truth = optarg; break;
@@ -100,8 +97,7 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
         case 'q': a->quiet = 1; break;
         case 'h': help(); return -1;
         case ':': return cli_usage_error("generate", "option '%s' needs a value", argv[optind - 1]);
-        case '?': return cli_usage_error("generate", "unknown option '%s'", argv[optind - 1]);
-        default: break;
+        default: return cli_usage_error("generate", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -114,9 +110,16 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
 /* Config file, then flags (validated by the config table), then the generator options. */
 static int build_opts(const struct gen_args *a, struct sg_config *cfg, struct sg_gen_opts *o)
 {
-    int rc = cli_load_config(cfg, a->config);
-    for (int i = 0; rc == EXIT_OK && i < a->nset; i++)
-        rc = cli_set(cfg, a->keys[i], a->vals[i]);
+    const struct cli_flag_key flags[] = {
+        {"generate.events", a->events},
+        {"generate.users", a->users},
+        {"generate.attack_users", a->attack_users},
+        {"generate.days", a->days},
+        {"generate.start", a->start},
+        {"generate.seed", a->seed},
+        {"generate.rate", a->rate},
+    };
+    int rc = cli_configure(cfg, a->config, NULL, flags, sizeof flags / sizeof flags[0]);
     if (rc != EXIT_OK)
         return rc;
     const char *start = cfg->generate.start;

@@ -71,8 +71,7 @@ static int read_token(const char *path, char **out)
 
 struct serve_args {
     const char *config, *db, *batch_dir, *listen, *token_file;
-    const char *sets[64];
-    int nsets;
+    struct cli_sets sets;
     unsigned threads;
 };
 
@@ -105,9 +104,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
             break;
         }
         case 's':
-            if (a->nsets == 64 || !strchr(optarg, '='))
-                return cli_usage_error("serve", "--set needs KEY=VALUE");
-            a->sets[a->nsets++] = optarg;
+            if (cli_sets_add(&a->sets, "serve", optarg) != EXIT_OK)
+                return EXIT_USAGE;
             break;
         case 'h': help(); return cli_finish(EXIT_OK);
         case ':': return cli_usage_error("serve", "option '%s' needs a value", argv[optind - 1]);
@@ -121,26 +119,15 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
 
 static int apply_config(struct sg_config *cfg, const struct serve_args *a)
 {
-    int rc = cli_load_config(cfg, a->config);
-    for (int i = 0; rc == EXIT_OK && i < a->nsets; i++) {
-        char key[256];
-        const char *eq = strchr(a->sets[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - a->sets[i]), a->sets[i]);
-        rc = cli_set(cfg, key, eq + 1);
-    }
-    if (rc == EXIT_OK && a->db)
-        rc = cli_set(cfg, "serve.db", a->db);
-    if (rc == EXIT_OK && a->batch_dir)
-        rc = cli_set(cfg, "serve.batch_dir", a->batch_dir);
-    if (rc == EXIT_OK && a->listen)
-        rc = cli_set(cfg, "serve.listen", a->listen);
-    if (rc == EXIT_OK && a->token_file)
-        rc = cli_set(cfg, "serve.token_file", a->token_file);
-    if (rc == EXIT_OK) {
-        enum sg_log_level lvl;
-        if (sg_log_parse_level(cfg->log.level, &lvl) == SG_OK)
-            sg_log_set_level(lvl);
-    }
+    const struct cli_flag_key flags[] = {
+        {"serve.db", a->db},
+        {"serve.batch_dir", a->batch_dir},
+        {"serve.listen", a->listen},
+        {"serve.token_file", a->token_file},
+    };
+    int rc = cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
+    if (rc == EXIT_OK)
+        cli_apply_log_level(cfg);
     return rc;
 }
 

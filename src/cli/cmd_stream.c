@@ -12,6 +12,7 @@
 #include "core/sg_log.h"
 #include "core/sg_metrics.h"
 #include "core/sg_metrics_http.h"
+#include "kafka/sg_kafka_health.h"
 #include "core/sg_time.h"
 #include "speed/sg_consumer.h"
 #include "speed/sg_modelwatch.h"
@@ -52,8 +53,7 @@ struct args {
     const char *config, *brokers, *topic, *group, *input, *db, *listen, *alerts_file, *dlq_file;
     const char *retention, *batch_size, *max_users, *idle_exit, *model;
     int no_alerts, sync, dump;
-    const char *sets[64];
-    int nsets;
+    struct cli_sets sets;
 };
 
 enum { O_RETENTION = 256, O_BATCH, O_LISTEN, O_NOALERTS, O_ALERTSFILE, O_DLQ, O_MAXUSERS,
@@ -103,9 +103,8 @@ static int parse(int argc, char **argv, struct args *a)
         case O_DUMP: a->dump = 1; break;
         case O_MODEL: a->model = optarg; break;
         case O_SET:
-            if (a->nsets == 64 || !strchr(optarg, '='))
-                return cli_usage_error("stream", "--set needs KEY=VALUE");
-            a->sets[a->nsets++] = optarg;
+            if (cli_sets_add(&a->sets, "stream", optarg) != EXIT_OK)
+                return EXIT_USAGE;
             break;
         case 'h': help(); return -1;
         case ':': return cli_usage_error("stream", "option '%s' needs a value", argv[optind - 1]);
@@ -120,32 +119,19 @@ static int parse(int argc, char **argv, struct args *a)
 /* Applies the file, --set and the flags that are config keys; validation is the table's. */
 static int configure(struct sg_config *cfg, const struct args *a)
 {
-    int rc = cli_load_config(cfg, a->config);
-    for (int i = 0; rc == EXIT_OK && i < a->nsets; i++) {
-        char key[256];
-        const char *eq = strchr(a->sets[i], '=');
-        snprintf(key, sizeof key, "%.*s", (int)(eq - a->sets[i]), a->sets[i]);
-        rc = cli_set(cfg, key, eq + 1);
-    }
-    if (rc == EXIT_OK && a->retention)
-        rc = cli_set(cfg, "stream.retention", a->retention);
-    if (rc == EXIT_OK && a->batch_size)
-        rc = cli_set(cfg, "stream.batch_size", a->batch_size);
-    if (rc == EXIT_OK && a->db)
-        rc = cli_set(cfg, "stream.db", a->db);
-    if (rc == EXIT_OK && a->group)
-        rc = cli_set(cfg, "stream.group", a->group);
-    if (rc == EXIT_OK && a->topic)
-        rc = cli_set(cfg, "topics.events", a->topic);
-    if (rc == EXIT_OK && a->listen)
-        rc = cli_set(cfg, "stream.metrics_listen", a->listen);
-    if (rc == EXIT_OK && a->model)
-        rc = cli_set(cfg, "stream.model", a->model);
-    if (rc == EXIT_OK && a->no_alerts)
-        rc = cli_set(cfg, "stream.alerts", "false");
-    enum sg_log_level lvl;
-    if (rc == EXIT_OK && sg_log_parse_level(cfg->log.level, &lvl) == SG_OK)
-        sg_log_set_level(lvl);
+    const struct cli_flag_key flags[] = {
+        {"stream.retention", a->retention},
+        {"stream.batch_size", a->batch_size},
+        {"stream.db", a->db},
+        {"stream.group", a->group},
+        {"topics.events", a->topic},
+        {"stream.metrics_listen", a->listen},
+        {"stream.model", a->model},
+        {"stream.alerts", a->no_alerts ? "false" : NULL},
+    };
+    int rc = cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
+    if (rc == EXIT_OK)
+        cli_apply_log_level(cfg);
     return rc;
 }
 
@@ -165,14 +151,24 @@ static int dump_store(const char *db, int64_t retention_ms)
 
 struct health {
     struct sg_store *store;
+    struct sg_kafka_health *kafka; /* NULL with --input */
 };
 
+/* 200 {"status":"ok",...} or 503 {"status":"degraded","reason":"kafka: ..."}. */
 static int health_fn(void *ctx, struct sg_buf *body)
 {
     struct health *h = ctx;
-    sg_buf_printf(body, "{\"status\":\"ok\",\"watermark\":%lld}",
-                  (long long)sg_store_watermark(h->store));
-    return 1;
+    char reason[128];
+    int ok = !h->kafka || sg_kafka_health_check(h->kafka, reason, sizeof reason);
+    sg_buf_printf(body, "{\"status\":\"%s\"", ok ? "ok" : "degraded");
+    if (h->kafka)
+        sg_buf_printf(body, ",\"kafka\":\"%s\"", ok ? "up" : "down");
+    if (!ok) {
+        sg_buf_puts(body, ",\"reason\":");
+        sg_buf_json_str(body, reason, strlen(reason));
+    }
+    sg_buf_printf(body, ",\"watermark\":%lld}", (long long)sg_store_watermark(h->store));
+    return ok;
 }
 
 static int exit_code(int rc)
@@ -215,7 +211,9 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
 {
     struct sg_metrics *metrics = sg_metrics_new();
     struct sg_metrics_http *http = NULL;
-    struct health h = {store};
+    struct health h = {store, a->input ? NULL : sg_kafka_health_new(cfg->stream.broker_timeout_ms)};
+    if (h.kafka)
+        sg_kafka_health_register(h.kafka, metrics);
     char err[512] = "";
     int rc = SG_OK;
     FILE *dlq = NULL, *alerts = NULL;
@@ -226,6 +224,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         if (!http) {
             fprintf(stderr, "streamguard stream: metrics: %s\n", err);
             sg_metrics_free(metrics);
+            sg_kafka_health_free(h.kafka);
             return hrc == SG_ERR_CONFIG ? EXIT_USAGE : EXIT_UNAVAIL;
         }
         sg_log_info("metrics on http://%s (port %d)", listen, sg_metrics_http_port(http));
@@ -237,6 +236,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
             fprintf(stderr, "streamguard stream: model: %s\n", err);
             sg_metrics_http_stop(http);
             sg_metrics_free(metrics);
+            sg_kafka_health_free(h.kafka);
             return EXIT_RUNTIME;
         }
         err[0] = 0;
@@ -271,7 +271,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         struct sg_consumer_opts co = {cfg, a->brokers, cfg->topics.events, cfg->stream.group,
                                       cfg->stream.alerts ? cfg->topics.anomalies : NULL,
                                       cfg->topics.dlq, (size_t)cfg->stream.batch_size, idle,
-                                      stop, po};
+                                      stop, po, h.kafka};
         rc = sg_consumer_run(&co, &t, err, sizeof err);
     }
     double secs = (double)(sg_time_mono_ns() - t0) / 1e9;
@@ -285,6 +285,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         summary(&t, secs);
     sg_metrics_http_stop(http);
     sg_metrics_free(metrics);
+    sg_kafka_health_free(h.kafka);
     sg_modelwatch_free(model);
     return exit_code(rc);
 }

@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/sg_err.h"
 
@@ -58,32 +57,6 @@ int cli_finish(int code)
         return code == EXIT_OK ? EXIT_RUNTIME : code;
     }
     return code;
-}
-
-int cli_load_config(struct sg_config *cfg, const char *path)
-{
-    char err[512];
-    const char *p = path;
-    if (!p) {
-        if (access("conf/streamguard.yaml", R_OK) != 0)
-            return EXIT_OK;
-        p = "conf/streamguard.yaml";
-    }
-    if (sg_config_load(cfg, p, err, sizeof err) != SG_OK) {
-        fprintf(stderr, "streamguard: %s\n", err);
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
-}
-
-int cli_set(struct sg_config *cfg, const char *key, const char *value)
-{
-    char err[512];
-    if (sg_config_set(cfg, key, value, err, sizeof err) != SG_OK) {
-        fprintf(stderr, "streamguard: %s\n", err);
-        return EXIT_USAGE;
-    }
-    return EXIT_OK;
 }
 
 static volatile int stop_flag;

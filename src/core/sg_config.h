@@ -30,6 +30,7 @@ struct sg_config {
     struct {
         char *group, *db, *metrics_listen, *model;
         int64_t retention_ms, batch_size, alerts;
+        int64_t broker_timeout_ms;
     } stream;
     struct {
         char *algorithm, *k, *output, *group;

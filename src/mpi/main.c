@@ -4,7 +4,6 @@
  * `streamguard` never needs MPI at run time. Phases: shuffle-ingest (sg_mpi_shuffle) ->
  * features (sg_batch_features, local) -> fit (sg_mpi_fit) -> write (sg_mpi_write).
  * Exit codes as streamguard's: 0 ok, 1 runtime failure, 2 usage. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "batch/sg_batch.h"
+#include "batch/sg_batch_opts.h"
 #include "batch/sg_ksource.h"
 #include "core/sg_buf.h"
 #include "core/sg_config.h"
@@ -23,8 +23,6 @@
 #include "mpi/sg_mpi_shuffle.h"
 #include "mpi/sg_mpi_write.h"
 
-#define MAX_INPUTS 256
-#define MAX_SETS 64
 #define VERSION "0.1.0"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_UNAVAIL = 3 };
@@ -34,7 +32,7 @@ static int g_rank;
 static void help(void)
 {
     printf(
-        "usage: mpirun -np N streamguard-mpi batch (--input PATH... | --brokers H:P) [options]\n\n"
+        "usage: mpirun -np N streamguard-mpi batch [--input PATH... | --brokers H:P] [options]\n\n"
         "`streamguard batch` across the ranks of an MPI job: the input is split into pieces\n"
         "read by every rank, events are shuffled to the rank that owns their user, features\n"
         "are computed there, and the models are fitted collectively. Same output, same\n"
@@ -45,7 +43,8 @@ static void help(void)
         "      --chunk-kb N        input piece per rank and round, KiB (8192): bounds the\n"
         "                          memory of the shuffle (about 3 pieces per rank)\n"
         "  -b, --brokers HOST:PORT read a Kafka topic up to its end at start; its partitions\n"
-        "                          are divided among the ranks (8192 messages per rank/round)\n"
+        "                          are divided among the ranks (8192 messages per rank/round;\n"
+        "                          default without --input: kafka.bootstrap.servers)\n"
         "  -t, --topic T           topic (default: topics.events)\n"
         "  -g, --group G           start from G's committed offsets; commit after the output\n"
         "  -n, --max-events N      stop after N messages\n"
@@ -82,120 +81,7 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-struct opts {
-    const char *inputs[MAX_INPUTS];
-    int ninputs;
-    const char *config, *brokers;
-    char *sets_key[MAX_SETS];
-    const char *sets_val[MAX_SETS];
-    int nsets;
-    int quiet;
-    size_t chunk;
-};
-
-static int add_set(struct opts *o, const char *key, const char *val)
-{
-    if (o->nsets == MAX_SETS)
-        return usage_error("too many options");
-    o->sets_key[o->nsets] = strdup(key);
-    o->sets_val[o->nsets++] = val;
-    return EXIT_OK;
-}
-
-static int parse_chunk(struct opts *o, const char *v)
-{
-    char *end;
-    long kb = strtol(v, &end, 10);
-    if (*end || end == v || kb < 4 || kb > (1L << 20))
-        return usage_error("bad --chunk-kb '%s' (4..1048576)", v);
-    o->chunk = (size_t)kb << 10;
-    return EXIT_OK;
-}
-
-static int parse_args(int argc, char **argv, struct opts *o)
-{
-    static const struct option lo[] = {
-        {"input", required_argument, NULL, 'i'},
-        {"chunk-kb", required_argument, NULL, 'M'},
-        {"max-events", required_argument, NULL, 'n'},
-        {"max-invalid-ratio", required_argument, NULL, 'R'},
-        {"algorithm", required_argument, NULL, 'a'},
-        {"trees", required_argument, NULL, 'T'},
-        {"sample-size", required_argument, NULL, 'S'},
-        {"k", required_argument, NULL, 'k'},
-        {"contamination", required_argument, NULL, 'C'},
-        {"seed", required_argument, NULL, 's'},
-        {"threads", required_argument, NULL, 'j'},
-        {"output", required_argument, NULL, 'o'},
-        {"config", required_argument, NULL, 'c'},
-        {"set", required_argument, NULL, 'E'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"brokers", required_argument, NULL, 'b'},
-        {"topic", required_argument, NULL, 't'},
-        {"group", required_argument, NULL, 'g'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct {
-        int c;
-        const char *key;
-    } keymap[] = {
-        {'n', "batch.max_events"},    {'R', "batch.max_invalid_ratio"},
-        {'a', "batch.algorithm"},     {'T', "batch.trees"},
-        {'S', "batch.sample_size"},   {'k', "batch.k"},
-        {'C', "batch.contamination"}, {'s', "batch.seed"},
-        {'j', "batch.threads"},       {'o', "batch.output"},
-        {'t', "topics.events"},       {'g', "batch.group"},
-    };
-    int c, rc;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, ":i:b:t:g:n:a:k:j:o:c:qh", lo, NULL)) != -1) {
-        for (size_t m = 0; m < sizeof keymap / sizeof keymap[0]; m++)
-            if (keymap[m].c == c && (rc = add_set(o, keymap[m].key, optarg)) != EXIT_OK)
-                return rc;
-        switch (c) {
-        case 'i':
-            if (o->ninputs == MAX_INPUTS)
-                return usage_error("too many --input paths");
-            o->inputs[o->ninputs++] = optarg;
-            break;
-        case 'M':
-            if ((rc = parse_chunk(o, optarg)) != EXIT_OK)
-                return rc;
-            break;
-        case 'c': o->config = optarg; break;
-        case 'b': o->brokers = optarg; break;
-        case 'q': o->quiet = 1; break;
-        case 'E': {
-            const char *eq = strchr(optarg, '=');
-            if (!eq)
-                return usage_error("--set needs KEY=VALUE");
-            char key[256];
-            snprintf(key, sizeof key, "%.*s", (int)(eq - optarg), optarg);
-            if ((rc = add_set(o, key, eq + 1)) != EXIT_OK)
-                return rc;
-            break;
-        }
-        case 'h':
-            if (g_rank == 0)
-                help();
-            return -1;
-        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
-        case '?': return usage_error("unknown option '%s'", argv[optind - 1]);
-        default: break;
-        }
-    }
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
-    if (o->ninputs && o->brokers)
-        return usage_error("--input and --brokers are exclusive");
-    if (!o->ninputs && !o->brokers)
-        return usage_error("no input: give --input PATH or --brokers HOST:PORT");
-    return EXIT_OK;
-}
-
-static int load_config(struct sg_config *cfg, const struct opts *o)
+static int load_config(struct sg_config *cfg, struct sg_batch_opts *o)
 {
     char err[512];
     const char *p = o->config;
@@ -203,9 +89,9 @@ static int load_config(struct sg_config *cfg, const struct opts *o)
         p = "conf/streamguard.yaml";
     if (p && sg_config_load(cfg, p, err, sizeof err) != SG_OK)
         return usage_error("%s", err);
-    for (int i = 0; i < o->nsets; i++)
-        if (sg_config_set(cfg, o->sets_key[i], o->sets_val[i], err, sizeof err) != SG_OK)
-            return usage_error("%s", err);
+    if (sg_batch_opts_apply(o, cfg, err, sizeof err) != SG_OK ||
+        sg_batch_opts_resolve(o, cfg, err, sizeof err) != SG_OK)
+        return usage_error("%s", err);
     return EXIT_OK;
 }
 
@@ -292,7 +178,7 @@ static double now_s(void)
 
 struct run {
     const struct sg_mpi *c;
-    const struct opts *o;
+    const struct sg_batch_opts *o;
     const struct sg_config *cfg;
     struct sg_batch_params p;
     struct sg_batch_timings t;
@@ -302,11 +188,17 @@ struct run {
     struct sg_mpi_shuffle *sh;
 };
 
+/* Input piece per rank and round: --chunk-kb, 8 MiB by default. */
+static size_t chunk_bytes(const struct sg_batch_opts *o)
+{
+    return (o->chunk_kb ? (size_t)o->chunk_kb : 8192) << 10;
+}
+
 /* Opens this rank's input: file pieces, or its share of the Kafka partitions. */
 static struct sg_mpi_shuffle *open_input(struct run *r, char *err, size_t errlen)
 {
     if (!r->o->brokers)
-        return sg_mpi_shuffle_new(r->c, r->o->inputs, (size_t)r->o->ninputs, r->o->chunk,
+        return sg_mpi_shuffle_new(r->c, r->o->inputs, (size_t)r->o->ninputs, chunk_bytes(r->o),
                                   r->p.max_events, err, errlen);
     struct sg_source *src =
         sg_ksource_new_share(r->cfg, r->o->brokers, r->cfg->topics.events, r->cfg->batch.group,
@@ -398,7 +290,8 @@ static int model_and_write(struct run *r, struct sg_users *users)
     return code;
 }
 
-static int run_batch(const struct sg_mpi *c, const struct opts *o, const struct sg_config *cfg)
+static int run_batch(const struct sg_mpi *c, const struct sg_batch_opts *o,
+                     const struct sg_config *cfg)
 {
     struct run r;
     memset(&r, 0, sizeof r);
@@ -442,18 +335,21 @@ static int run_batch(const struct sg_mpi *c, const struct opts *o, const struct 
 
 static int cmd_batch(const struct sg_mpi *c, int argc, char **argv)
 {
-    struct opts o;
-    memset(&o, 0, sizeof o);
-    o.chunk = (size_t)8 << 20; /* 8 MiB pieces */
+    struct sg_batch_opts o;
     struct sg_config cfg;
     sg_config_init(&cfg);
-    int code = parse_args(argc, argv, &o);
-    if (code == -1)
+    char err[512];
+    int code;
+    if (sg_batch_opts_parse(&o, argc, argv, SG_BATCH_OPTS_MPI, err, sizeof err) != SG_OK) {
+        code = usage_error("%s", err);
+    } else if (o.help) {
+        if (g_rank == 0)
+            help();
         code = EXIT_OK;
-    else if (code == EXIT_OK && (code = load_config(&cfg, &o)) == EXIT_OK)
+    } else if ((code = load_config(&cfg, &o)) == EXIT_OK) {
         code = run_batch(c, &o, &cfg);
-    for (int i = 0; i < o.nsets; i++)
-        free(o.sets_key[i]);
+    }
+    sg_batch_opts_release(&o);
     sg_config_release(&cfg);
     return code;
 }

@@ -300,16 +300,6 @@ static struct sg_iforest *fit_forest(const struct sg_mpi *c, const uint64_t *gid
 
 /* ---- K-Means ---- */
 
-static double dist2(const double *a, const double *b, size_t d)
-{
-    double s = 0;
-    for (size_t j = 0; j < d; j++) {
-        double t = a[j] - b[j];
-        s += t * t;
-    }
-    return s;
-}
-
 #define FANOUT 32
 
 /* This rank's prefix sum of md over its users with global index <= g. */
@@ -372,7 +362,7 @@ static void seed_pp(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
     uint64_t first = sg_rng_below(r, ng);
     sg_mpi_fetch_row(c, data->z, gidx, n, d, first, km->c);
     for (size_t i = 0; i < n; i++)
-        md[i] = dist2(data->z + i * d, km->c, d);
+        md[i] = sg_kmeans_dist2(data->z + i * d, km->c, d);
     for (int k = 1; k < km->k; k++) {
         struct sg_dd acc = {0, 0};
         for (size_t i = 0; i < n; i++) {
@@ -390,7 +380,7 @@ static void seed_pp(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
         double *cc = km->c + (size_t)k * d;
         sg_mpi_fetch_row(c, data->z, gidx, n, d, pick, cc);
         for (size_t i = 0; i < n; i++) {
-            double v = dist2(data->z + i * d, cc, d);
+            double v = sg_kmeans_dist2(data->z + i * d, cc, d);
             if (v < md[i])
                 md[i] = v;
         }
@@ -417,17 +407,8 @@ static double lloyd(const struct sg_mpi *c, struct sg_kmeans *km, const struct s
     }
     sg_mpi_sum_dd(c, acc, k * d + 1 + k, sum);
     cs->kmeans += (uint64_t)(c->size - 1) * (k * d + 1 + k) * 16;
-    double shift = 0;
-    for (size_t cl = 0; cl < k; cl++) {
-        if (!cnt[cl])
-            continue; /* empty cluster keeps its centroid */
-        for (size_t j = 0; j < d; j++)
-            sum[cl * d + j] /= cnt[cl];
-        double s = sqrt(dist2(sum + cl * d, km->c + cl * d, d));
-        shift = s > shift ? s : shift;
-        memcpy(km->c + cl * d, sum + cl * d, d * sizeof(double));
-    }
     km->inertia = sum[k * d];
+    double shift = sg_kmeans_update(km, sum, cnt);
     free(acc);
     free(sum);
     return shift;
@@ -494,37 +475,9 @@ static void silhouette_sample(uint64_t seed, uint64_t n, size_t m, uint64_t *out
     free(val);
 }
 
-/* sg_kmeans_silhouette's loop over the gathered sample rows (in draw order). */
-static double silhouette(const double *X, size_t m, size_t d, const int *label, int k)
-{
-    double *sum = sg_xmalloc((size_t)k * sizeof *sum), total = 0;
-    size_t *cnt = sg_xmalloc((size_t)k * sizeof *cnt);
-    for (size_t a = 0; a < m; a++) {
-        memset(sum, 0, (size_t)k * sizeof *sum);
-        memset(cnt, 0, (size_t)k * sizeof *cnt);
-        for (size_t b = 0; b < m; b++) {
-            if (b == a)
-                continue;
-            sum[label[b]] += sqrt(dist2(X + a * d, X + b * d, d));
-            cnt[label[b]]++;
-        }
-        int own = label[a];
-        if (!cnt[own])
-            continue; /* singleton: silhouette 0 */
-        double ai = sum[own] / (double)cnt[own], bi = INFINITY;
-        for (int c = 0; c < k; c++)
-            if (c != own && cnt[c] && sum[c] / (double)cnt[c] < bi)
-                bi = sum[c] / (double)cnt[c];
-        if (isfinite(bi) && (ai > 0 || bi > 0))
-            total += (bi - ai) / (ai > bi ? ai : bi);
-    }
-    free(sum);
-    free(cnt);
-    return total / (double)m;
-}
-
 /* sg_kmeans_choose_k over 2..10: every rank gets the sampled rows once (each row comes from
- * its owner; the others add zeros, which is exact), then the labels per k. */
+ * its owner; the others add zeros, which is exact), then labels them itself per k - the same
+ * rows, so the same labels on every rank - and takes sg_kmeans_silhouette's core over them. */
 static int choose_k(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
                     const struct sg_batch_data *data, uint64_t seed, struct sg_mpi_comm_stats *cs)
 {
@@ -543,10 +496,8 @@ static int choose_k(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng,
     for (int k = 2; k <= 10 && (uint64_t)k <= ng; k++) {
         struct sg_kmeans km;
         lloyd_fit(c, gidx, ng, data, k, seed, &km, cs);
-        for (size_t a = 0; a < m; a++)
-            label[a] = li[a] >= 0 ? sg_kmeans_nearest(&km, data->z + (size_t)li[a] * d, NULL) : -1;
-        SG_MPI(MPI_Allreduce(MPI_IN_PLACE, label, (int)m, MPI_INT, MPI_MAX, c->comm));
-        double sil = silhouette(X, m, d, label, km.k);
+        sg_kmeans_assign(&km, X, m, label, NULL);
+        double sil = sg_kmeans_silhouette_rows(X, m, d, label, km.k);
         if (sil > best + 1e-12) {
             best = sil;
             best_k = k;
@@ -573,10 +524,7 @@ static void fit_kmeans(const struct sg_mpi *c, const uint64_t *gidx, uint64_t ng
     /* cluster sizes (global) mark the small clusters, as sg_kmeans_fit does */
     km->size = sg_xcalloc((size_t)k, sizeof *km->size);
     km->large = sg_xcalloc((size_t)k, 1);
-    for (size_t i = 0; i < data->n; i++) {
-        data->cluster[i] = sg_kmeans_nearest(km, data->z + i * d, NULL);
-        km->size[data->cluster[i]]++;
-    }
+    sg_kmeans_assign(km, data->z, data->n, data->cluster, km->size);
     SG_MPI(MPI_Allreduce(MPI_IN_PLACE, km->size, k, MPI_UINT64_T, MPI_SUM, c->comm));
     sg_kmeans_mark_large(km);
     for (size_t i = 0; i < data->n; i++)

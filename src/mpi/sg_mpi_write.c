@@ -312,7 +312,8 @@ static int rank0_files(const struct sg_mpi *c, const char *tmp, const struct sg_
                        const struct sg_batch_data *data, const struct sg_model *m,
                        const struct sg_batch_params *p, const struct sg_ingest_stats *st,
                        uint64_t ng, uint64_t anomalous, const uint32_t *by_top,
-                       struct sg_batch_timings *t, char *errbuf, size_t errlen)
+                       const int64_t *hist, struct sg_batch_timings *t, char *errbuf,
+                       size_t errlen)
 {
     char mdir[4200];
     snprintf(mdir, sizeof mdir, "%s/model", tmp);
@@ -321,8 +322,9 @@ static int rank0_files(const struct sg_mpi *c, const char *tmp, const struct sg_
     sg_buf_init(&b);
     sg_buf_printf(&b,
                   "{\"users\":%" PRIu64 ",\"events\":%" PRIu64 ",\"trees\":%d,\"psi\":%d,"
-                  "\"k\":%d,\"mpi_ranks\":%d,\"config\":%s}",
-                  ng, st->valid, p->trees, p->psi, m->km.k, c->size,
+                  "\"k\":%d,\"history\":{\"first_ms\":%" PRId64 ",\"last_ms\":%" PRId64
+                  "},\"mpi_ranks\":%d,\"config\":%s}",
+                  ng, st->valid, p->trees, p->psi, m->km.k, hist[0], hist[1], c->size,
                   p->config_json ? p->config_json : "{}");
     if (rc == SG_OK)
         rc = sg_model_save(m, mdir, b.data, errbuf, errlen);
@@ -397,6 +399,18 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
             by_top[idx]++;
     }
     SG_MPI(MPI_Allreduce(MPI_IN_PLACE, by_top, SG_FEAT_COUNT, MPI_UINT32_T, MPI_SUM, c->comm));
+    /* the training history's event-time span, as the single-process batch records it */
+    int64_t hist[2] = {INT64_MAX, 0};
+    for (size_t i = 0; i < data->n; i++) {
+        if (data->users[i]->f.first_ts < hist[0])
+            hist[0] = data->users[i]->f.first_ts;
+        if (data->users[i]->f.last_ts > hist[1])
+            hist[1] = data->users[i]->f.last_ts;
+    }
+    SG_MPI(MPI_Allreduce(MPI_IN_PLACE, &hist[0], 1, MPI_INT64_T, MPI_MIN, c->comm));
+    SG_MPI(MPI_Allreduce(MPI_IN_PLACE, &hist[1], 1, MPI_INT64_T, MPI_MAX, c->comm));
+    if (hist[0] > hist[1] || hist[0] < 0)
+        hist[0] = hist[1] = 0;
     struct sg_buf cands;
     sg_buf_init(&cands);
     gather_candidates(c, data, &cands);
@@ -421,7 +435,7 @@ int sg_mpi_write(const struct sg_mpi *c, const char *dir, const struct sg_batch_
             if (t)
                 t->write_s = (double)sg_time_mono_ns() / 1e9 - t0;
             rc = rank0_files(c, sg_pq_dataset_tmpdir(ds), &cands, data, m, p, st, n_global, an,
-                             by_top, t, errbuf, errlen);
+                             by_top, hist, t, errbuf, errlen);
         }
         if (bad || rc != SG_OK)
             sg_pq_dataset_abort(ds); /* the temp dir is never renamed in */

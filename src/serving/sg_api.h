@@ -19,6 +19,9 @@ struct sg_api_memo;   /* sg_api_stats.c: parsed recent anomalies, reused across 
 #define SG_API_RATE_SAMPLES 64
 #define SG_API_ROUTES 16 /* at least the route table's size (checked in sg_serve.c) */
 #define SG_API_CODES 10  /* status codes counted separately, the last is "other" */
+/* Rows a time-ordered listing examines per request, matching its filter or not (docs/API.md,
+ * "scan_capped"): a rare type/severity then costs pages, not one scan of the whole store. */
+#define SG_API_MAX_SCAN 10000
 
 /* A cached /api/stats document and the samples its rates come from (refresh thread). */
 struct sg_api_stats_cache {
@@ -54,6 +57,7 @@ struct sg_serve {
     struct sg_counter *_Atomic req_cells[SG_API_ROUTES + 1][SG_API_CODES];
     struct sg_gauge *batch_loaded_ts, *batch_users, *batch_anomalous, *batch_valid;
     struct sg_gauge *batch_invalid, *batch_seconds, *batch_rows;
+    struct sg_gauge *batch_generated_ts; /* when the served run was written (its report) */
 };
 
 /* Per-request store work, reported in X-StreamGuard-Scan and the store metrics. */
@@ -89,7 +93,9 @@ void sg_api_put_key(struct sg_buf *b, const char *key);
 
 /* A time-ordered listing (events or anomalies, all users or one user's index): parses
  * since/until/order/limit/cursor, runs the store's query, answers
- * {"<member>":[...],"count":N,"next_cursor":...}. `kind` is the store's type/severity filter
+ * {"<member>":[...],"count":N,"next_cursor":...,"scan_capped":B}; B is true when the page
+ * stopped after SG_API_MAX_SCAN rows with fewer than `limit` matches and next_cursor goes on
+ * from there. `kind` is the store's type/severity filter
  * (-1 none) and `filter` its text (bound into the cursor). Unknown parameters outside
  * `allowed` are 400s. For a user listing, an empty first page of a user the store has never
  * seen is a 404. */

@@ -26,6 +26,7 @@
 /* The run's figures published as gauges (Grafana's "batch run results"). */
 struct run_figures {
     double users, anomalous, valid, invalid, seconds;
+    double generated; /* Unix s: the report's generated_at, else its file's mtime */
 };
 
 struct buser {
@@ -217,6 +218,11 @@ static int64_t report_anomalous(const char *json, size_t len, struct run_figures
         if (cJSON_IsNumber(ph))
             f->seconds += ph->valuedouble;
     }
+    const cJSON *gen = cJSON_GetObjectItemCaseSensitive(j, "generated_at");
+    int64_t ms;
+    if (cJSON_IsString(gen) &&
+        sg_time_parse_rfc3339(gen->valuestring, strlen(gen->valuestring), &ms) == SG_OK)
+        f->generated = (double)ms / 1000.0;
     cJSON_Delete(j);
     return f->anomalous >= 0 ? (int64_t)f->anomalous : -1;
 }
@@ -235,6 +241,8 @@ static struct sg_batch_view *load(const char *dir, const struct stat *st)
         view_free(v);
         return NULL;
     }
+    if (v->fig.generated <= 0) /* older reports: the run's write time (renamed into place) */
+        v->fig.generated = (double)st->st_mtim.tv_sec + (double)st->st_mtim.tv_nsec / 1e9;
     size_t cap = 0;
     for (int a = 0; a <= 1; a++)
         if (load_partition(v, dir, a, &cap) != SG_OK)
@@ -279,6 +287,7 @@ int sg_api_batch_reload(struct sg_serve *s)
     pthread_mutex_unlock(&s->lock);
     sg_api_batch_release(old);
     sg_gauge_set(s->batch_loaded_ts, (double)sg_time_now_ms() / 1000.0);
+    sg_gauge_set(s->batch_generated_ts, v->fig.generated);
     sg_gauge_set(s->batch_users, v->fig.users);
     sg_gauge_set(s->batch_anomalous, v->fig.anomalous);
     sg_gauge_set(s->batch_valid, v->fig.valid);

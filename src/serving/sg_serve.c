@@ -324,6 +324,11 @@ static void register_metrics(struct sg_serve *s)
     s->batch_loaded_ts = sg_metrics_gauge(s->metrics, "streamguard_serve_batch_loaded_timestamp_seconds",
                                           "when the served batch output was loaded (0 = none)",
                                           NULL);
+    /* the age of the batch run itself: a serve restart does not reset it */
+    s->batch_generated_ts = sg_metrics_gauge(
+        s->metrics, "streamguard_batch_generated_timestamp_seconds",
+        "when the served batch run wrote its output (report generated_at, else the report "
+        "file's modification time; 0 = none)", NULL);
     /* the latest batch run's results, from its report (-1 = not in the report) */
     s->batch_users = sg_metrics_gauge(s->metrics, "streamguard_batch_users",
                                       "users scored by the latest batch run", NULL);
@@ -512,6 +517,9 @@ void sg_api_list(struct sg_serve *s, const struct sg_http_req *req, struct sg_ht
         goto out;
     q.user = user ? user->p : NULL;
     q.cursor = cur.len ? cur.data : NULL;
+    int capped = 0;
+    q.max_scan = SG_API_MAX_SCAN;
+    q.capped = &capped;
     struct sg_api_scan sc;
     sg_api_scan_begin(&sc);
     struct list_ctx lc = {&r->body, 0};
@@ -520,7 +528,7 @@ void sg_api_list(struct sg_serve *s, const struct sg_http_req *req, struct sg_ht
     int rc = l->anomalies ? sg_store_query_anomalies(st, &q, put_row, &lc, &next)
                           : sg_store_query_events(st, &q, put_row, &lc, &next);
     sc.rows = lc.n;
-    if (rc == SG_OK && user && lc.n == 0 && !q.cursor && !user_known(st, user, &sc))
+    if (rc == SG_OK && user && lc.n == 0 && !q.cursor && !capped && !user_known(st, user, &sc))
         rc = SG_ERR_NOTFOUND;
     sg_api_scan_end(s, &sc, r);
     if (rc == SG_ERR_INVALID) {
@@ -532,7 +540,7 @@ void sg_api_list(struct sg_serve *s, const struct sg_http_req *req, struct sg_ht
     } else {
         sg_buf_printf(&r->body, "],\"count\":%zu", lc.n);
         sg_api_put_next_cursor(&r->body, l->cursor_kind, bind, &next);
-        sg_buf_puts(&r->body, "}\n");
+        sg_buf_printf(&r->body, ",\"scan_capped\":%s}\n", capped ? "true" : "false");
     }
 out:
     sg_buf_release(&cur);

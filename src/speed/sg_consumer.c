@@ -239,6 +239,27 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, NULL);
 }
 
+/* ---- broker reachability (for /health) --------------------------------------------------- */
+
+/* Setting an error callback stops librdkafka from logging its errors: log them here. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    struct consumer *c = opaque;
+    sg_log_ratelimited(SG_LOG_WARN, 1, "kafka: %s: %s", rd_kafka_err2name(err), reason);
+    if (c->o->health)
+        sg_kafka_health_error(c->o->health, err);
+}
+
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    struct consumer *c = opaque;
+    if (c->o->health)
+        sg_kafka_health_stats(c->o->health, json, len);
+    return 0; /* librdkafka frees json */
+}
+
 /* ---- setup ------------------------------------------------------------------------------ */
 
 /* Sets key=value unless the configuration's kafka: section sets it (the operator wins). */
@@ -264,11 +285,17 @@ static rd_kafka_t *make_consumer(struct consumer *c, char *err, size_t n)
         /* latency: answer fetches quickly when little data is waiting (the dev broker does
          * not wake a waiting fetch when data arrives) */
         set_default(conf, o->cfg, "fetch.wait.max.ms", "10", err, n) ||
-        set_default(conf, o->cfg, "queued.max.messages.kbytes", "65536", err, n)) {
+        set_default(conf, o->cfg, "queued.max.messages.kbytes", "65536", err, n) ||
+        /* broker contact for /health is judged from the statistics, once a second */
+        (o->health && set_default(conf, o->cfg, "statistics.interval.ms", "1000", err, n))) {
         rd_kafka_conf_destroy(conf);
         return NULL;
     }
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    if (o->health) {
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    }
     rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, n);
     if (!rk) {
@@ -374,6 +401,8 @@ static int handle(struct consumer *c, rd_kafka_message_t *m)
     if (m->err) {
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
             return SG_OK;
+        if (c->o->health)
+            sg_kafka_health_error(c->o->health, m->err);
         sg_log_ratelimited(SG_LOG_WARN, 1, "consumer: %s", rd_kafka_message_errstr(m));
         if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
             snprintf(c->errbuf, sizeof c->errbuf, "fatal consumer error: %s",
@@ -459,6 +488,8 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         goto out;
     }
     if ((rc = reachable(c)) == SG_OK) {
+        if (o->health)
+            sg_kafka_health_contact(o->health);
         if (c->prod)
             warm_up_producer(c);
         if ((rc = subscribe(c)) == SG_OK)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/sg_config.h"
+#include "kafka/sg_kafka_health.h"
 #include "speed/sg_pipeline.h"
 
 struct sg_consumer_opts {
@@ -25,6 +26,7 @@ struct sg_consumer_opts {
     int64_t idle_exit_ms;        /* stop after this long without a message (0 = never) */
     volatile int *stop;          /* set by a signal */
     struct sg_pipeline_opts pipe; /* store, metrics, params... (sinks are set here) */
+    struct sg_kafka_health *health; /* fed with broker reachability, or NULL (borrowed) */
 };
 
 /* Consumes until *stop or the idle timeout; on the way out writes the open batch, commits

@@ -1,7 +1,8 @@
-/* sg_det_model: the batch layer's opinion of the user. When a model gave the user an anomaly
- * score m > 0.5 (its own decision boundary), every event of the user gets a "batch_model"
- * finding of score 2(m - 0.5) with weight 0.3: alone it stays below the alert threshold, but it
- * pushes borderline speed-layer findings over it. */
+/* sg_det_model: the batch layer's opinion of the user. When the model's score of the user's
+ * rolling features (sg_rolling.c) is m > 0.5 (mapped so that 0.5 is the model's own threshold),
+ * every event of the user gets a "batch_model" finding of score 2(m - 0.5) with weight 0.3:
+ * alone it stays below the alert threshold, but it pushes borderline speed-layer findings over
+ * it. */
 #include "speed/sg_detect.h"
 
 void sg_det_model(const struct sg_user_state *u, const struct sg_event *ev,

@@ -14,6 +14,7 @@
 #include "core/sg_mem.h"
 #include "core/sg_time.h"
 #include "batch/sg_model.h"
+#include "speed/sg_rolling.h"
 
 #define HSEED 0x55534552u
 #define MAX_REASONS 32
@@ -25,6 +26,7 @@ struct uentry {
     uint64_t batch; /* last batch that touched it */
     int dirty;
     struct sg_user_state st;
+    struct sg_rolling *roll; /* with a model only; NULL until built from the store */
 };
 
 struct offset {
@@ -90,6 +92,7 @@ struct sg_pipeline {
     struct writer w;
     struct sg_buf scratch, anom;
     struct sg_findings fs;
+    struct sg_arena roll_arena; /* decoding stored events while rebuilding rolling features */
     /* user cache */
     struct uentry **slots;
     size_t cap, count, max_users;
@@ -263,6 +266,7 @@ int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
     sg_buf_init(&p->scratch);
     sg_buf_init(&p->anom);
     sg_findings_init(&p->fs);
+    sg_arena_init(&p->roll_arena, 1 << 16);
     p->cap = 1024;
     p->slots = sg_xcalloc(p->cap, sizeof *p->slots);
     register_metrics(p);
@@ -271,12 +275,18 @@ int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
     return SG_OK;
 }
 
+static void entry_free(struct uentry *e)
+{
+    sg_rolling_free(e->roll);
+    free(e->user);
+    free(e);
+}
+
 static void free_cache(struct sg_pipeline *p)
 {
     for (size_t i = 0; i < p->cap; i++) {
         if (p->slots[i]) {
-            free(p->slots[i]->user);
-            free(p->slots[i]);
+            entry_free(p->slots[i]);
             p->slots[i] = NULL;
         }
     }
@@ -308,6 +318,7 @@ void sg_pipeline_free(struct sg_pipeline *p)
     sg_buf_release(&p->scratch);
     sg_buf_release(&p->anom);
     sg_findings_release(&p->fs);
+    sg_arena_release(&p->roll_arena);
     free(p);
 }
 
@@ -426,10 +437,8 @@ static void cache_evict(struct sg_pipeline *p)
             drop = i; /* sorted: everything after is at least as recent */
             break;
         }
-    for (size_t i = 0; i < drop; i++) {
-        free(all[i]->user);
-        free(all[i]);
-    }
+    for (size_t i = 0; i < drop; i++)
+        entry_free(all[i]);
     memset(p->slots, 0, p->cap * sizeof *p->slots);
     for (size_t i = drop; i < n; i++)
         cache_insert_slot(p, all[i]);
@@ -578,6 +587,33 @@ static void invalid(struct sg_pipeline *p, const struct sg_msg *m, const struct 
         p->o.dlq(p->o.sink_ctx, m, e);
 }
 
+/* Folds the event into the user's rolling features, building them from the store first when
+ * the user is new to the cache or the model changed (every earlier event of the user is in
+ * the store then: see cache_evict and model_changed). */
+static int rolling_add(struct sg_pipeline *p, struct uentry *u, const struct sg_event *ev)
+{
+    const struct sg_model *m = sg_modelwatch_get(p->o.model);
+    if (!u->roll) {
+        u->roll = sg_rolling_new();
+        int partial = 0;
+        int rc = sg_rolling_rebuild(u->roll, &u->st, m, p->o.store, u->user, &p->roll_arena,
+                                    &partial);
+        if (rc != SG_OK) {
+            sg_rolling_free(u->roll);
+            u->roll = NULL;
+            return rc;
+        }
+        if (partial)
+            sg_log_ratelimited(SG_LOG_WARN, 60,
+                               "rolling features of user '%s' were rebuilt from fewer events "
+                               "than were folded (older ones expired: --retention is shorter "
+                               "than the model's history)",
+                               u->user);
+    }
+    sg_rolling_add(u->roll, &u->st, m, ev);
+    return SG_OK;
+}
+
 int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
 {
     int64_t t0 = sg_time_mono_ns();
@@ -605,7 +641,8 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
     sg_buf_reset(&p->scratch);
     sg_event_encode(&ev, &p->scratch);
     sg_store_batch_put_event(p->cur->batch, ev.ts_ms, ev.event_id.p, ev.event_id.len, ev.user.p,
-                             ev.user.len, (int)ev.type, p->scratch.data, p->scratch.len);
+                             ev.user.len, (int)ev.type, u->st.n_events + 1, p->scratch.data,
+                             p->scratch.len);
     sg_detect_run(&u->st, &ev, &p->o.params, &p->fs);
     if (p->fs.n) {
         double score = sg_detect_score(&p->fs);
@@ -616,6 +653,11 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
         }
     }
     sg_user_update(&u->st, &ev);
+    if (p->o.model) {
+        rc = rolling_add(p, u, &ev);
+        if (rc != SG_OK)
+            return rc;
+    }
     mark_dirty(p, u);
     p->stats.events++;
     p->stats.by_type[ev.type]++;
@@ -624,16 +666,6 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
     note_ts(p, ev.ts_ms, m->msg_ts_ms);
     sg_histogram_observe(p->m.detect, (double)(sg_time_mono_ns() - t0) / 1e9);
     return SG_OK;
-}
-
-void sg_pipeline_set_model_score(struct sg_pipeline *p, const char *user, size_t ul, double s)
-{
-    int rc = SG_OK;
-    struct uentry *u = user_get(p, user, ul, 0, &rc);
-    if (!u)
-        return;
-    u->st.model_score = s;
-    mark_dirty(p, u);
 }
 
 /* ---- per batch -------------------------------------------------------------------------- */
@@ -757,6 +789,21 @@ int sg_pipeline_sync(struct sg_pipeline *p)
     return rc;
 }
 
+/* A newer model is in service: every cached user's rolling features are rebuilt for it, from
+ * the store, at the user's next event - so everything written so far must be in the store. */
+static int model_changed(struct sg_pipeline *p)
+{
+    int rc = wait_inflight(p);
+    if (rc != SG_OK)
+        return rc;
+    for (size_t i = 0; i < p->cap; i++)
+        if (p->slots[i]) {
+            sg_rolling_free(p->slots[i]->roll);
+            p->slots[i]->roll = NULL;
+        }
+    return SG_OK;
+}
+
 int sg_pipeline_flush(struct sg_pipeline *p)
 {
     struct bstate *b = p->cur;
@@ -793,8 +840,11 @@ int sg_pipeline_flush(struct sg_pipeline *p)
     pthread_mutex_unlock(&p->w.mu);
     p->inflight = b;
     p->cur = b == &p->bs[0] ? &p->bs[1] : &p->bs[0];
-    if (p->o.model)
-        sg_modelwatch_poll(p->o.model, 5000);
+    if (p->o.model && sg_modelwatch_poll(p->o.model, 5000)) {
+        rc = model_changed(p);
+        if (rc != SG_OK)
+            return rc;
+    }
     sg_gauge_set(p->m.users_cached, (double)p->count);
     return SG_OK;
 }

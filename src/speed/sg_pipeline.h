@@ -79,9 +79,5 @@ int sg_pipeline_sync(struct sg_pipeline *p);
 size_t sg_pipeline_pending(const struct sg_pipeline *p); /* messages in the open batch */
 struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p);
 
-/* Sets the batch model score of a user (warm start from the batch layer); the profile is
- * loaded if needed and marked dirty. */
-void sg_pipeline_set_model_score(struct sg_pipeline *p, const char *user, size_t ul,
-                                 double score);
 
 #endif

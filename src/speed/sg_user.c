@@ -1,6 +1,7 @@
-/* sg_user: profile update and the compact binary encoding (format version 1: a version byte,
+/* sg_user: profile update and the compact binary encoding (format version 2: a version byte,
  * then varints, zigzag varints for signed values and 8-byte little-endian doubles, in field
- * order; sets store only their used entries). */
+ * order; sets store only their used entries. Version 1 lacks the trailing rolling-feature
+ * fields and is still read). */
 #include "speed/sg_user.h"
 
 #include <math.h>
@@ -12,7 +13,7 @@
 #include "core/sg_time.h"
 #include "speed/sg_detect.h"
 
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2
 #define HASH_SEED 0x5347u
 
 void sg_user_init(struct sg_user_state *u)
@@ -342,6 +343,8 @@ void sg_user_encode(const struct sg_user_state *u, struct sg_buf *b)
     put_d(b, u->model_score);
     put_i(b, u->risk_ms);
     put_d(b, u->risk);
+    put_u(b, u->roll_model);
+    put_u(b, u->roll_n);
 }
 
 struct rd {
@@ -459,7 +462,8 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
 {
     struct rd r = {blob, (const unsigned char *)blob + len, 0};
     sg_user_init(u);
-    if (get_u(&r) != FORMAT_VERSION) {
+    uint64_t version = get_u(&r);
+    if (version != 1 && version != FORMAT_VERSION) {
         sg_user_init(u);
         return SG_ERR_FORMAT;
     }
@@ -506,6 +510,10 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
     u->model_score = get_d(&r);
     u->risk_ms = get_i(&r);
     u->risk = get_d(&r);
+    if (version >= 2) {
+        u->roll_model = get_u(&r);
+        u->roll_n = (uint32_t)get_u(&r);
+    }
     if (!r.bad && !plausible(u))
         r.bad = 1;
     if (r.bad || r.p != r.end) {
@@ -563,5 +571,7 @@ void sg_user_to_json(const struct sg_user_state *u, struct sg_buf *b)
         sg_buf_puts(b, ",\"model_score\":");
         sg_buf_json_double(b, u->model_score);
     }
+    if (u->roll_model)
+        sg_buf_printf(b, ",\"rolling_events\":%u", u->roll_n);
     sg_buf_putc(b, '}');
 }

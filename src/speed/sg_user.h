@@ -76,8 +76,13 @@ struct sg_user_state {
     uint32_t sensitive_n;
     int64_t sens_win_ms;
     uint32_t sens_win_n;
-    /* batch model: the user's anomaly score in [0,1] (negative = no model opinion) */
+    /* batch model: the user's anomaly score in [0,1], 0.5 = the model's own threshold
+     * (negative = no model opinion); computed by sg_rolling from the rolling features */
     double model_score;
+    /* rolling features (speed/sg_rolling.h): the model whose window they follow (its id, 0 =
+     * none) and how many events they folded */
+    uint64_t roll_model;
+    uint32_t roll_n;
     /* the user's last anomaly: time and composite score (0 = none) */
     int64_t risk_ms;
     double risk;

@@ -490,14 +490,19 @@ static void add_deferred(struct sg_store_batch *b)
 }
 
 void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts, const char *id, size_t idl,
-                              const char *user, size_t ul, int type, const char *json,
-                              size_t jl)
+                              const char *user, size_t ul, int type, uint64_t seq,
+                              const char *json, size_t jl)
 {
-    unsigned char k[KMAX], tsb[8];
+    unsigned char k[KMAX], tsb[8], sq[10];
     size_t kl = time_key(k, ts, id, idl);
     put_tagged(b->wb, b->st->cf[CF_EVENTS], k, kl, (unsigned char)type, json, jl);
     kl = user_key(k, user, ul, ts, id, idl);
-    defer_put(b, CF_EVENTS_USER, k, kl, "", 0);
+    size_t sl = 0;
+    do { /* LEB128 varint */
+        sq[sl++] = (unsigned char)((seq & 0x7f) | (seq > 0x7f ? 0x80 : 0));
+        seq >>= 7;
+    } while (seq);
+    defer_put(b, CF_EVENTS_USER, k, kl, sq, sl);
     be64(tsb, (uint64_t)ts);
     defer_put(b, CF_EVENT_IDS, id, idl, tsb, 8);
     b->count += 3;
@@ -789,7 +794,7 @@ struct scan {
     unsigned char lo[KMAX], hi[KMAX]; /* [lo, hi) in the scanned CF */
     size_t lol, hil;
     size_t prefix; /* bytes of user|0x00 in index keys */
-    unsigned char lastkey[KMAX]; /* key of the last row handed out */
+    unsigned char lastkey[KMAX]; /* key of the last row examined (the next page's cursor) */
     size_t lastl;
 };
 
@@ -841,6 +846,18 @@ static int in_range(const struct scan *s, const char *k, size_t kl)
     return key_cmp(u, kl, s->lo, s->lol) >= 0 && key_cmp(u, kl, s->hi, s->hil) < 0;
 }
 
+/* A LEB128 varint filling the whole of v[0..n), or 0 when it does not. */
+static uint64_t varint(const char *v, size_t n)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < n && i < 10; i++) {
+        x |= (uint64_t)((unsigned char)v[i] & 0x7f) << (7 * i);
+        if (!((unsigned char)v[i] & 0x80))
+            return i + 1 == n ? x : 0;
+    }
+    return 0;
+}
+
 /* Fetches the row's value (from the main CF for index scans) and applies the kind filter.
  * Returns 1 and fills row when it matches, 0 when filtered, <0 on error. `*val` must be
  * freed with rocksdb_free when non-NULL. */
@@ -850,6 +867,9 @@ static int load_row(struct scan *s, const char *k, size_t kl, const char *v, siz
     *val = NULL;
     const char *mk = k + s->prefix;
     size_t mkl = kl - s->prefix;
+    row->seq = 0;
+    if (s->index_cf == CF_EVENTS_USER) /* the arrival number; malformed or absent = 0 */
+        row->seq = varint(v, vl);
     if (s->index_cf != s->main_cf) {
         int rc = get(s->st, s->main_cf, mk, mkl, val, &vl);
         if (rc == SG_ERR_NOTFOUND)
@@ -875,8 +895,10 @@ static int load_row(struct scan *s, const char *k, size_t kl, const char *v, siz
 static int scan_run(struct scan *s, sg_store_row_fn fn, void *ctx, struct sg_buf *next)
 {
     const struct sg_store_query *q = s->q;
-    size_t limit = q->limit ? q->limit : 100, n = 0;
+    size_t limit = q->limit ? q->limit : 100, n = 0, examined = 0;
     sg_buf_reset(next);
+    if (q->capped)
+        *q->capped = 0;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->st->db, s->st->ropts,
                                                         s->st->cf[s->index_cf]);
     int rc = scan_seek(s, it);
@@ -885,10 +907,16 @@ static int scan_run(struct scan *s, sg_store_row_fn fn, void *ctx, struct sg_buf
         const char *k = rocksdb_iter_key(it, &kl);
         if (!in_range(s, k, kl))
             break;
-        if (n == limit) { /* there is at least one more row: hand out a cursor */
+        int cap = q->max_scan && examined == q->max_scan;
+        if (n == limit || cap) { /* there is at least one more row: hand out a cursor */
             put_hex(next, s->lastkey, s->lastl);
+            if (cap && n < limit && q->capped)
+                *q->capped = 1;
             break;
         }
+        examined++;
+        memcpy(s->lastkey, k, kl < KMAX ? kl : KMAX);
+        s->lastl = kl < KMAX ? kl : KMAX;
         const char *v = rocksdb_iter_value(it, &vl);
         struct sg_store_row row;
         char *val;
@@ -897,8 +925,6 @@ static int scan_run(struct scan *s, sg_store_row_fn fn, void *ctx, struct sg_buf
             rc = m;
         if (m > 0) {
             n++;
-            memcpy(s->lastkey, k, kl < KMAX ? kl : KMAX);
-            s->lastl = kl < KMAX ? kl : KMAX;
             if (fn(ctx, &row) != 0)
                 n = limit; /* the caller stopped; still report a cursor if more follow */
         }

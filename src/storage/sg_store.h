@@ -10,7 +10,10 @@
  *   default (meta)     "watermark"                          be64 newest event time seen (ms)
  *                      "schema"                             "1"
  *   events             be64 ts_ms | event_id                u8 event type | canonical JSON
- *   events_by_user     user | 0x00 | be64 ts_ms | event_id  empty (points into events)
+ *   events_by_user     user | 0x00 | be64 ts_ms | event_id  varint arrival number of the event
+ *                                                           among the user's (points into
+ *                                                           events; empty in stores written
+ *                                                           before it existed = unknown)
  *   event_ids          event_id                             be64 ts_ms (dedup index; locates
  *                                                           the events key)
  *   anomalies          be64 ts_ms | event_id                u8 severity | anomaly JSON
@@ -81,10 +84,12 @@ void sg_store_batch_free(struct sg_store_batch *b);
 void sg_store_batch_clear(struct sg_store_batch *b);
 size_t sg_store_batch_count(const struct sg_store_batch *b); /* puts so far */
 
-/* The event (and its by-user and dedup index entries). `json` is its canonical encoding. */
+/* The event (and its by-user and dedup index entries). `json` is its canonical encoding;
+ * `seq` its arrival number among the user's events (>= 1; the speed layer's per-user count),
+ * kept in the by-user index so the user's events can be read back in arrival order. */
 void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
                               size_t id_len, const char *user, size_t user_len, int type,
-                              const char *json, size_t json_len);
+                              uint64_t seq, const char *json, size_t json_len);
 void sg_store_batch_put_anomaly(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
                                 size_t id_len, const char *user, size_t user_len, int severity,
                                 const char *json, size_t json_len);
@@ -135,6 +140,7 @@ struct sg_store_row {
     int kind;          /* event type (enum sg_event_type) or anomaly severity (0..3) */
     const char *json;  /* the event's or anomaly's JSON */
     size_t json_len;
+    uint64_t seq;      /* events read through a user's index: arrival number; else 0 */
 };
 
 /* A row callback returns 0 to continue, non-zero to stop the scan early. */
@@ -147,12 +153,16 @@ struct sg_store_query {
     int newest_first;       /* 1: descending time (dashboards), 0: ascending */
     size_t limit;           /* max rows (0 = 100) */
     const char *cursor;     /* NULL or a `next_cursor` from the previous page */
+    size_t max_scan;        /* max rows examined, matching the kind filter or not (0 = no
+                               cap): bounds the work of a page whose filter matches rarely */
+    int *capped;            /* optional out: 1 when max_scan ended the page, else 0 */
 };
 
 /* Pages through events / anomalies matching q, calling fn per row. On return, next_cursor
  * holds an opaque hex cursor for the next page, or is empty when there are no more rows.
- * Expired rows are skipped. Returns SG_OK, SG_ERR_INVALID (bad cursor) or SG_ERR_STORE.
- * Thread-safety: concurrent queries are fine. */
+ * A page that max_scan ends early holds the matches found so far (maybe none) and a cursor
+ * that resumes after the last row examined. Expired rows are skipped. Returns SG_OK,
+ * SG_ERR_INVALID (bad cursor) or SG_ERR_STORE. Thread-safety: concurrent queries are fine. */
 int sg_store_query_events(struct sg_store *st, const struct sg_store_query *q,
                           sg_store_row_fn fn, void *ctx, struct sg_buf *next_cursor);
 int sg_store_query_anomalies(struct sg_store *st, const struct sg_store_query *q,

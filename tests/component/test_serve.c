@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -53,7 +55,8 @@ static void put_event(struct sg_store_batch *b, int i)
                      "{\"event_id\":\"%s\",\"timestamp\":%lld,\"event_type\":\"%s\","
                      "\"user\":\"%s\",\"source_ip\":\"10.0.0.%d\"}",
                      id, (long long)ts, types[i % 5], user, i % 250);
-    sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), i % 5, json, (size_t)n);
+    sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), i % 5, (uint64_t)i + 1,
+                             json, (size_t)n);
     if (i % 5 == 0) {
         int sev = (i / 5) % 4;
         n = snprintf(json, sizeof json,
@@ -600,7 +603,7 @@ static void test_pagination_during_writes(void **state)
                 int n = snprintf(json, sizeof json,
                                  "{\"event_id\":\"%s\",\"timestamp\":%lld,\"user\":\"u1\"}",
                                  id, (long long)ts);
-                sg_store_batch_put_event(b, ts, id, strlen(id), "u1", 2, 0, json, (size_t)n);
+                sg_store_batch_put_event(b, ts, id, strlen(id), "u1", 2, 0, 1, json, (size_t)n);
             }
             assert_int_equal(sg_store_write(f->st, b, 0), SG_OK);
             assert_int_equal(sg_serve_refresh(f->sv), SG_OK);
@@ -611,6 +614,62 @@ static void test_pagination_during_writes(void **state)
         assert_int_equal(seen[i], 1);
     for (int i = 10000; i < next_id; i++)
         assert_true(seen[i] <= 1);
+}
+
+/* Value of a metric line "name value" in /metrics (fails when absent). */
+static double metric(struct fx *f, const char *name)
+{
+    struct http_reply r;
+    assert_int_equal(http_get(f->port, "/metrics", TOKEN, &r), 200);
+    char key[128];
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(r.body, key);
+    if (!p)
+        fail_msg("%s not in /metrics", name);
+    double v = strtod(p + strlen(key), NULL);
+    http_reply_free(&r);
+    return v;
+}
+
+static void restart_serve(struct fx *f)
+{
+    sg_serve_stop(f->sv);
+    char err[512];
+    struct sg_serve_opts o = {.db = f->db, .batch_dir = f->batch, .listen = "127.0.0.1:0",
+                              .token = TOKEN, .refresh_ms = 60000};
+    assert_int_equal(sg_serve_start(&o, &f->sv, err, sizeof err), SG_OK);
+    f->port = sg_serve_port(f->sv);
+    assert_int_equal(sg_serve_refresh(f->sv), SG_OK);
+}
+
+/* The batch age comes from the run, not from when serve loaded it: a restarted serve reports
+ * the same (old) time for the same run, so StreamGuardBatchStale survives the restart. Reports
+ * without generated_at (older runs) fall back to the report file's modification time. */
+static void test_batch_age_survives_restart(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    snprintf(path, sizeof path, "%s/anomaly_report.json", f->batch);
+    FILE *fp = fopen(path, "w");
+    fputs("{\"generated_at\":\"2026-11-20T06:00:00.500Z\","
+          "\"totals\":{\"users\":12,\"anomalous_users\":3}}\n", fp);
+    fclose(fp);
+    assert_int_equal(sg_serve_refresh(f->sv), SG_OK);
+    const double gen = 1795154400.5; /* 2026-11-20T06:00:00.500Z */
+    double loaded = metric(f, "streamguard_serve_batch_loaded_timestamp_seconds");
+    assert_true(metric(f, "streamguard_batch_generated_timestamp_seconds") == gen);
+    sleep(1);
+    restart_serve(f);
+    assert_true(metric(f, "streamguard_batch_generated_timestamp_seconds") == gen);
+    assert_true(metric(f, "streamguard_serve_batch_loaded_timestamp_seconds") > loaded);
+    /* no generated_at: the file's time (the batch renames a finished run into place) */
+    fp = fopen(path, "w");
+    fputs("{\"totals\":{\"users\":12,\"anomalous_users\":3}}\n", fp);
+    fclose(fp);
+    struct timespec ts[2] = {{1790000000, 0}, {1790000000, 0}};
+    assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+    restart_serve(f);
+    assert_true(metric(f, "streamguard_batch_generated_timestamp_seconds") == 1790000000.0);
 }
 
 int main(void)
@@ -627,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_scans_and_metrics),
         cmocka_unit_test(test_follows_writer),
         cmocka_unit_test(test_pagination_during_writes),
+        cmocka_unit_test(test_batch_age_survives_restart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

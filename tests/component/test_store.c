@@ -53,7 +53,8 @@ static void put_event(struct sg_store_batch *b, int i)
     snprintf(user, sizeof user, "u%d", i % 3);
     int64_t ts = T0 + (int64_t)i * 60000;
     int n = snprintf(json, sizeof json, "{\"event_id\":\"%s\",\"n\":%d}", id, i);
-    sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), i % 5, json, (size_t)n);
+    sg_store_batch_put_event(b, ts, id, strlen(id), user, strlen(user), i % 5, (uint64_t)i + 1,
+                             json, (size_t)n);
     if (i % 4 == 0) {
         n = snprintf(json, sizeof json, "{\"anomaly\":\"%s\",\"sev\":%d}", id, (i / 4) % 4);
         sg_store_batch_put_anomaly(b, ts, id, strlen(id), user, strlen(user), (i / 4) % 4, json,
@@ -236,7 +237,7 @@ static void test_retention(void **state)
     assert_int_equal(sg_store_event_seen(st, "evt_0000", 8), 1);
     struct sg_store_batch *b = sg_store_batch_new(st);
     /* an event two days later expires everything before T0 + 1 day */
-    sg_store_batch_put_event(b, T0 + 2 * DAY, "late", 4, "u9", 2, 0, "\"late\"", 6);
+    sg_store_batch_put_event(b, T0 + 2 * DAY, "late", 4, "u9", 2, 0, 1, "\"late\"", 6);
     assert_int_equal(sg_store_write(st, b, 0), SG_OK);
     sg_store_batch_free(b);
     assert_int_equal(sg_store_cutoff(st), T0 + DAY);
@@ -261,7 +262,8 @@ static void test_retention(void **state)
     /* a far-future event (bad clock or attacker) is stored but does not move the watermark,
      * so it cannot expire the evidence stored before it */
     b = sg_store_batch_new(st);
-    sg_store_batch_put_event(b, INT64_C(4070908800000), "future", 6, "u9", 2, 0, "\"future\"", 8);
+    sg_store_batch_put_event(b, INT64_C(4070908800000), "future", 6, "u9", 2, 0, 2, "\"future\"",
+                             8);
     assert_int_equal(sg_store_write(st, b, 0), SG_OK);
     sg_store_batch_free(b);
     assert_int_equal(sg_store_watermark(st), T0 + 2 * DAY);

@@ -184,6 +184,14 @@ boot=$(cat "$tmp/boot")
 "$BIN" generate -n $N -u $U --attack-users 0.05 --seed 3 --brokers "$boot" -q || fail "generate --brokers"
 timeout 60 "$BIN" batch --brokers "$boot" --output "$tmp/outk" --seed 5 -q || fail "batch --brokers exited $?"
 timeout 60 "$BIN" batch --brokers "$boot" --output "$tmp/outk2" --max-events 1000 -q || fail "max-events"
+# without --brokers (and --input) the broker comes from the configuration, as for `stream`
+printf 'kafka:\n  "bootstrap.servers": "%s"\n' "$boot" >"$tmp/kafka.yaml"
+timeout 60 "$BIN" batch -c "$tmp/kafka.yaml" --output "$tmp/outkc" --seed 5 -q \
+    || fail "batch with kafka.bootstrap.servers from the config exited $?"
+cmp "$tmp/outk/model/baselines.ndjson" "$tmp/outkc/model/baselines.ndjson" \
+    || fail "config-brokers run differs from the --brokers run"
+grep -q "\"input\":\"kafka topic security-events at $boot\"" "$tmp/outkc/anomaly_report.json" \
+    || fail "input of the config-brokers run not reported"
 $PY - "$tmp/out1" "$tmp/outk" "$tmp/outk2" <<'PY' || fail "kafka run differs from the file run"
 import json, sys
 f, k, k2 = (json.load(open(d + "/anomaly_report.json")) for d in sys.argv[1:])
@@ -223,9 +231,12 @@ set +e
 "$BIN" batch --bogus >/dev/null 2>&1; r1=$?
 "$BIN" batch -i "$tmp/ev.ndjson" --algorithm dbscan >/dev/null 2>&1; r2=$?
 "$BIN" batch -i "$tmp/ev.ndjson" --contamination 0.9 >/dev/null 2>&1; r3=$?
-"$BIN" batch >/dev/null 2>&1; r4=$?
+printf 'log:\n  level: info\n' >"$tmp/nokafka.yaml" # no input and no broker anywhere
+"$BIN" batch -c "$tmp/nokafka.yaml" 2>"$tmp/e4"; r4=$?
+grep -q "no input" "$tmp/e4" || fail "no-input message: $(cat "$tmp/e4")"
+"$BIN" batch --chunk-kb 8 -i "$tmp/ev.ndjson" >/dev/null 2>&1; r7=$? # an MPI-only option
 "$BIN" batch -i "$tmp/nope.ndjson" -o "$tmp/x" >/dev/null 2>&1; r5=$?
 "$BIN" batch -i "$tmp/ev.ndjson" -k zero >/dev/null 2>&1; r6=$?
 set -e
-[ "$r1 $r2 $r3 $r4 $r5 $r6" = "2 2 2 2 1 2" ] || fail "exit codes: $r1 $r2 $r3 $r4 $r5 $r6"
+[ "$r1 $r2 $r3 $r4 $r5 $r6 $r7" = "2 2 2 2 1 2 2" ] || fail "exit codes: $r1 $r2 $r3 $r4 $r5 $r6 $r7"
 echo "batch e2e ok"

@@ -122,6 +122,11 @@ timeout 60 "$SG" batch -q --brokers "$boot" -o "$tmp/k1" "${COMMON[@]}"
 timeout 120 mpirun --oversubscribe --allow-run-as-root -np 3 "$MPI_BIN" batch -q \
     --brokers "$boot" -o "$tmp/k3" "${COMMON[@]}"
 compare "$tmp/k1" "$tmp/k3"
+echo "== Kafka from the configuration's kafka.bootstrap.servers (no --brokers)"
+printf 'kafka:\n  "bootstrap.servers": "%s"\n' "$boot" >"$tmp/kafka.yaml"
+timeout 120 mpirun --oversubscribe --allow-run-as-root -np 2 "$MPI_BIN" batch -q \
+    -c "$tmp/kafka.yaml" -o "$tmp/kc2" "${COMMON[@]}"
+compare "$tmp/k1" "$tmp/kc2"
 echo "== Kafka with a group: every rank commits its partitions' offsets"
 timeout 120 mpirun --oversubscribe --allow-run-as-root -np 2 "$MPI_BIN" batch -q \
     --brokers "$boot" --group g1 -o "$tmp/kg" "${COMMON[@]}"
@@ -195,6 +200,13 @@ set -e
 [ "$rc1" -eq 2 ] && grep -q "bad k" "$tmp/e1"
 [ "$rc2" -ne 0 ] && grep -q "compressed files cannot be split" "$tmp/e2"
 [ "$rc3" -ne 0 ] && grep -q "unknown option" "$tmp/e3"
+printf 'log:\n  level: info\n' >"$tmp/nokafka.yaml"
+set +e
+"$MPI_BIN" batch -c "$tmp/nokafka.yaml" 2>"$tmp/e4"; rc4=$?
+"$MPI_BIN" batch -i "$tmp/in" --chunk-kb 2 2>"$tmp/e5"; rc5=$?
+set -e
+[ "$rc4" -eq 2 ] && grep -q "no input" "$tmp/e4"
+[ "$rc5" -eq 2 ] && grep -q "bad --chunk-kb" "$tmp/e5"
 [ ! -e "$tmp/x" ]
 "$MPI_BIN" batch --help | grep -q "chunk-kb"
 echo "ok"

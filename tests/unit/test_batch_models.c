@@ -221,12 +221,49 @@ static void test_kmeans_small_cluster(void **state)
     free(X);
 }
 
+/* The steps sg_kmeans exports for the MPI fit: assignment, update, the silhouette core. */
+static void test_kmeans_steps(void **state)
+{
+    (void)state;
+    /* assignment: the labels are the nearest centroids, sizes are added to, not cleared */
+    double c[4] = {0, 0, 5, 5};
+    struct sg_kmeans km = {.k = 2, .d = 2, .c = c};
+    double X[10] = {0, 1, 4, 5, 1, 0, 6, 6, 2.4, 2.4};
+    int label[5];
+    uint64_t size[2] = {1, 1};
+    sg_kmeans_assign(&km, X, 5, label, size);
+    const int want[5] = {0, 1, 0, 1, 0};
+    assert_memory_equal(label, want, sizeof want);
+    assert_int_equal(size[0], 4);
+    assert_int_equal(size[1], 3);
+    sg_kmeans_assign(&km, X, 5, NULL, size);
+    assert_int_equal(size[0], 7);
+    /* update: cluster 0 moves to its mean, the empty cluster 1 keeps its centroid */
+    double sum[4] = {2, 4, 0, 0}, cnt[2] = {2, 0};
+    assert_true(fabs(sg_kmeans_update(&km, sum, cnt) - sqrt(5)) < 1e-15);
+    assert_true(c[0] == 1 && c[1] == 2 && c[2] == 5 && c[3] == 5);
+    /* silhouette core on 0, 1 | 10, 11: each a = 1, b the mean distance to the other pair */
+    double L[4] = {0, 1, 10, 11};
+    int lab[4] = {0, 0, 1, 1};
+    double want_sil = (9.5 / 10.5 + 8.5 / 9.5) / 2;
+    assert_true(fabs(sg_kmeans_silhouette_rows(L, 4, 1, lab, 2) - want_sil) < 1e-15);
+    assert_true(sg_kmeans_silhouette_rows(L, 4, 1, lab, 1) == 0);
+    /* 0, 1, 10 | 11: a = 5.5, 5, 9.5 and b = 11, 10, 1; the singleton 11 counts 0 */
+    int lone[4] = {0, 0, 0, 1};
+    double s3 = ((11 - 5.5) / 11 + (10 - 5.0) / 10 + (1 - 9.5) / 9.5 + 0) / 4;
+    assert_true(fabs(sg_kmeans_silhouette_rows(L, 4, 1, lone, 2) - s3) < 1e-15);
+    /* the sampled silhouette with the sample covering all rows is the core over all rows
+     * (in draw order, so equal up to the summation order) */
+    assert_true(fabs(sg_kmeans_silhouette(L, 4, 1, lab, 2, 100, 7) - want_sil) < 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scaler),  cmocka_unit_test(test_c_values),
         cmocka_unit_test(test_iforest), cmocka_unit_test(test_iforest_tiny),
         cmocka_unit_test(test_kmeans),  cmocka_unit_test(test_kmeans_small_cluster),
+        cmocka_unit_test(test_kmeans_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

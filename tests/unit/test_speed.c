@@ -116,6 +116,25 @@ static void test_profile_roundtrip(void **state)
     sg_user_to_json(&u, &b);
     assert_non_null(strstr(b.data, "\"events\":400"));
     assert_non_null(strstr(b.data, "\"value\":\"DE\""));
+    /* the rolling-feature fields (format 2) round-trip ... */
+    u.roll_model = UINT64_C(0x9e3779b97f4a7c15);
+    u.roll_n = 77;
+    sg_buf_reset(&a);
+    sg_user_encode(&u, &a);
+    assert_int_equal(sg_user_decode(&v, a.data, a.len), SG_OK);
+    assert_true(v.roll_model == u.roll_model);
+    assert_int_equal(v.roll_n, 77);
+    /* ... and a format-1 profile (no such fields) still loads, with none */
+    u.roll_model = 0;
+    u.roll_n = 0;
+    sg_buf_reset(&a);
+    sg_user_encode(&u, &a); /* the two trailing varints are one 0 byte each */
+    assert_int_equal(a.data[0], 2);
+    a.data[0] = 1;
+    assert_int_equal(sg_user_decode(&v, a.data, a.len - 2), SG_OK);
+    assert_int_equal(v.n_events, 400);
+    assert_true(v.roll_model == 0 && v.roll_n == 0);
+    assert_int_equal(sg_user_decode(&v, a.data, a.len), SG_ERR_FORMAT); /* 1 + extra bytes */
     sg_buf_release(&a);
     sg_buf_release(&b);
 }

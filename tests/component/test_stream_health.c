@@ -1,0 +1,153 @@
+/* Component test of `streamguard stream`'s /health and streamguard_kafka_up when the broker is
+ * lost after start: a librdkafka mock cluster in this process, the built binary as a child
+ * (Kafka mode, /metrics + /health on 127.0.0.1:0). Taking the only broker down turns /health
+ * into 503 with the reason "kafka: all brokers down for N s" (long before the no-contact
+ * timeout, so it is librdkafka's ALL_BROKERS_DOWN that did it) and the gauge to 0; bringing it
+ * back up restores 200 and 1 without a restart; SIGTERM still exits 0. */
+#include "stream_fixture.h"
+
+#include "../support/http_client.h"
+
+static rd_kafka_t *mk;
+static rd_kafka_mock_cluster_t *mc;
+static char dir[64];
+
+static int health_setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/sg_stream_health_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", err, sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    mk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    assert_non_null(mk);
+    mc = rd_kafka_handle_mock_cluster(mk);
+    bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, TOPIC, 2, 1), 0);
+    snprintf(input_path, sizeof input_path, "%s/events.ndjson", dir);
+    sh("python3 tests/e2e/lib/gen_events.py --users 5 --events 200 --seed 3 > %s", input_path);
+    produce_input(TOPIC, input_path);
+    return 0;
+}
+
+static int health_teardown(void **state)
+{
+    (void)state;
+    rd_kafka_destroy(mk);
+    if (!getenv("SG_TEST_KEEP"))
+        sh("rm -rf %s", dir);
+    return 0;
+}
+
+/* Reads "metrics on http://... (port N)" from the log; 0 if not there (yet). */
+static uint16_t metrics_port(const char *log)
+{
+    FILE *f = fopen(log, "r");
+    if (!f)
+        return 0;
+    char line[1024];
+    unsigned port = 0;
+    while (!port && fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "metrics on http://");
+        if (p && (p = strstr(p, "(port ")))
+            port = (unsigned)strtoul(p + 6, NULL, 10);
+    }
+    fclose(f);
+    return (uint16_t)port;
+}
+
+/* Polls /health until it answers `want` (up to `secs`); returns the elapsed ms, fails else.
+ * The last body is left in *r (free it). */
+static long wait_health(uint16_t port, int want, int secs, struct http_reply *r)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < secs * 20; i++) {
+        if (http_get(port, "/health", NULL, r) == want) {
+            clock_gettime(CLOCK_MONOTONIC, &t1);
+            return (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        }
+        http_reply_free(r);
+        usleep(50000);
+    }
+    fail_msg("/health never answered %d within %d s", want, secs);
+    return -1;
+}
+
+static int gauge_is(uint16_t port, const char *line)
+{
+    struct http_reply r;
+    int ok = http_get(port, "/metrics", NULL, &r) == 200 && strstr(r.body, line) != NULL;
+    http_reply_free(&r);
+    return ok;
+}
+
+static void test_broker_lost_and_back(void **state)
+{
+    (void)state;
+    char db[128], log[128];
+    snprintf(db, sizeof db, "%s/db", dir);
+    snprintf(log, sizeof log, "%s/stream.log", dir);
+    /* the no-contact timeout is long: a fast 503 can only come from ALL_BROKERS_DOWN */
+    const char *argv[] = {bin(), "stream", "--brokers", bootstraps, "--topic", TOPIC,
+                          "--group", "health", "--db", db, "--metrics-listen", "127.0.0.1:0",
+                          "--batch-size", "100", "--set", "log.level=info",
+                          "--set", "stream.broker_timeout=60s",
+                          "--set", "kafka.reconnect.backoff.max.ms=500", NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, bin(), &fa, NULL, (char **)argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    uint16_t port = 0;
+    for (int i = 0; i < 200 && !(port = metrics_port(log)); i++)
+        usleep(50000);
+    assert_true(port > 0);
+    char grep[256];
+    snprintf(grep, sizeof grep, "grep -q 'assigned %s' %s", TOPIC, log);
+    for (int i = 0; i < 400 && system(grep) != 0; i++)
+        usleep(50000);
+    struct http_reply r;
+    wait_health(port, 200, 10, &r);
+    assert_non_null(strstr(r.body, "\"status\":\"ok\",\"kafka\":\"up\""));
+    char ct[64];
+    assert_non_null(http_header(&r, "Content-Type", ct, sizeof ct));
+    assert_non_null(strstr(ct, "application/json"));
+    http_reply_free(&r);
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up 1\n"));
+
+    assert_int_equal(rd_kafka_mock_broker_set_down(mc, 1), 0);
+    long ms = wait_health(port, 503, 20, &r);
+    fprintf(stderr, "503 %ld ms after the broker went down: %s\n", ms, r.body);
+    assert_non_null(strstr(r.body, "\"status\":\"degraded\",\"kafka\":\"down\""));
+    assert_non_null(strstr(r.body, "\"reason\":\"kafka: all brokers down for "));
+    http_reply_free(&r);
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up 0\n"));
+    sleep(2); /* stays down while the broker is down */
+    assert_int_equal(http_get(port, "/health", NULL, &r), 503);
+    http_reply_free(&r);
+
+    assert_int_equal(rd_kafka_mock_broker_set_up(mc, 1), 0);
+    ms = wait_health(port, 200, 20, &r);
+    fprintf(stderr, "200 again %ld ms after the broker came back\n", ms);
+    assert_non_null(strstr(r.body, "\"kafka\":\"up\""));
+    http_reply_free(&r);
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up 1\n"));
+
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    snprintf(grep, sizeof grep, "grep -q 'all brokers are down' %s", log);
+    assert_int_equal(system(grep), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_broker_lost_and_back),
+    };
+    return cmocka_run_group_tests(tests, health_setup, health_teardown);
+}
