@@ -3,7 +3,6 @@
 #include "speed/sg_rolling.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "batch/sg_features.h"
 #include "core/sg_buf.h"
@@ -42,11 +41,6 @@ double sg_rolling_calibrate(const struct sg_model *m, double s)
     else
         c = 0.5 * s / t;
     return c < 0 ? 0 : c > 1 ? 1 : c;
-}
-
-void sg_rolling_features(const struct sg_rolling *r, double *raw)
-{
-    sg_features_finish(&r->f, raw);
 }
 
 static void fold(struct sg_rolling *r, const struct sg_event *ev)

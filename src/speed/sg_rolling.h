@@ -53,7 +53,4 @@ int sg_rolling_add(struct sg_rolling *r, struct sg_user_state *u, const struct s
  * linearly onto [0, 0.5), above it onto [0.5, 1]. Pure. */
 double sg_rolling_calibrate(const struct sg_model *m, double anomaly_score);
 
-/* The raw feature vector (SG_FEAT_COUNT values) of the window; for tests and debugging. */
-void sg_rolling_features(const struct sg_rolling *r, double *raw);
-
 #endif
