@@ -10,6 +10,7 @@
 
 #include "core/sg_err.h"
 #include "core/sg_mem.h"
+#include "core/sg_version.h"
 
 static const struct option longopts[] = {
     {"input", required_argument, NULL, 'i'},
@@ -159,4 +160,34 @@ void sg_batch_opts_release(struct sg_batch_opts *o)
     for (int i = 0; i < o->nsets; i++)
         free(o->sets_key[i]);
     o->nsets = 0;
+}
+
+int sg_batch_opts_params(const struct sg_config *cfg, int default_threads,
+                         struct sg_batch_params *p, char *errbuf, size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    if (sg_model_algorithm_parse(cfg->batch.algorithm, &p->algorithm) != SG_OK) {
+        snprintf(errbuf, errlen, "bad algorithm '%s' (iforest, kmeans or ensemble)",
+                 cfg->batch.algorithm);
+        return SG_ERR_CONFIG;
+    }
+    if (strcmp(cfg->batch.k, "auto") != 0) { /* "auto": k = 0, chosen by silhouette */
+        char *end;
+        long k = strtol(cfg->batch.k, &end, 10);
+        if (*end || end == cfg->batch.k || k < 1 || k > 1000) {
+            snprintf(errbuf, errlen, "bad k '%s' (1..1000 or auto)", cfg->batch.k);
+            return SG_ERR_CONFIG;
+        }
+        p->k = (int)k;
+    }
+    p->trees = (int)cfg->batch.trees;
+    p->psi = (int)cfg->batch.sample_size;
+    p->contamination = cfg->batch.contamination;
+    p->seed = (uint64_t)cfg->batch.seed;
+    p->threads = cfg->batch.threads > 0 ? (int)cfg->batch.threads : default_threads;
+    p->max_invalid_ratio = cfg->batch.max_invalid_ratio;
+    p->max_events = (uint64_t)cfg->batch.max_events;
+    p->parquet_codec = cfg->parquet.compression;
+    p->version = SG_VERSION;
+    return SG_OK;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "batch/sg_batch.h"
 #include "core/sg_config.h"
 
 #define SG_BATCH_OPTS_INPUTS 256
@@ -47,6 +48,13 @@ int sg_batch_opts_apply(const struct sg_batch_opts *o, struct sg_config *cfg, ch
  * outlive its use). Returns SG_OK or SG_ERR_CONFIG ("no input ...") with errbuf. */
 int sg_batch_opts_resolve(struct sg_batch_opts *o, const struct sg_config *cfg, char *errbuf,
                           size_t errlen);
+
+/* The model parameters of the effective configuration (algorithm, k or "auto", trees, psi,
+ * contamination, seed, limits, Parquet codec, version); threads = batch.threads, or
+ * `default_threads` when it is 0. Returns SG_OK or SG_ERR_CONFIG with a one-line message
+ * (bad algorithm, bad k). */
+int sg_batch_opts_params(const struct sg_config *cfg, int default_threads,
+                         struct sg_batch_params *p, char *errbuf, size_t errlen);
 
 void sg_batch_opts_release(struct sg_batch_opts *o);
 

@@ -53,34 +53,16 @@ static void help(void)
         "exit codes: 0 ok, 1 failure (also: too many invalid events), 2 usage, 3 broker down\n");
 }
 
-/* Builds the model parameters from the effective configuration. */
+/* Builds the model parameters from the effective configuration (default: one thread per
+ * core, at most 64). */
 static int make_params(const struct sg_config *cfg, struct sg_batch_params *p)
 {
-    memset(p, 0, sizeof *p);
-    if (sg_model_algorithm_parse(cfg->batch.algorithm, &p->algorithm) != SG_OK)
-        return cli_usage_error("batch", "bad algorithm '%s' (iforest, kmeans or ensemble)",
-                               cfg->batch.algorithm);
-    if (!strcmp(cfg->batch.k, "auto")) {
-        p->k = 0;
-    } else {
-        char *end;
-        long k = strtol(cfg->batch.k, &end, 10);
-        if (*end || end == cfg->batch.k || k < 1 || k > 1000)
-            return cli_usage_error("batch", "bad k '%s' (1..1000 or auto)", cfg->batch.k);
-        p->k = (int)k;
-    }
-    p->trees = (int)cfg->batch.trees;
-    p->psi = (int)cfg->batch.sample_size;
-    p->contamination = cfg->batch.contamination;
-    p->seed = (uint64_t)cfg->batch.seed;
+    char err[256];
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    p->threads = cfg->batch.threads > 0 ? (int)cfg->batch.threads : cores > 0 ? (int)cores : 1;
+    if (sg_batch_opts_params(cfg, cores > 0 ? (int)cores : 1, p, err, sizeof err) != SG_OK)
+        return cli_usage_error("batch", "%s", err);
     if (p->threads > 64)
         p->threads = 64;
-    p->max_invalid_ratio = cfg->batch.max_invalid_ratio;
-    p->max_events = (uint64_t)cfg->batch.max_events;
-    p->parquet_codec = cfg->parquet.compression;
-    p->version = SG_VERSION;
     return EXIT_OK;
 }
 

@@ -23,8 +23,6 @@
 #include "mpi/sg_mpi_shuffle.h"
 #include "mpi/sg_mpi_write.h"
 
-#define VERSION "0.1.0"
-
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_UNAVAIL = 3 };
 
 static int g_rank;
@@ -113,26 +111,9 @@ static int default_threads(const struct sg_mpi *c)
 static int make_params(const struct sg_mpi *c, const struct sg_config *cfg,
                        struct sg_batch_params *p)
 {
-    memset(p, 0, sizeof *p);
-    if (sg_model_algorithm_parse(cfg->batch.algorithm, &p->algorithm) != SG_OK)
-        return usage_error("bad algorithm '%s' (iforest, kmeans or ensemble)",
-                           cfg->batch.algorithm);
-    char *end;
-    long k = strtol(cfg->batch.k, &end, 10);
-    if (!strcmp(cfg->batch.k, "auto"))
-        k = 0; /* by silhouette, as streamguard batch */
-    else if (*end || end == cfg->batch.k || k < 1 || k > 1000)
-        return usage_error("bad k '%s' (1..1000 or auto)", cfg->batch.k);
-    p->k = (int)k;
-    p->trees = (int)cfg->batch.trees;
-    p->psi = (int)cfg->batch.sample_size;
-    p->contamination = cfg->batch.contamination;
-    p->seed = (uint64_t)cfg->batch.seed;
-    p->threads = cfg->batch.threads > 0 ? (int)cfg->batch.threads : default_threads(c);
-    p->max_invalid_ratio = cfg->batch.max_invalid_ratio;
-    p->max_events = (uint64_t)cfg->batch.max_events;
-    p->parquet_codec = cfg->parquet.compression;
-    p->version = VERSION;
+    char err[256];
+    if (sg_batch_opts_params(cfg, default_threads(c), p, err, sizeof err) != SG_OK)
+        return usage_error("%s", err);
     return EXIT_OK;
 }
 

@@ -124,12 +124,37 @@ static void test_brokers_from_config(void **state)
     sg_config_release(&cfg);
 }
 
+static void test_params(void **state)
+{
+    (void)state;
+    char err[256];
+    struct sg_config cfg;
+    struct sg_batch_params p;
+    sg_config_init(&cfg);
+    assert_int_equal(sg_config_set(&cfg, "batch.k", "auto", err, sizeof err), SG_OK);
+    assert_int_equal(sg_config_set(&cfg, "batch.seed", "42", err, sizeof err), SG_OK);
+    assert_int_equal(sg_batch_opts_params(&cfg, 3, &p, err, sizeof err), SG_OK);
+    assert_int_equal(p.k, 0); /* auto: chosen by silhouette */
+    assert_int_equal(p.threads, 3); /* batch.threads 0: the caller's default */
+    assert_true(p.seed == 42);
+    assert_int_equal(sg_config_set(&cfg, "batch.threads", "5", err, sizeof err), SG_OK);
+    assert_int_equal(sg_config_set(&cfg, "batch.k", "7", err, sizeof err), SG_OK);
+    assert_int_equal(sg_batch_opts_params(&cfg, 3, &p, err, sizeof err), SG_OK);
+    assert_int_equal(p.threads, 5);
+    assert_int_equal(p.k, 7);
+    assert_int_equal(sg_config_set(&cfg, "batch.k", "7x", err, sizeof err), SG_OK);
+    assert_int_equal(sg_batch_opts_params(&cfg, 3, &p, err, sizeof err), SG_ERR_CONFIG);
+    assert_string_equal(err, "bad k '7x' (1..1000 or auto)");
+    sg_config_release(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_overrides_in_order),
         cmocka_unit_test(test_errors_and_chunk),
         cmocka_unit_test(test_brokers_from_config),
+        cmocka_unit_test(test_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
