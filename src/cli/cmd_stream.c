@@ -151,19 +151,29 @@ static int dump_store(const char *db, int64_t retention_ms)
 
 struct health {
     struct sg_store *store;
-    struct sg_kafka_health *kafka; /* NULL with --input */
+    struct sg_kafka_health *kafka;    /* the consumer's, NULL with --input */
+    struct sg_kafka_health *producer; /* the alerts/DLQ producer's, NULL with --input */
 };
 
-/* 200 {"status":"ok",...} or 503 {"status":"degraded","reason":"kafka: ..."}. */
+/* 200 {"status":"ok","kafka":"up","consumer":"up","alerts_producer":"up",...} or 503
+ * {"status":"degraded","kafka":"down",...,"reason":"alerts producer: ..."}: "kafka" is down
+ * when either client is; the reason names each client that is down ("; " between them). */
 static int health_fn(void *ctx, struct sg_buf *body)
 {
     struct health *h = ctx;
-    char reason[128];
-    int ok = !h->kafka || sg_kafka_health_check(h->kafka, reason, sizeof reason);
+    char rc[160] = "", rp[160] = "";
+    int cok = !h->kafka || sg_kafka_health_check(h->kafka, rc, sizeof rc);
+    int pok = !h->producer || sg_kafka_health_check(h->producer, rp, sizeof rp);
+    int ok = cok && pok;
     sg_buf_printf(body, "{\"status\":\"%s\"", ok ? "ok" : "degraded");
     if (h->kafka)
-        sg_buf_printf(body, ",\"kafka\":\"%s\"", ok ? "up" : "down");
+        sg_buf_printf(body, ",\"kafka\":\"%s\",\"consumer\":\"%s\"", ok ? "up" : "down",
+                      cok ? "up" : "down");
+    if (h->producer)
+        sg_buf_printf(body, ",\"alerts_producer\":\"%s\"", pok ? "up" : "down");
     if (!ok) {
+        char reason[336];
+        snprintf(reason, sizeof reason, "%s%s%s", rc, rc[0] && rp[0] ? "; " : "", rp);
         sg_buf_puts(body, ",\"reason\":");
         sg_buf_json_str(body, reason, strlen(reason));
     }
@@ -211,9 +221,14 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
 {
     struct sg_metrics *metrics = sg_metrics_new();
     struct sg_metrics_http *http = NULL;
-    struct health h = {store, a->input ? NULL : sg_kafka_health_new(cfg->stream.broker_timeout_ms)};
-    if (h.kafka)
+    struct health h = {store, NULL, NULL};
+    if (!a->input) {
+        int64_t to = cfg->stream.broker_timeout_ms;
+        h.kafka = sg_kafka_health_new("consumer", SG_KAFKA_CONSUMER, to);
+        h.producer = sg_kafka_health_new("alerts_producer", SG_KAFKA_PRODUCER, to);
         sg_kafka_health_register(h.kafka, metrics);
+        sg_kafka_health_register(h.producer, metrics);
+    }
     char err[512] = "";
     int rc = SG_OK;
     FILE *dlq = NULL, *alerts = NULL;
@@ -225,6 +240,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
             fprintf(stderr, "streamguard stream: metrics: %s\n", err);
             sg_metrics_free(metrics);
             sg_kafka_health_free(h.kafka);
+            sg_kafka_health_free(h.producer);
             return hrc == SG_ERR_CONFIG ? EXIT_USAGE : EXIT_UNAVAIL;
         }
         sg_log_info("metrics on http://%s (port %d)", listen, sg_metrics_http_port(http));
@@ -237,6 +253,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
             sg_metrics_http_stop(http);
             sg_metrics_free(metrics);
             sg_kafka_health_free(h.kafka);
+            sg_kafka_health_free(h.producer);
             return EXIT_RUNTIME;
         }
         err[0] = 0;
@@ -271,7 +288,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         struct sg_consumer_opts co = {cfg, a->brokers, cfg->topics.events, cfg->stream.group,
                                       cfg->stream.alerts ? cfg->topics.anomalies : NULL,
                                       cfg->topics.dlq, (size_t)cfg->stream.batch_size, idle,
-                                      stop, po, h.kafka};
+                                      stop, po, h.kafka, h.producer};
         rc = sg_consumer_run(&co, &t, err, sizeof err);
     }
     double secs = (double)(sg_time_mono_ns() - t0) / 1e9;
@@ -286,6 +303,7 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
     sg_metrics_http_stop(http);
     sg_metrics_free(metrics);
     sg_kafka_health_free(h.kafka);
+    sg_kafka_health_free(h.producer);
     sg_modelwatch_free(model);
     return exit_code(rc);
 }

@@ -59,7 +59,7 @@ static const struct key table[] = {
     {"stream.retention", K_DURATION, "7d", 60000, 9.2e18, "how long events and anomalies are kept", F(stream.retention_ms)},
     {"stream.batch_size", K_INT, "4000", 1, 1000000, "max messages per poll batch (one RocksDB write each)", F(stream.batch_size)},
     {"stream.alerts", K_BOOL, "true", NOLIM, "publish anomalies to topics.anomalies", F(stream.alerts)},
-    {"stream.broker_timeout", K_DURATION, "10s", 1000, 9.2e18, "/health turns 503 after this long without an answer from any Kafka broker", F(stream.broker_timeout_ms)},
+    {"stream.broker_timeout", K_DURATION, "10s", 1000, 9.2e18, "/health turns 503 after this long without an answer from any Kafka broker (consumer), or with the alerts/DLQ producer's messages queued and no delivery report (or after its last failed delivery)", F(stream.broker_timeout_ms)},
 
     {"batch.algorithm", K_STR, "ensemble", NOLIM, "model: ensemble is the rank average of both", F(batch.algorithm), "iforest|kmeans|ensemble"},
     {"batch.trees", K_INT, "100", 1, 100000, "Isolation Forest trees", F(batch.trees)},

@@ -56,11 +56,17 @@ static void produce(struct consumer *c, const char *topic, const char *key, size
             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
             c->produced++;
+            if (c->o->prod_health)
+                sg_kafka_health_queued(c->o->prod_health);
             return;
         }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             sg_log_ratelimited(SG_LOG_ERROR, 1, "produce to %s failed: %s", topic,
                                rd_kafka_err2str(e));
+            if (c->o->prod_health) { /* refused at once: a failed delivery all the same */
+                sg_kafka_health_queued(c->o->prod_health);
+                sg_kafka_health_delivery(c->o->prod_health, e);
+            }
             if (hdrs)
                 rd_kafka_headers_destroy(hdrs);
             return;
@@ -241,23 +247,44 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 
 /* ---- broker reachability (for /health) --------------------------------------------------- */
 
+/* The tracker of the client `rk` (the consumer or the alerts/DLQ producer), or NULL. */
+static struct sg_kafka_health *health_of(const struct consumer *c, const rd_kafka_t *rk)
+{
+    return rk == c->prod ? c->o->prod_health : c->o->health;
+}
+
 /* Setting an error callback stops librdkafka from logging its errors: log them here. */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)rk;
     struct consumer *c = opaque;
-    sg_log_ratelimited(SG_LOG_WARN, 1, "kafka: %s: %s", rd_kafka_err2name(err), reason);
-    if (c->o->health)
-        sg_kafka_health_error(c->o->health, err);
+    sg_log_ratelimited(SG_LOG_WARN, 1, "kafka %s: %s: %s",
+                       rk == c->prod ? "alerts producer" : "consumer", rd_kafka_err2name(err),
+                       reason);
+    struct sg_kafka_health *h = health_of(c, rk);
+    if (h)
+        sg_kafka_health_error(h, err);
 }
 
 static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 {
+    struct consumer *c = opaque;
+    struct sg_kafka_health *h = health_of(c, rk);
+    if (h)
+        sg_kafka_health_stats(h, json, len);
+    return 0; /* librdkafka frees json */
+}
+
+/* The alerts/DLQ producer's delivery reports (served by its poll and flush calls, on the
+ * consume loop's thread). Failures were silent before: log them, rate-limited. */
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
     (void)rk;
     struct consumer *c = opaque;
-    if (c->o->health)
-        sg_kafka_health_stats(c->o->health, json, len);
-    return 0; /* librdkafka frees json */
+    if (m->err)
+        sg_log_ratelimited(SG_LOG_WARN, 1, "alerts producer: delivery to %s failed: %s",
+                           rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+    if (c->o->prod_health)
+        sg_kafka_health_delivery(c->o->prod_health, m->err);
 }
 
 /* ---- setup ------------------------------------------------------------------------------ */
@@ -311,10 +338,18 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     rd_kafka_conf_t *conf = sg_kafka_conf_new(c->o->cfg, c->o->brokers, err, n);
     if (!conf)
         return NULL;
+    struct sg_kafka_health *h = c->o->prod_health;
     if (set_default(conf, c->o->cfg, "linger.ms", "0", err, n) || /* few, urgent */
-        set_default(conf, c->o->cfg, "enable.idempotence", "true", err, n)) {
+        set_default(conf, c->o->cfg, "enable.idempotence", "true", err, n) ||
+        (h && set_default(conf, c->o->cfg, "statistics.interval.ms", "1000", err, n))) {
         rd_kafka_conf_destroy(conf);
         return NULL;
+    }
+    if (h) {
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+        rd_kafka_conf_set_opaque(conf, c);
     }
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
     if (!rk)
@@ -332,8 +367,11 @@ static void warm_up_producer(struct consumer *c)
             continue;
         rd_kafka_topic_t *t = rd_kafka_topic_new(c->prod, topics[i], NULL);
         const struct rd_kafka_metadata *md = NULL;
-        if (t && rd_kafka_metadata(c->prod, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        if (t && rd_kafka_metadata(c->prod, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_metadata_destroy(md);
+            if (c->o->prod_health)
+                sg_kafka_health_contact(c->o->prod_health);
+        }
         if (t)
             rd_kafka_topic_destroy(t);
     }

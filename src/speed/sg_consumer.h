@@ -27,6 +27,7 @@ struct sg_consumer_opts {
     volatile int *stop;          /* set by a signal */
     struct sg_pipeline_opts pipe; /* store, metrics, params... (sinks are set here) */
     struct sg_kafka_health *health; /* fed with broker reachability, or NULL (borrowed) */
+    struct sg_kafka_health *prod_health; /* the alerts/DLQ producer's, or NULL (borrowed) */
 };
 
 /* Consumes until *stop or the idle timeout; on the way out writes the open batch, commits

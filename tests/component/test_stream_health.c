@@ -1,9 +1,11 @@
-/* Component test of `streamguard stream`'s /health and streamguard_kafka_up when the broker is
- * lost after start: a librdkafka mock cluster in this process, the built binary as a child
+/* Component test of `streamguard stream`'s /health and streamguard_kafka_up{client} when Kafka
+ * fails after start: a librdkafka mock cluster in this process, the built binary as a child
  * (Kafka mode, /metrics + /health on 127.0.0.1:0). Taking the only broker down turns /health
- * into 503 with the reason "kafka: all brokers down for N s" (long before the no-contact
+ * into 503 with the reason "consumer: all brokers down for N s" (long before the no-contact
  * timeout, so it is librdkafka's ALL_BROKERS_DOWN that did it) and the gauge to 0; bringing it
- * back up restores 200 and 1 without a restart; SIGTERM still exits 0. */
+ * back up restores 200 and 1 without a restart. Produce requests failing (the dead-letter
+ * producer's deliveries) turn /health 503 naming the alerts producer while the consumer stays
+ * up, until a dead letter is delivered again. SIGTERM still exits 0. */
 #include "stream_fixture.h"
 
 #include "../support/http_client.h"
@@ -11,6 +13,7 @@
 static rd_kafka_t *mk;
 static rd_kafka_mock_cluster_t *mc;
 static char dir[64];
+static pid_t child = -1; /* the stream under test, killed by the teardown if a test failed */
 
 static int health_setup(void **state)
 {
@@ -26,6 +29,7 @@ static int health_setup(void **state)
     mc = rd_kafka_handle_mock_cluster(mk);
     bootstraps = rd_kafka_mock_cluster_bootstraps(mc);
     assert_int_equal(rd_kafka_mock_topic_create(mc, TOPIC, 2, 1), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(mc, "security-events-dlq", 1, 1), 0);
     snprintf(input_path, sizeof input_path, "%s/events.ndjson", dir);
     sh("python3 tests/e2e/lib/gen_events.py --users 5 --events 200 --seed 3 > %s", input_path);
     produce_input(TOPIC, input_path);
@@ -35,6 +39,8 @@ static int health_setup(void **state)
 static int health_teardown(void **state)
 {
     (void)state;
+    if (child > 0 && kill(child, SIGKILL) == 0)
+        waitpid(child, NULL, 0);
     rd_kafka_destroy(mk);
     if (!getenv("SG_TEST_KEEP"))
         sh("rm -rf %s", dir);
@@ -84,63 +90,155 @@ static int gauge_is(uint16_t port, const char *line)
     return ok;
 }
 
-static void test_broker_lost_and_back(void **state)
+/* Spawns `stream` in group `group` (store <dir>/<group>.db, stderr to `log`) with the extra
+ * --set `broker_timeout`; waits for its /metrics port and its partition assignment. */
+static pid_t spawn_health(const char *group, const char *broker_timeout, const char *log,
+                          uint16_t *port)
 {
-    (void)state;
-    char db[128], log[128];
-    snprintf(db, sizeof db, "%s/db", dir);
-    snprintf(log, sizeof log, "%s/stream.log", dir);
-    /* the no-contact timeout is long: a fast 503 can only come from ALL_BROKERS_DOWN */
+    char db[128], to[64];
+    snprintf(db, sizeof db, "%s/%s.db", dir, group);
+    snprintf(to, sizeof to, "stream.broker_timeout=%s", broker_timeout);
     const char *argv[] = {bin(), "stream", "--brokers", bootstraps, "--topic", TOPIC,
-                          "--group", "health", "--db", db, "--metrics-listen", "127.0.0.1:0",
+                          "--group", group, "--db", db, "--metrics-listen", "127.0.0.1:0",
                           "--batch-size", "100", "--set", "log.level=info",
-                          "--set", "stream.broker_timeout=60s",
+                          "--set", to,
                           "--set", "kafka.reconnect.backoff.max.ms=500", NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (child > 0 && kill(child, SIGKILL) == 0) /* left by a failed test */
+        waitpid(child, NULL, 0);
     pid_t pid;
     assert_int_equal(posix_spawn(&pid, bin(), &fa, NULL, (char **)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
-    uint16_t port = 0;
-    for (int i = 0; i < 200 && !(port = metrics_port(log)); i++)
+    child = pid;
+    *port = 0;
+    for (int i = 0; i < 200 && !(*port = metrics_port(log)); i++)
         usleep(50000);
-    assert_true(port > 0);
+    assert_true(*port > 0);
     char grep[256];
     snprintf(grep, sizeof grep, "grep -q 'assigned %s' %s", TOPIC, log);
     for (int i = 0; i < 400 && system(grep) != 0; i++)
         usleep(50000);
+    return pid;
+}
+
+static void test_broker_lost_and_back(void **state)
+{
+    (void)state;
+    char log[128];
+    snprintf(log, sizeof log, "%s/stream.log", dir);
+    uint16_t port;
+    /* the no-contact timeout is long: a fast 503 can only come from ALL_BROKERS_DOWN */
+    pid_t pid = spawn_health("health", "60s", log, &port);
     struct http_reply r;
     wait_health(port, 200, 10, &r);
-    assert_non_null(strstr(r.body, "\"status\":\"ok\",\"kafka\":\"up\""));
+    assert_non_null(strstr(r.body, "\"status\":\"ok\",\"kafka\":\"up\",\"consumer\":\"up\","
+                                   "\"alerts_producer\":\"up\""));
     char ct[64];
     assert_non_null(http_header(&r, "Content-Type", ct, sizeof ct));
     assert_non_null(strstr(ct, "application/json"));
     http_reply_free(&r);
-    assert_true(gauge_is(port, "\nstreamguard_kafka_up 1\n"));
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"consumer\"} 1\n"));
 
     assert_int_equal(rd_kafka_mock_broker_set_down(mc, 1), 0);
     long ms = wait_health(port, 503, 20, &r);
     fprintf(stderr, "503 %ld ms after the broker went down: %s\n", ms, r.body);
     assert_non_null(strstr(r.body, "\"status\":\"degraded\",\"kafka\":\"down\""));
-    assert_non_null(strstr(r.body, "\"reason\":\"kafka: all brokers down for "));
+    assert_non_null(strstr(r.body, "\"reason\":\"consumer: all brokers down for "));
     http_reply_free(&r);
-    assert_true(gauge_is(port, "\nstreamguard_kafka_up 0\n"));
-    sleep(2); /* stays down while the broker is down */
-    assert_int_equal(http_get(port, "/health", NULL, &r), 503);
-    http_reply_free(&r);
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"consumer\"} 0\n"));
+    /* stays down while the broker is down, and the idle producer notices the loss too */
+    int both = 0;
+    for (int i = 0; i < 200 && !both; i++) {
+        assert_int_equal(http_get(port, "/health", NULL, &r), 503);
+        both = strstr(r.body, "\"consumer\":\"down\",\"alerts_producer\":\"down\"") &&
+               strstr(r.body, "; alerts producer: all brokers down for ");
+        http_reply_free(&r);
+        usleep(50000);
+    }
+    assert_true(both);
 
     assert_int_equal(rd_kafka_mock_broker_set_up(mc, 1), 0);
     ms = wait_health(port, 200, 20, &r);
     fprintf(stderr, "200 again %ld ms after the broker came back\n", ms);
     assert_non_null(strstr(r.body, "\"kafka\":\"up\""));
     http_reply_free(&r);
-    assert_true(gauge_is(port, "\nstreamguard_kafka_up 1\n"));
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"consumer\"} 1\n"));
 
     kill(pid, SIGTERM);
     assert_int_equal(wait_exit(pid), 0);
-    snprintf(grep, sizeof grep, "grep -q 'all brokers are down' %s", log);
+    child = -1;
+    char grep[256];
+    snprintf(grep, sizeof grep, "grep -q 'consumer: all brokers are down' %s", log);
+    assert_int_equal(system(grep), 0);
+}
+
+/* Writes `n` lines that are not JSON to the input topic (each one a dead letter to come). */
+static void produce_invalid(int n)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/invalid.ndjson", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "not json %d\n", i);
+    assert_int_equal(fclose(f), 0);
+    produce_input(TOPIC, path);
+}
+
+/* The consumer keeps its broker while every Produce request fails: the dead letters of new
+ * invalid input cannot be delivered, /health says so naming the alerts producer (the
+ * consumer still "up"), the per-client gauges split, failures are counted; once Produce
+ * works again the next dead letter is delivered and /health is 200 again (the failure hold
+ * is stream.broker_timeout = 60 s, so only that delivery can have cleared it). */
+static void test_producer_failing(void **state)
+{
+    (void)state;
+    char log[128];
+    snprintf(log, sizeof log, "%s/stream-prod.log", dir);
+    uint16_t port;
+    pid_t pid = spawn_health("health-prod", "60s", log, &port);
+    struct http_reply r;
+    wait_health(port, 200, 20, &r);
+    http_reply_free(&r);
+
+    /* stop the stream while the test's own producer writes the input, so that only the
+     * stream's Produce requests meet the errors pushed below */
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    produce_invalid(5);
+    static rd_kafka_resp_err_t errs[2000];
+    for (size_t i = 0; i < 2000; i++)
+        errs[i] = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE;
+    rd_kafka_mock_push_request_errors_array(mc, 0 /* Produce */, 2000, errs);
+    assert_int_equal(kill(pid, SIGCONT), 0);
+
+    long ms = wait_health(port, 503, 30, &r);
+    fprintf(stderr, "503 %ld ms after the dead letters: %s\n", ms, r.body);
+    assert_non_null(strstr(r.body, "\"kafka\":\"down\",\"consumer\":\"up\","
+                                   "\"alerts_producer\":\"down\""));
+    assert_non_null(strstr(r.body, "\"reason\":\"alerts producer: last delivery failed "));
+    assert_non_null(strstr(r.body, "Message size too large"));
+    http_reply_free(&r);
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"consumer\"} 1\n"));
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"alerts_producer\"} 0\n"));
+    assert_true(gauge_is(port, "\nstreamguard_kafka_delivery_failures_total{client=\"alerts_producer\"} "));
+    assert_false(gauge_is(port, "\nstreamguard_kafka_delivery_failures_total{client=\"alerts_producer\"} 0\n"));
+
+    rd_kafka_mock_clear_request_errors(mc, 0 /* Produce */);
+    produce_invalid(2);
+    ms = wait_health(port, 200, 30, &r);
+    fprintf(stderr, "200 again %ld ms after Produce works again\n", ms);
+    assert_non_null(strstr(r.body, "\"alerts_producer\":\"up\""));
+    http_reply_free(&r);
+    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"alerts_producer\"} 1\n"));
+
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    child = -1;
+    char grep[256];
+    snprintf(grep, sizeof grep, "grep -q 'alerts producer: delivery to security-events-dlq failed' %s", log);
     assert_int_equal(system(grep), 0);
 }
 
@@ -148,6 +246,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_broker_lost_and_back),
+        cmocka_unit_test(test_producer_failing),
     };
     return cmocka_run_group_tests(tests, health_setup, health_teardown);
 }
