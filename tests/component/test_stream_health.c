@@ -90,18 +90,19 @@ static int gauge_is(uint16_t port, const char *line)
     return ok;
 }
 
-/* Spawns `stream` in group `group` (store <dir>/<group>.db, stderr to `log`) with the extra
- * --set `broker_timeout`; waits for its /metrics port and its partition assignment. */
-static pid_t spawn_health(const char *group, const char *broker_timeout, const char *log,
-                          uint16_t *port)
+/* Spawns `stream` in group `group` (store <dir>/<group>.db, stderr to <dir>/<group>.log,
+ * written to `log`; the no-contact timeout / failure hold stream.broker_timeout is a long
+ * 60 s, so a fast 503 or a fast recovery is never that timer); waits for its /metrics port
+ * and its partition assignment. */
+static pid_t spawn_health(const char *group, char log[128], uint16_t *port)
 {
-    char db[128], to[64];
+    char db[128];
     snprintf(db, sizeof db, "%s/%s.db", dir, group);
-    snprintf(to, sizeof to, "stream.broker_timeout=%s", broker_timeout);
+    snprintf(log, 128, "%s/%s.log", dir, group);
     const char *argv[] = {bin(), "stream", "--brokers", bootstraps, "--topic", TOPIC,
                           "--group", group, "--db", db, "--metrics-listen", "127.0.0.1:0",
                           "--batch-size", "100", "--set", "log.level=info",
-                          "--set", to,
+                          "--set", "stream.broker_timeout=60s",
                           "--set", "kafka.reconnect.backoff.max.ms=500", NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -124,14 +125,35 @@ static pid_t spawn_health(const char *group, const char *broker_timeout, const c
     return pid;
 }
 
+/* /health turns 200 again (within 30 s) with `body_has` in its body, and /metrics has `gauge`. */
+static void expect_back(uint16_t port, const char *after, const char *body_has,
+                        const char *gauge)
+{
+    struct http_reply r;
+    long ms = wait_health(port, 200, 30, &r);
+    fprintf(stderr, "200 again %ld ms after %s\n", ms, after);
+    assert_non_null(strstr(r.body, body_has));
+    http_reply_free(&r);
+    assert_true(gauge_is(port, gauge));
+}
+
+/* SIGTERM still exits 0, and the log says `text`. */
+static void stop_and_grep(pid_t pid, const char *log, const char *text)
+{
+    kill(pid, SIGTERM);
+    assert_int_equal(wait_exit(pid), 0);
+    child = -1;
+    char grep[512];
+    snprintf(grep, sizeof grep, "grep -q '%s' %s", text, log);
+    assert_int_equal(system(grep), 0);
+}
+
 static void test_broker_lost_and_back(void **state)
 {
     (void)state;
     char log[128];
-    snprintf(log, sizeof log, "%s/stream.log", dir);
     uint16_t port;
-    /* the no-contact timeout is long: a fast 503 can only come from ALL_BROKERS_DOWN */
-    pid_t pid = spawn_health("health", "60s", log, &port);
+    pid_t pid = spawn_health("health", log, &port); /* a fast 503 is ALL_BROKERS_DOWN's */
     struct http_reply r;
     wait_health(port, 200, 10, &r);
     assert_non_null(strstr(r.body, "\"status\":\"ok\",\"kafka\":\"up\",\"consumer\":\"up\","
@@ -161,18 +183,10 @@ static void test_broker_lost_and_back(void **state)
     assert_true(both);
 
     assert_int_equal(rd_kafka_mock_broker_set_up(mc, 1), 0);
-    ms = wait_health(port, 200, 20, &r);
-    fprintf(stderr, "200 again %ld ms after the broker came back\n", ms);
-    assert_non_null(strstr(r.body, "\"kafka\":\"up\""));
-    http_reply_free(&r);
-    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"consumer\"} 1\n"));
+    expect_back(port, "the broker came back", "\"kafka\":\"up\"",
+                "\nstreamguard_kafka_up{client=\"consumer\"} 1\n");
 
-    kill(pid, SIGTERM);
-    assert_int_equal(wait_exit(pid), 0);
-    child = -1;
-    char grep[256];
-    snprintf(grep, sizeof grep, "grep -q 'consumer: all brokers are down' %s", log);
-    assert_int_equal(system(grep), 0);
+    stop_and_grep(pid, log, "consumer: all brokers are down");
 }
 
 /* Writes `n` lines that are not JSON to the input topic (each one a dead letter to come). */
@@ -197,9 +211,8 @@ static void test_producer_failing(void **state)
 {
     (void)state;
     char log[128];
-    snprintf(log, sizeof log, "%s/stream-prod.log", dir);
     uint16_t port;
-    pid_t pid = spawn_health("health-prod", "60s", log, &port);
+    pid_t pid = spawn_health("health-prod", log, &port);
     struct http_reply r;
     wait_health(port, 200, 20, &r);
     http_reply_free(&r);
@@ -223,23 +236,16 @@ static void test_producer_failing(void **state)
     http_reply_free(&r);
     assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"consumer\"} 1\n"));
     assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"alerts_producer\"} 0\n"));
-    assert_true(gauge_is(port, "\nstreamguard_kafka_delivery_failures_total{client=\"alerts_producer\"} "));
-    assert_false(gauge_is(port, "\nstreamguard_kafka_delivery_failures_total{client=\"alerts_producer\"} 0\n"));
+#define FAILURES "\nstreamguard_kafka_delivery_failures_total{client=\"alerts_producer\"} "
+    assert_true(gauge_is(port, FAILURES));
+    assert_false(gauge_is(port, FAILURES "0\n"));
 
     rd_kafka_mock_clear_request_errors(mc, 0 /* Produce */);
     produce_invalid(2);
-    ms = wait_health(port, 200, 30, &r);
-    fprintf(stderr, "200 again %ld ms after Produce works again\n", ms);
-    assert_non_null(strstr(r.body, "\"alerts_producer\":\"up\""));
-    http_reply_free(&r);
-    assert_true(gauge_is(port, "\nstreamguard_kafka_up{client=\"alerts_producer\"} 1\n"));
+    expect_back(port, "Produce works again", "\"alerts_producer\":\"up\"",
+                "\nstreamguard_kafka_up{client=\"alerts_producer\"} 1\n");
 
-    kill(pid, SIGTERM);
-    assert_int_equal(wait_exit(pid), 0);
-    child = -1;
-    char grep[256];
-    snprintf(grep, sizeof grep, "grep -q 'alerts producer: delivery to security-events-dlq failed' %s", log);
-    assert_int_equal(system(grep), 0);
+    stop_and_grep(pid, log, "alerts producer: delivery to security-events-dlq failed");
 }
 
 int main(void)
