@@ -11,6 +11,7 @@
 #include "batch/sg_features.h"
 #include "core/sg_hash.h"
 #include "core/sg_time.h"
+#include "core/sg_varint.h"
 #include "speed/sg_detect.h"
 
 #define FORMAT_VERSION 2
@@ -254,19 +255,13 @@ void sg_user_update(struct sg_user_state *u, const struct sg_event *ev)
 
 static void put_u(struct sg_buf *b, uint64_t v)
 {
-    unsigned char tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (unsigned char)v;
-    sg_buf_append(b, tmp, n);
+    uint8_t tmp[SG_VARINT_MAX];
+    sg_buf_append(b, tmp, sg_varint_encode(v, tmp));
 }
 
 static void put_i(struct sg_buf *b, int64_t v)
 {
-    put_u(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+    put_u(b, sg_varint_zigzag(v));
 }
 
 static void put_d(struct sg_buf *b, double d)
@@ -354,25 +349,12 @@ struct rd {
 
 static uint64_t get_u(struct rd *r)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            r->bad = 1;
-            return 0;
-        }
-        unsigned char c = *r->p++;
-        v |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80))
-            return v;
-    }
-    r->bad = 1;
-    return 0;
+    return sg_varint_read(&r->p, r->end, &r->bad);
 }
 
 static int64_t get_i(struct rd *r)
 {
-    uint64_t v = get_u(r);
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    return sg_varint_unzigzag(get_u(r));
 }
 
 static double get_d(struct rd *r)

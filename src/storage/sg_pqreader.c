@@ -14,6 +14,7 @@
 
 #include "core/sg_err.h"
 #include "core/sg_mem.h"
+#include "core/sg_varint.h"
 
 #define MAX_FILE (512u << 20)
 #define MAX_COLS 4096
@@ -28,25 +29,12 @@ struct rd {
 
 static uint64_t varint(struct rd *r)
 {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (r->p >= r->end) {
-            r->bad = 1;
-            return 0;
-        }
-        uint8_t b = *r->p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return v;
-    }
-    r->bad = 1;
-    return 0;
+    return sg_varint_read(&r->p, r->end, &r->bad);
 }
 
 static int64_t zigzag(struct rd *r)
 {
-    uint64_t v = varint(r);
-    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+    return sg_varint_unzigzag(varint(r));
 }
 
 static const uint8_t *take(struct rd *r, uint64_t n)

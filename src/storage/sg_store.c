@@ -15,6 +15,7 @@
 #include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "core/sg_time.h"
+#include "core/sg_varint.h"
 
 enum cf {
     CF_META = 0,
@@ -493,15 +494,11 @@ void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts, const char *
                               const char *user, size_t ul, int type, uint64_t seq,
                               const char *json, size_t jl)
 {
-    unsigned char k[KMAX], tsb[8], sq[10];
+    unsigned char k[KMAX], tsb[8], sq[SG_VARINT_MAX];
     size_t kl = time_key(k, ts, id, idl);
     put_tagged(b->wb, b->st->cf[CF_EVENTS], k, kl, (unsigned char)type, json, jl);
     kl = user_key(k, user, ul, ts, id, idl);
-    size_t sl = 0;
-    do { /* LEB128 varint */
-        sq[sl++] = (unsigned char)((seq & 0x7f) | (seq > 0x7f ? 0x80 : 0));
-        seq >>= 7;
-    } while (seq);
+    size_t sl = sg_varint_encode(seq, sq);
     defer_put(b, CF_EVENTS_USER, k, kl, sq, sl);
     be64(tsb, (uint64_t)ts);
     defer_put(b, CF_EVENT_IDS, id, idl, tsb, 8);
@@ -849,13 +846,9 @@ static int in_range(const struct scan *s, const char *k, size_t kl)
 /* A LEB128 varint filling the whole of v[0..n), or 0 when it does not. */
 static uint64_t varint(const char *v, size_t n)
 {
-    uint64_t x = 0;
-    for (size_t i = 0; i < n && i < 10; i++) {
-        x |= (uint64_t)((unsigned char)v[i] & 0x7f) << (7 * i);
-        if (!((unsigned char)v[i] & 0x80))
-            return i + 1 == n ? x : 0;
-    }
-    return 0;
+    uint64_t x;
+    int len = sg_varint_decode(v, n, &x);
+    return len > 0 && (size_t)len == n ? x : 0;
 }
 
 /* Fetches the row's value (from the main CF for index scans) and applies the kind filter.

@@ -5,24 +5,17 @@
 #include <string.h>
 
 #include "core/sg_err.h"
+#include "core/sg_varint.h"
 
 void sg_thrift_varint(struct sg_buf *out, uint64_t v)
 {
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    sg_buf_append(out, tmp, n);
+    uint8_t tmp[SG_VARINT_MAX];
+    sg_buf_append(out, tmp, sg_varint_encode(v, tmp));
 }
 
 void sg_thrift_zigzag(struct sg_buf *out, int64_t v)
 {
-    /* (v << 1) ^ (v >> 63), computed on unsigned to avoid UB on the shift of negatives */
-    uint64_t u = ((uint64_t)v << 1) ^ (uint64_t)(v < 0 ? -1 : 0);
-    sg_thrift_varint(out, u);
+    sg_thrift_varint(out, sg_varint_zigzag(v));
 }
 
 static void putb(struct sg_thrift *t, uint8_t b)
