@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "core/sg_hash.h"
+#include "core/sg_substr.h"
 
 #define HSEED UINT64_C(0x53474645415431) /* "SGFEAT1" */
 #define BURST_SECONDS 5.0
@@ -237,50 +238,9 @@ static double char_entropy(const char *s, size_t n)
     return e;
 }
 
-/* Case-insensitive "contains any needle" in one pass: a table of the needles' first two bytes
- * (built once) marks the positions worth comparing, so a 40-byte path costs ~40 table lookups
- * instead of one memmem per needle. Only the first 512 bytes are looked at. */
-struct matcher {
-    const char *const *needles;
-    size_t n;
-    uint8_t len[64];
-    uint64_t bigram[65536 / 64];
-};
-
-static void matcher_build(struct matcher *m, const char *const *needles)
-{
-    memset(m, 0, sizeof *m);
-    m->needles = needles;
-    for (size_t i = 0; needles[i] && i < 64; i++, m->n++) {
-        m->len[i] = (uint8_t)strlen(needles[i]);
-        unsigned bg = (unsigned char)needles[i][0] | (unsigned char)needles[i][1] << 8;
-        m->bigram[bg / 64] |= UINT64_C(1) << (bg % 64);
-    }
-}
-
-static int contains_any(const struct matcher *m, const struct sg_str *s)
-{
-    if (s->len < 2)
-        return 0;
-    char low[512];
-    size_t n = s->len < sizeof low ? s->len : sizeof low;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s->p[i];
-        low[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    for (size_t i = 0; i + 1 < n; i++) {
-        unsigned bg = (unsigned char)low[i] | (unsigned char)low[i + 1] << 8;
-        if (!(m->bigram[bg / 64] >> (bg % 64) & 1))
-            continue;
-        for (size_t k = 0; k < m->n; k++)
-            if (m->len[k] <= n - i && !memcmp(low + i, m->needles[k], m->len[k]))
-                return 1;
-    }
-    return 0;
-}
-
-/* contains_any() memoised per user by the string's hash (seeded per needle list). */
-static int matches(struct sg_features *f, const struct sg_str *s, const struct matcher *mt,
+/* sg_substr_any() over the first 512 bytes, memoised per user by the string's hash (seeded per
+ * needle list). */
+static int matches(struct sg_features *f, const struct sg_str *s, const struct sg_substr_set *mt,
                    uint64_t seed)
 {
     if (!s->len)
@@ -289,7 +249,7 @@ static int matches(struct sg_features *f, const struct sg_str *s, const struct m
     unsigned slot = (unsigned)(h >> 60);
     if (f->memo_key[slot] == h)
         return f->memo_val[slot];
-    int r = contains_any(mt, s);
+    int r = sg_substr_any(mt, s->p, s->len < 512 ? s->len : 512);
     f->memo_key[slot] = h;
     f->memo_val[slot] = (uint8_t)r;
     return r;
@@ -322,12 +282,12 @@ static const char *const admin_tools[] = {
     "rundll32",  "ncat",     "netcat",    "nmap",     "lsass",  "crackmapexec", "secretsdump",
     "bitsadmin", "schtasks", "-enc",      NULL};
 
-static struct matcher sensitive_m, tools_m;
+static struct sg_substr_set sensitive_m, tools_m;
 
 static void build_matchers(void)
 {
-    matcher_build(&sensitive_m, sensitive_paths);
-    matcher_build(&tools_m, admin_tools);
+    sg_substr_build(&sensitive_m, sensitive_paths);
+    sg_substr_build(&tools_m, admin_tools);
 }
 
 static void add_time(struct sg_features *f, const struct sg_event *ev)

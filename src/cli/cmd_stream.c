@@ -331,8 +331,11 @@ int cmd_stream(int argc, char **argv)
     }
     struct sg_store *store;
     char err[512];
-    int src = sg_store_open(cfg.stream.db, SG_STORE_PRIMARY, NULL, cfg.stream.retention_ms, &store,
-                            err, sizeof err);
+    /* Without a model nothing in this process reads events back (rolling features need
+     * one): the store can give the write-only CFs append-only memtables. */
+    enum sg_store_mode mode = cfg.stream.model[0] ? SG_STORE_PRIMARY : SG_STORE_PRIMARY_APPEND;
+    int src = sg_store_open(cfg.stream.db, mode, NULL, cfg.stream.retention_ms, &store, err,
+                            sizeof err);
     if (src != SG_OK) {
         fprintf(stderr, "streamguard stream: %s\n", err);
         rc = src == SG_ERR_UNAVAILABLE ? EXIT_UNAVAIL : EXIT_RUNTIME;

@@ -6,37 +6,27 @@
  * is "sensitive_burst", score 0.6 + 0.05 per further access, weight 0.8. */
 #include "speed/sg_detect.h"
 
-#include <string.h>
-#include <strings.h>
+#include <pthread.h>
+
+#include "core/sg_substr.h"
+
+static const char *const sensitive_patterns[] = {
+    "/etc/shadow", "/etc/sudoers", "/.ssh/id_", "/.ssh/authorized_keys", "/.aws/credentials",
+    "/.kube/config", "\\config\\sam", "\\ntds.dit", "/etc/passwd", "login data", "/root/",
+    "\\system32\\config\\", "/.gnupg/", "id_rsa", "api-keys", "api_keys", "customers.sql",
+    "payroll", "credentials", "secrets", "lsass", NULL};
+static struct sg_substr_set sensitive_set;
+static pthread_once_t sensitive_once = PTHREAD_ONCE_INIT;
+
+static void build_sensitive(void)
+{
+    sg_substr_build(&sensitive_set, sensitive_patterns);
+}
 
 int sg_det_sensitive_path(const char *path, size_t n)
 {
-    static const char *const pats[] = {"/etc/shadow", "/etc/sudoers", "/.ssh/id_", "/.ssh/authorized_keys",
-                                       "/.aws/credentials", "/.kube/config", "\\config\\sam",
-                                       "\\ntds.dit", "/etc/passwd", "login data", "/root/",
-                                       "\\system32\\config\\", "/.gnupg/", "id_rsa",
-                                       "api-keys", "api_keys", "customers.sql", "payroll",
-                                       "credentials", "secrets", "lsass"};
-    /* The patterns are lower case: fold the path once (ASCII, as strncasecmp does in the C
-     * locale) and let memmem scan for each, instead of a strncasecmp at every offset. */
-    char low[1024];
-    if (n <= sizeof low) {
-        for (size_t k = 0; k < n; k++) {
-            unsigned char c = (unsigned char)path[k];
-            low[k] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-        }
-        for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++)
-            if (memmem(low, n, pats[i], strlen(pats[i])))
-                return 1;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof pats / sizeof pats[0]; i++) {
-        size_t pl = strlen(pats[i]);
-        for (size_t k = 0; k + pl <= n; k++)
-            if (strncasecmp(path + k, pats[i], pl) == 0)
-                return 1;
-    }
-    return 0;
+    pthread_once(&sensitive_once, build_sensitive);
+    return sg_substr_any(&sensitive_set, path, n);
 }
 
 void sg_det_sensitive_file(const struct sg_user_state *u, const struct sg_event *ev,

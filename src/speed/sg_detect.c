@@ -51,12 +51,22 @@ static struct sg_finding *current(struct sg_findings *fs)
     return fs->n ? &fs->f[fs->n - 1] : NULL;
 }
 
+/* `,"key":` (no comma before the first); keys are our own identifiers, never escaped. */
+static void detail_key(struct sg_findings *fs, const struct sg_finding *f, const char *key)
+{
+    if (f->detail_len)
+        sg_buf_putc(&fs->detail, ',');
+    sg_buf_putc(&fs->detail, '"');
+    sg_buf_puts(&fs->detail, key);
+    sg_buf_append(&fs->detail, "\":", 2);
+}
+
 void sg_findings_num(struct sg_findings *fs, const char *key, double v)
 {
     struct sg_finding *f = current(fs);
     if (!f)
         return;
-    sg_buf_printf(&fs->detail, "%s\"%s\":", f->detail_len ? "," : "", key);
+    detail_key(fs, f, key);
     sg_buf_json_double(&fs->detail, v);
     f->detail_len = fs->detail.len - f->detail_off;
 }
@@ -66,7 +76,7 @@ void sg_findings_str(struct sg_findings *fs, const char *key, const char *s, siz
     struct sg_finding *f = current(fs);
     if (!f)
         return;
-    sg_buf_printf(&fs->detail, "%s\"%s\":", f->detail_len ? "," : "", key);
+    detail_key(fs, f, key);
     sg_buf_json_str(&fs->detail, s, n);
     f->detail_len = fs->detail.len - f->detail_off;
 }

@@ -24,7 +24,8 @@ struct sg_msg {
     int64_t msg_ts_ms;  /* producer timestamp, or -1 when unknown */
 };
 
-/* Sinks, called during sg_pipeline_add (before the batch is written: at-least-once). */
+/* Sinks, called during sg_pipeline_add or sg_pipeline_flush (before the batch is written:
+ * at-least-once). */
 typedef void (*sg_alert_fn)(void *ctx, const char *user, size_t user_len, const char *json,
                             size_t len);
 typedef void (*sg_dlq_fn)(void *ctx, const struct sg_msg *m, const struct sg_event_error *err);
@@ -56,10 +57,13 @@ struct sg_pipeline;
 int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out);
 void sg_pipeline_free(struct sg_pipeline *p);
 
-/* Processes one message into the current batch. Invalid messages are counted, handed to the
- * DLQ sink and their offset is consumed; duplicates (event_id already stored or earlier in the
- * batch) are counted and skipped. Returns SG_OK, or SG_ERR_STORE when a profile could not be
- * read (the caller stops without writing the batch). */
+/* Adds one message to the current batch. It is decoded and checked against the batch at
+ * once: invalid messages are counted, handed to the DLQ sink and their offset is consumed;
+ * duplicates of an event earlier in the batch are counted and skipped. The rest - the dedup
+ * lookup in the store, detection, profile update, staging - is done for up to 64 messages
+ * together (one batched store lookup), in arrival order, and at the latest by
+ * sg_pipeline_flush. Returns SG_OK, or SG_ERR_STORE when the store could not be read for this
+ * or an earlier message (the caller stops without writing the batch). */
 int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m);
 
 /* Closes the batch (events, anomalies, dirty profiles, offsets, counters) and hands it to the

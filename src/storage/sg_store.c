@@ -170,6 +170,11 @@ static const char *filter_name(void *state)
 
 /* ---- open / close ----------------------------------------------------------------------- */
 
+static int is_primary(const struct sg_store *st)
+{
+    return st->mode == SG_STORE_PRIMARY || st->mode == SG_STORE_PRIMARY_APPEND;
+}
+
 static void tune(struct sg_store *st)
 {
     rocksdb_options_t *o = st->opts;
@@ -193,10 +198,9 @@ static void tune(struct sg_store *st)
      * 4 x the sum of all memtables (3.86 GB seen in a 3.5M-event replay). Past this size
      * RocksDB flushes the CFs that pin the oldest WAL file. */
     rocksdb_options_set_max_total_wal_size(o, WAL_CAP_BYTES);
-    /* Not a vector memtable for the write-mostly CFs (events, by-user indexes), although it
-     * made their inserts ~10 % cheaper: the speed layer reads a user's events back from this
-     * primary instance (rolling features), and a vector memtable sorts a copy of itself for
-     * every read. */
+    /* One writer thread: concurrent memtable inserts buy nothing, and the vector memtables
+     * of SG_STORE_PRIMARY_APPEND do not support them. */
+    rocksdb_options_set_allow_concurrent_memtable_write(o, 0);
     st->bbt = rocksdb_block_based_options_create();
     st->bloom = rocksdb_filterpolicy_create_bloom_full(10);
     rocksdb_block_based_options_set_filter_policy(st->bbt, st->bloom);
@@ -213,7 +217,15 @@ static void tune(struct sg_store *st)
             rocksdb_options_set_memtable_whole_key_filtering(st->cf_opts[i], 1);
             rocksdb_options_set_memtable_prefix_bloom_size_ratio(st->cf_opts[i], 0.05);
         }
-        if (cf_ts[i] != TS_NONE && st->mode == SG_STORE_PRIMARY) {
+        /* SG_STORE_PRIMARY_APPEND: CFs this process only writes get an unsorted vector
+         * memtable (an append per insert instead of a skiplist search, sorted once by the
+         * flush thread). Not in a plain primary: the speed layer with a model reads a user's
+         * events back (rolling features), and a vector memtable sorts a copy of itself for
+         * every read. Secondary instances have their own (skiplist) memtables. */
+        if (st->mode == SG_STORE_PRIMARY_APPEND &&
+            (i == CF_EVENTS || i == CF_EVENTS_USER || i == CF_ANOM_USER))
+            rocksdb_options_set_memtable_vector_rep(st->cf_opts[i]);
+        if (cf_ts[i] != TS_NONE && is_primary(st)) {
             st->fstate[i].st = st;
             st->fstate[i].cf = (enum cf)i;
             st->filters[i] = rocksdb_compactionfilter_create(&st->fstate[i], filter_destroy, filter_fn,
@@ -275,7 +287,7 @@ int sg_store_open(const char *dir, enum sg_store_mode mode, const char *secondar
     rocksdb_writeoptions_set_sync(st->wopts_sync, 1);
     st->ropts = rocksdb_readoptions_create();
     char *err = NULL;
-    if (mode == SG_STORE_PRIMARY) {
+    if (is_primary(st)) {
         st->db = rocksdb_open_column_families(st->opts, dir, CF_COUNT, cf_names,
                                               (const rocksdb_options_t *const *)st->cf_opts,
                                               st->cf, &err);
@@ -582,7 +594,7 @@ static void retention_delete(struct sg_store *st, struct sg_store_batch *b)
 
 int sg_store_write(struct sg_store *st, struct sg_store_batch *b, int sync)
 {
-    if (st->mode != SG_STORE_PRIMARY)
+    if (!is_primary(st))
         return SG_ERR_INVALID;
     int64_t old = atomic_load(&st->watermark);
     if (b->watermark > old) {
@@ -654,6 +666,40 @@ int sg_store_event_seen(struct sg_store *st, const char *id, size_t idl)
     int64_t ts = row_ts(CF_EVENT_IDS, id, idl, v, vl);
     rocksdb_free(v);
     return ts >= cutoff_of(st);
+}
+
+int sg_store_events_seen(struct sg_store *st, size_t n, const char *const *ids,
+                         const size_t *id_lens, int *seen)
+{
+    enum { CHUNK = 128 };
+    rocksdb_pinnableslice_t *vals[CHUNK];
+    char *errs[CHUNK];
+    int rc = SG_OK;
+    int64_t cut = cutoff_of(st);
+    rocksdb_set_perf_level(rocksdb_disable); /* see sg_store_write */
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t k = n - at < CHUNK ? n - at : CHUNK;
+        rocksdb_batched_multi_get_cf(st->db, st->ropts, st->cf[CF_EVENT_IDS], k, ids + at,
+                                     id_lens + at, vals, errs, 0);
+        for (size_t i = 0; i < k; i++) {
+            seen[at + i] = 0;
+            if (errs[i]) {
+                char msg[512];
+                int r = conv_err(errs[i], "read", msg, sizeof msg);
+                if (rc == SG_OK) {
+                    sg_log_ratelimited(SG_LOG_ERROR, 1, "store: %s", msg);
+                    rc = r;
+                }
+            }
+            if (!vals[i])
+                continue;
+            size_t vl;
+            const char *v = rocksdb_pinnableslice_value(vals[i], &vl);
+            seen[at + i] = row_ts(CF_EVENT_IDS, ids[at + i], id_lens[at + i], v, vl) >= cut;
+            rocksdb_pinnableslice_destroy(vals[i]);
+        }
+    }
+    return rc;
 }
 
 int sg_store_user_get(struct sg_store *st, const char *user, size_t ul, struct sg_buf *out)

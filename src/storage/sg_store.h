@@ -60,6 +60,12 @@ enum sg_store_mode {
     SG_STORE_PRIMARY = 0,   /* read-write, creates the database if missing */
     SG_STORE_SECONDARY = 1, /* read-only follower of a primary (other process) */
     SG_STORE_READONLY = 2,  /* read-only snapshot of a closed database (tools, dumps) */
+    /* A primary whose process never reads the events, anomalies-by-user and events-by-user
+     * column families back (a speed layer without a batch model; other processes read them
+     * through SG_STORE_SECONDARY): their memtables are unsorted vectors, an append per
+     * insert, sorted once when flushed. Reads of those CFs through this handle stay correct
+     * but sort a copy of the memtable per call: do not use it for a reader. */
+    SG_STORE_PRIMARY_APPEND = 3,
 };
 
 /* Opens the database in `dir`. `retention_ms` <= 0 keeps everything. For SG_STORE_SECONDARY,
@@ -113,6 +119,11 @@ int sg_store_offset_get(struct sg_store *st, const char *source, int32_t partiti
                         int64_t *next_offset);
 /* 1 if an event with this id is stored (and not expired), 0 if not, <0 on error. */
 int sg_store_event_seen(struct sg_store *st, const char *event_id, size_t id_len);
+/* sg_store_event_seen for n ids in one RocksDB MultiGet (one pass per level for all of them,
+ * cheaper than n lookups): seen[i] = 1 if ids[i] is stored and not expired, else 0. Returns
+ * SG_OK, or SG_ERR_STORE / SG_ERR_NOSPACE (then seen[] is unspecified). */
+int sg_store_events_seen(struct sg_store *st, size_t n, const char *const *ids,
+                         const size_t *id_lens, int *seen);
 /* Replaces `out` with the user's state blob. SG_OK, SG_ERR_NOTFOUND, SG_ERR_STORE. */
 int sg_store_user_get(struct sg_store *st, const char *user, size_t user_len,
                       struct sg_buf *out);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include "core/sg_err.h"
 #include "core/sg_mem.h"
 #include "core/sg_rng.h"
+#include "core/sg_substr.h"
 #include "core/sg_time.h"
 
 static int64_t parse(const char *s)
@@ -279,6 +281,47 @@ static void test_config_files_in_sync(void **state)
     sg_config_release(&c);
 }
 
+/* sg_substr_any against the obvious reference (strncasecmp at every offset, per needle) on
+ * seeded random strings drawn mostly from the needles' own letters, so matches, near misses
+ * and matches at both ends all occur. */
+static int substr_reference(const char *const *needles, const char *str, size_t n)
+{
+    for (size_t k = 0; needles[k]; k++) {
+        size_t l = strlen(needles[k]);
+        for (size_t i = 0; i + l <= n; i++)
+            if (strncasecmp(str + i, needles[k], l) == 0)
+                return 1;
+    }
+    return 0;
+}
+
+static void test_substr_any(void **state)
+{
+    (void)state;
+    static const char *const needles[] = {"/etc/shadow", "id_rsa", "\\sam", "-enc", "ab", NULL};
+    struct sg_substr_set set;
+    sg_substr_build(&set, needles);
+    assert_int_equal(sg_substr_any(&set, "x/ETC/Shadow", 12), 1);
+    assert_int_equal(sg_substr_any(&set, "x/etc/shado", 11), 0);
+    assert_int_equal(sg_substr_any(&set, "AB", 2), 1);      /* the whole string */
+    assert_int_equal(sg_substr_any(&set, "AB", 1), 0);      /* the length bounds the match */
+    assert_int_equal(sg_substr_any(&set, "", 0), 0);
+    static const char alpha[] = "/etcshadowid_rsaSAM\\-ENCab.x";
+    struct sg_rng r;
+    sg_rng_seed(&r, 7);
+    char buf[64];
+    size_t hits = 0;
+    for (int it = 0; it < 20000; it++) {
+        size_t n = sg_rng_below(&r, sizeof buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = alpha[sg_rng_below(&r, sizeof alpha - 1)];
+        int want = substr_reference(needles, buf, n);
+        assert_int_equal(sg_substr_any(&set, buf, n), want);
+        hits += (size_t)want;
+    }
+    assert_true(hits > 1000 && hits < 19000); /* both outcomes were exercised */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_json_double_matches_printf),     cmocka_unit_test(test_arena),
         cmocka_unit_test(test_rng),          cmocka_unit_test(test_config_load),
         cmocka_unit_test(test_config_files_in_sync), cmocka_unit_test(test_read_file),
+        cmocka_unit_test(test_substr_any),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
