@@ -89,9 +89,11 @@ void sg_kafka_health_stats(struct sg_kafka_health *h, const char *json, size_t l
             rx += n->valuedouble;
     }
     cJSON_Delete(root);
-    /* responses received since the last report, from a broker still connected: responses
-     * that arrived just before the brokers went down must not undo ALL_BROKERS_DOWN */
-    if (up && rx > h->last_rx)
+    /* consumer: responses received since the last report, from a broker still connected
+     * (responses that arrived just before the brokers went down must not undo
+     * ALL_BROKERS_DOWN, and a hung broker keeps its connection UP). An idle producer may
+     * receive nothing after its reconnection handshake: a connected broker is its contact. */
+    if (up && (rx > h->last_rx || h->role == SG_KAFKA_PRODUCER))
         sg_kafka_health_contact(h);
     h->last_rx = rx;
 }
@@ -148,7 +150,11 @@ int sg_kafka_health_check(const struct sg_kafka_health *h, char *reason, size_t 
     int64_t now = sg_time_mono_ms();
     int64_t down = atomic_load(&h->down_since);
     int64_t age = now - atomic_load_explicit(&h->contact_ms, memory_order_relaxed);
-    if (down) {
+    uint64_t rep = atomic_load(&h->reported); /* first: reported <= queued at any time */
+    uint64_t waiting = atomic_load(&h->queued) - rep;
+    /* a producer with nothing to deliver is not failing anything (and an idle one may not
+     * reconnect until it has): its broker loss counts once messages wait */
+    if (down && (h->role == SG_KAFKA_CONSUMER || waiting)) {
         snprintf(reason, n, "%s: all brokers down for %lld s", h->name,
                  (long long)(now - down) / 1000);
         return 0;

@@ -14,10 +14,11 @@
 struct sg_kafka_health;
 
 /* What "healthy" means for the client. A consumer talks to its brokers all the time (fetches,
- * heartbeats), so silence longer than the timeout is down. An idle producer sends nothing, so
- * silence is fine; it is down instead while queued messages see no delivery report for the
- * timeout, or while its latest delivery report is a failure younger than the timeout. Both are
- * down from ALL_BROKERS_DOWN until a broker answers again. */
+ * heartbeats), so silence longer than the timeout is down, and so is ALL_BROKERS_DOWN until a
+ * broker answers again. An idle producer sends nothing, so silence is fine; it is down while
+ * its latest delivery report is a failure younger than the timeout, while queued messages see
+ * no delivery report for the timeout, and - at once - while messages are queued after
+ * ALL_BROKERS_DOWN and no broker is connected again. */
 enum sg_kafka_role { SG_KAFKA_CONSUMER, SG_KAFKA_PRODUCER };
 
 /* A new tracker for the client named `client` (a Prometheus label value such as "consumer" or
@@ -34,7 +35,8 @@ void sg_kafka_health_free(struct sg_kafka_health *h);
 void sg_kafka_health_error(struct sg_kafka_health *h, int err);
 
 /* From the client's statistics callback (statistics.interval.ms): contact when some broker
- * is in state UP and the brokers' received-response count grew since the previous call.
+ * is in state UP and (consumer only) the brokers' received-response count grew since the
+ * previous call.
  * Malformed JSON is ignored. Same thread rule as sg_kafka_health_error. */
 void sg_kafka_health_stats(struct sg_kafka_health *h, const char *json, size_t len);
 
