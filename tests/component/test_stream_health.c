@@ -95,7 +95,8 @@ static int gauge_is(uint16_t port, const char *line)
 
 /* Spawns `stream` in group `group` (store <dir>/<group>.db, stderr to <dir>/<group>.log,
  * written to `log`) with stream.broker_timeout `timeout` (the no-contact timeout, failure
- * hold and stuck-queue limit); waits for its /metrics port and its partition assignment. */
+ * hold and stuck-queue limit); waits for its /metrics port, its partition assignment and a
+ * healthy /health. */
 static pid_t spawn_health(const char *group, const char *timeout, char log[128],
                           uint16_t *port)
 {
@@ -126,6 +127,9 @@ static pid_t spawn_health(const char *group, const char *timeout, char log[128],
     snprintf(grep, sizeof grep, "grep -q 'assigned %s' %s", TOPIC, log);
     for (int i = 0; i < 400 && system(grep) != 0; i++)
         usleep(50000);
+    struct http_reply r;
+    wait_health(*port, 200, 20, &r);
+    http_reply_free(&r);
     return pid;
 }
 
@@ -177,7 +181,7 @@ static void test_broker_lost_and_back(void **state)
     /* the no-contact timeout is long: a fast 503 is ALL_BROKERS_DOWN's */
     pid_t pid = spawn_health("health", "60s", log, &port);
     struct http_reply r;
-    wait_health(port, 200, 10, &r);
+    assert_int_equal(http_get(port, "/health", NULL, &r), 200);
     assert_non_null(strstr(r.body, "\"status\":\"ok\",\"kafka\":\"up\",\"consumer\":\"up\","
                                    "\"alerts_producer\":\"up\""));
     char ct[64];
@@ -259,8 +263,6 @@ static void test_producer_failing(void **state)
     uint16_t port;
     pid_t pid = spawn_health("health-prod", "60s", log, &port);
     struct http_reply r;
-    wait_health(port, 200, 20, &r);
-    http_reply_free(&r);
 
     invalid_input_then(pid, 5, fail_produce);
 
@@ -297,8 +299,6 @@ static void test_producer_stuck(void **state)
     rd_kafka_mock_clear_request_errors(mc, 0 /* Produce */); /* left if the last test failed */
     pid_t pid = spawn_health("health-stuck", "2s", log, &port);
     struct http_reply r;
-    wait_health(port, 200, 20, &r);
-    http_reply_free(&r);
 
     invalid_input_then(pid, 1, delay_produce);
     wait_health(port, 503, 15, &r);
