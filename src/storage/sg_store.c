@@ -70,6 +70,7 @@ struct sg_store {
 
 /* A put of a randomly keyed CF, held back until sg_store_write (see add_deferred). */
 struct dput {
+    uint64_t head; /* the key's first 8 bytes, big-endian, zero-padded: most compares end here */
     uint32_t cf, seq;
     size_t off; /* key then value in the batch's `defer` buffer */
     uint32_t kl, vl;
@@ -462,6 +463,9 @@ static void defer_put(struct sg_store_batch *b, enum cf cf, const void *k, size_
 {
     b->dputs = sg_xgrow(b->dputs, &b->dcap, b->ndputs + 1, sizeof *b->dputs);
     struct dput *d = &b->dputs[b->ndputs];
+    unsigned char h[8] = {0};
+    memcpy(h, k, kl < 8 ? kl : 8);
+    d->head = rd64(h);
     d->cf = (uint32_t)cf;
     d->seq = (uint32_t)b->ndputs++;
     d->off = b->defer.len;
@@ -477,6 +481,8 @@ static int dput_cmp(const void *x, const void *y, void *ctx)
     const unsigned char *base = ctx;
     if (a->cf != c->cf)
         return a->cf < c->cf ? -1 : 1;
+    if (a->head != c->head) /* = memcmp of the first 8 bytes (a shorter key is zero-padded, */
+        return a->head < c->head ? -1 : 1; /* and sorts first when the padding ties) */
     size_t n = a->kl < c->kl ? a->kl : c->kl;
     int r = memcmp(base + a->off, base + c->off, n);
     if (r)
