@@ -2,7 +2,10 @@
  * generate`, seeded): (1) replay from file through the full pipeline with RocksDB
  * persistence (the `stream --input` path), events/s; (2) per-event detection latency
  * (detectors + profile update, in memory), exact p50/p99/p99.9; baselines in the same run:
- * decode-only throughput and the pipeline without the store's work measured separately.
+ * decode-only throughput and the pipeline without the store's work measured separately; (3)
+ * the storage floor: the same rows the pipeline writes (events with their two index entries,
+ * each batch's changed profiles, offsets), prepared untimed, written by one thread with the
+ * same store options and batch size - what RocksDB alone costs per event with this schema.
  * Medians of SG_BENCH_REPS runs (default 3). Prints the machine and the date. */
 #include <math.h>
 #include <stdio.h>
@@ -156,6 +159,153 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The rows of one event, as the pipeline stages them. */
+struct row {
+    int64_t ts;
+    char *id, *user, *json;
+    size_t idl, ul, jl;
+    int type;
+    uint64_t seq;
+    size_t prof; /* index of the user's profile slot */
+};
+
+/* Prepared input of the storage floor: rows, and the encoded profile of every user changed in
+ * each batch as of the batch's end (what sg_pipeline_flush stages). */
+struct floor_in {
+    struct row *rows;
+    size_t n;
+    struct sg_buf *blobs; /* per batch: concatenated [u32 profile slot][u32 len][blob] */
+    size_t nbatches;
+    char **users;
+};
+
+static void floor_prepare(char **lines, size_t n, size_t batch, struct floor_in *in)
+{
+    size_t cap = 1 << 16;
+    struct prof *map = sg_xcalloc(cap, sizeof *map);
+    char **users = sg_xcalloc(cap, sizeof *users);
+    uint8_t *dirty = sg_xcalloc(cap, 1);
+    in->rows = sg_xcalloc(n, sizeof *in->rows);
+    in->nbatches = (n + batch - 1) / batch;
+    in->blobs = sg_xcalloc(in->nbatches, sizeof *in->blobs);
+    struct sg_arena ar;
+    sg_arena_init(&ar, 1 << 20);
+    struct sg_buf js, ub;
+    sg_buf_init(&js);
+    sg_buf_init(&ub);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct sg_event ev;
+        if (sg_event_decode(lines[i], strlen(lines[i]), &ev, &ar, NULL) == SG_OK) {
+            uint64_t h = sg_hash_bytes(ev.user.p, ev.user.len, 1) | 1;
+            size_t j = h & (cap - 1);
+            while (map[j].h && map[j].h != h)
+                j = (j + 1) & (cap - 1);
+            if (!map[j].h) {
+                map[j].h = h;
+                sg_user_init(&map[j].st);
+                users[j] = sg_xstrndup(ev.user.p, ev.user.len);
+            }
+            sg_buf_reset(&js);
+            sg_event_encode(&ev, &js);
+            struct row *r = &in->rows[m++];
+            *r = (struct row){ev.ts_ms, sg_xstrndup(ev.event_id.p, ev.event_id.len),
+                              users[j], sg_xstrndup(js.data, js.len), ev.event_id.len,
+                              ev.user.len, js.len, (int)ev.type, map[j].st.n_events + 1, j};
+            sg_user_update(&map[j].st, &ev);
+            dirty[j] = 1;
+        }
+        if ((i + 1) % batch == 0 || i + 1 == n) {
+            struct sg_buf *b = &in->blobs[i / batch];
+            sg_buf_init(b);
+            for (size_t j = 0; j < cap; j++) {
+                if (!dirty[j])
+                    continue;
+                dirty[j] = 0;
+                sg_buf_reset(&ub);
+                sg_user_encode(&map[j].st, &ub);
+                uint32_t hdr[2] = {(uint32_t)j, (uint32_t)ub.len};
+                sg_buf_append(b, hdr, sizeof hdr);
+                sg_buf_append(b, ub.data, ub.len);
+            }
+            sg_arena_reset(&ar);
+        }
+    }
+    in->n = m;
+    in->users = users;
+    sg_buf_release(&js);
+    sg_buf_release(&ub);
+    sg_arena_release(&ar);
+    free(dirty);
+    free(map);
+}
+
+static void floor_free(struct floor_in *in)
+{
+    for (size_t i = 0; i < in->n; i++) {
+        free(in->rows[i].id);
+        free(in->rows[i].json);
+    }
+    for (size_t b = 0; b < in->nbatches; b++)
+        sg_buf_release(&in->blobs[b]);
+    for (size_t j = 0; j < (1 << 16); j++)
+        free(in->users[j]);
+    free(in->users);
+    free(in->blobs);
+    free(in->rows);
+}
+
+/* Writes the prepared rows batch by batch (one thread, no overlap); events/s and events per
+ * CPU-second of the process (RocksDB's flush threads included). */
+static int bench_floor(const struct floor_in *in, size_t batch, size_t nlines, double *eps,
+                       double *cpu_eps)
+{
+    char dir[] = "/tmp/bench_floor_XXXXXX";
+    if (!mkdtemp(dir))
+        return -1;
+    struct sg_store *st;
+    char err[512];
+    if (sg_store_open(dir, SG_STORE_PRIMARY_APPEND, NULL, 0, &st, err, sizeof err) != SG_OK) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    struct sg_store_batch *b = sg_store_batch_new(st);
+    int64_t t0 = sg_time_mono_ns();
+    double c0 = cpu_s();
+    int rc = SG_OK;
+    size_t r = 0;
+    for (size_t k = 0; k < in->nbatches && rc == SG_OK; k++) {
+        size_t end_line = (k + 1) * batch; /* rows of the lines of this batch */
+        for (; r < in->n && r < end_line; r++) {
+            const struct row *w = &in->rows[r];
+            sg_store_batch_put_event(b, w->ts, w->id, w->idl, w->user, w->ul, w->type, w->seq,
+                                     w->json, w->jl);
+        }
+        const struct sg_buf *bl = &in->blobs[k];
+        for (size_t off = 0; off < bl->len;) {
+            uint32_t hdr[2];
+            memcpy(hdr, bl->data + off, sizeof hdr);
+            off += sizeof hdr;
+            const char *u = in->users[hdr[0]];
+            sg_store_batch_put_user(b, u, strlen(u), bl->data + off, hdr[1]);
+            off += hdr[1];
+        }
+        sg_store_batch_put_offset(b, "bench", 0, (int64_t)(end_line < nlines ? end_line : nlines));
+        rc = sg_store_write(st, b, 0);
+    }
+    double s = (double)(sg_time_mono_ns() - t0) / 1e9;
+    double c = cpu_s() - c0;
+    sg_store_batch_free(b);
+    sg_store_close(st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return -1;
+    *eps = (double)in->n / s;
+    *cpu_eps = (double)in->n / c;
+    return rc;
+}
+
 static int bench_replay(const char *path, size_t batch, double *eps, double *p99_us,
                         double *cpu_eps)
 {
@@ -164,7 +314,8 @@ static int bench_replay(const char *path, size_t batch, double *eps, double *p99
         return -1;
     struct sg_store *st;
     char err[512];
-    if (sg_store_open(dir, SG_STORE_PRIMARY, NULL, 0, &st, err, sizeof err) != SG_OK) {
+    /* as `stream --input` opens it without a model */
+    if (sg_store_open(dir, SG_STORE_PRIMARY_APPEND, NULL, 0, &st, err, sizeof err) != SG_OK) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
@@ -220,14 +371,22 @@ int main(void)
     printf("input: %zu generated events (2000 users, seed 5), batch size %zu, %d repetitions\n",
            nl, batch, reps);
     double dec[50], rep[50], rep_p99[50], d50[50], d99[50], d999[50], deps[50], rcpu[50];
+    double fl[50], flcpu[50];
+    struct floor_in fin;
+    floor_prepare(lines, nl, batch, &fin);
     for (int r = 0; r < reps; r++) {
         dec[r] = bench_decode(lines, nl);
         bench_detect(lines, nl, &d50[r], &d99[r], &d999[r], &deps[r]);
+        if (bench_floor(&fin, batch, nl, &fl[r], &flcpu[r]) != SG_OK)
+            return 1;
         if (bench_replay(path, batch, &rep[r], &rep_p99[r], &rcpu[r]) != SG_OK)
             return 1;
     }
+    floor_free(&fin);
     printf("baseline decode only:                 %10.0f events/s\n", median(dec, reps));
     printf("detection only (in memory):           %10.0f events/s\n", median(deps, reps));
+    printf("storage floor (same rows, store only): %9.0f events/s, %.0f events/CPU-s\n",
+           median(fl, reps), median(flcpu, reps));
     printf("replay, full pipeline + RocksDB:      %10.0f events/s   (target >= 250000)\n",
            median(rep, reps));
     printf("  the same per CPU-second (all threads): %10.0f events/CPU-s\n", median(rcpu, reps));

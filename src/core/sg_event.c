@@ -1365,7 +1365,16 @@ static void put_key(struct sg_buf *b, int *first, const char *key)
  * byte >= 0x80 (the same bytes either way). */
 static void put_json_str(struct sg_buf *b, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* eight bytes per step, as the decoder's scanner */
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (special8(w)) {
+            sg_buf_json_str(b, s, n);
+            return;
+        }
+    }
+    for (; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
             sg_buf_json_str(b, s, n);

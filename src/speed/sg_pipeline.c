@@ -56,9 +56,18 @@ struct mets {
     struct sg_gauge *users_cached, *watermark;
 };
 
+/* A changed profile as of the end of its batch, encoded and staged by the writer thread (the
+ * encoding was ~6 % of the pipeline thread's time; a copy of the flat struct is ~0.1 us). */
+struct ustage {
+    const char *user; /* in the batch's arena */
+    uint32_t ulen;
+    struct sg_user_state st;
+};
+
 /* What one batch owns while it is built and while it is being written: the RocksDB batch, the
- * arena holding its decoded strings, its event ids (in-batch dedup) and timestamps (lag
- * metrics). Two of them alternate: one is built while the other is written. */
+ * arena holding its decoded strings, its event ids (in-batch dedup), timestamps (lag
+ * metrics) and changed profiles. Two of them alternate: one is built while the other is
+ * written. */
 struct bstate {
     struct sg_store_batch *batch;
     struct sg_arena arena;
@@ -69,6 +78,9 @@ struct bstate {
     size_t nts, ts_cap;
     size_t pending;
     uint64_t batch_no;
+    struct ustage *us;
+    size_t nus, us_cap;
+    struct sg_buf ubuf; /* the writer thread's encoding buffer */
 };
 
 /* Decoded events whose dedup lookup in the store has not been made yet: the lookups of up to
@@ -277,6 +289,7 @@ int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
     for (int i = 0; i < 2; i++) {
         p->bs[i].batch = sg_store_batch_new(o->store);
         sg_arena_init(&p->bs[i].arena, 1 << 20);
+        sg_buf_init(&p->bs[i].ubuf);
     }
     p->cur = &p->bs[0];
     writer_start(p);
@@ -327,6 +340,8 @@ void sg_pipeline_free(struct sg_pipeline *p)
         free(b->msg_ts);
         free(b->ids);
         free(b->id_ptrs);
+        free(b->us);
+        sg_buf_release(&b->ubuf);
         sg_store_batch_free(b->batch);
         sg_arena_release(&b->arena);
     }
@@ -742,6 +757,12 @@ static void *writer_main(void *arg)
         struct bstate *b = w->job;
         pthread_mutex_unlock(&w->mu);
         int64_t t0 = sg_time_mono_ns();
+        for (size_t i = 0; i < b->nus; i++) {
+            sg_buf_reset(&b->ubuf);
+            sg_user_encode(&b->us[i].st, &b->ubuf);
+            sg_store_batch_put_user(b->batch, b->us[i].user, b->us[i].ulen, b->ubuf.data,
+                                    b->ubuf.len);
+        }
         int rc = sg_store_write(p->o.store, b->batch, p->o.sync);
         int64_t done_ns = sg_time_mono_ns(), t = done_ns - t0;
         int64_t done_ms = sg_time_now_ms();
@@ -781,6 +802,7 @@ static void bstate_reset(struct bstate *b)
 {
     b->nts = 0;
     b->pending = 0;
+    b->nus = 0;
     if (b->nids) {
         memset(b->id_ptrs, 0, b->ids_cap * sizeof *b->id_ptrs);
         b->nids = 0;
@@ -871,11 +893,13 @@ int sg_pipeline_flush(struct sg_pipeline *p)
     int rc = drain(p);
     if (rc != SG_OK)
         return rc; /* like a failed sg_pipeline_add: the caller stops, the batch is dropped */
+    b->us = sg_xgrow(b->us, &b->us_cap, p->ndirty, sizeof *b->us);
     for (size_t i = 0; i < p->ndirty; i++) {
         struct uentry *e = p->dirty[i];
-        sg_buf_reset(&p->scratch);
-        sg_user_encode(&e->st, &p->scratch);
-        sg_store_batch_put_user(b->batch, e->user, e->ulen, p->scratch.data, p->scratch.len);
+        struct ustage *u = &b->us[b->nus++];
+        u->user = sg_arena_strndup(&b->arena, e->user, e->ulen);
+        u->ulen = e->ulen;
+        u->st = e->st;
         e->dirty = 0;
     }
     p->ndirty = 0;

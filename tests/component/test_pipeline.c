@@ -19,6 +19,7 @@
 #include "core/sg_metrics.h"
 #include "core/sg_time.h"
 #include "speed/sg_pipeline.h"
+#include "speed/sg_user.h"
 #include "storage/sg_store.h"
 
 struct fixture {
@@ -119,11 +120,57 @@ static void test_e2e_latency_at_store_time(void **state)
     close_all(&f);
 }
 
+/* Duplicates of events stored by earlier (finished) batches are found by the batched store
+ * lookup whatever their position among new and invalid messages, and the profiles the writer
+ * thread encodes are those of the batch's end. */
+static void test_stored_dups_and_profiles(void **state)
+{
+    (void)state;
+    struct fixture f;
+    open_all(&f);
+    for (int i = 0; i < 200; i++)
+        add(&f, i, -1);
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
+    int per_user[5] = {40, 40, 40, 40, 40}, invalid = 0;
+    for (int k = 0; k < 150; k++) {
+        if (k % 10 == 9) {
+            struct sg_msg m = {"{\"event_id\":", 12, "test", 0, 5000 + k, -1};
+            assert_int_equal(sg_pipeline_add(f.p, &m), SG_OK);
+            invalid++;
+        } else if (k % 2) {
+            add(&f, k * 3 % 200, -1); /* stored two batches ago */
+        } else {
+            add(&f, 1000 + k, -1);
+            per_user[(1000 + k) % 5]++;
+        }
+    }
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
+    struct sg_pipeline_totals t = sg_pipeline_totals(f.p);
+    assert_int_equal(t.invalid, invalid);
+    assert_int_equal(t.duplicates, 150 - invalid - 75);
+    assert_int_equal(t.events, 200 + 75);
+    struct sg_buf b;
+    sg_buf_init(&b);
+    for (int u = 0; u < 5; u++) {
+        char name[16];
+        snprintf(name, sizeof name, "u%d", u);
+        assert_int_equal(sg_store_user_get(f.st, name, strlen(name), &b), SG_OK);
+        struct sg_user_state st;
+        assert_int_equal(sg_user_decode(&st, b.data, b.len), SG_OK);
+        assert_int_equal(st.n_events, per_user[u]);
+    }
+    sg_buf_release(&b);
+    close_all(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batches_and_dedup),
         cmocka_unit_test(test_e2e_latency_at_store_time),
+        cmocka_unit_test(test_stored_dups_and_profiles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

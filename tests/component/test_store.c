@@ -385,6 +385,41 @@ static void test_append_mode(void **state)
     free(d2);
 }
 
+/* One batch may put the same key several times (among other keys, in any order): the last put
+ * wins, whatever the store does to order the batch. */
+static void test_last_put_wins(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    struct sg_store *st = open_rw(dir, 0);
+    struct sg_store_batch *b = sg_store_batch_new(st);
+    char user[16], blob[32];
+    for (int i = 0; i < 3000; i++) {
+        snprintf(user, sizeof user, "user%d", (i * 37) % 101);
+        int n = snprintf(blob, sizeof blob, "v%d", i);
+        sg_store_batch_put_user(b, user, strlen(user), blob, (size_t)n);
+    }
+    assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    sg_store_batch_free(b);
+    struct sg_buf v;
+    sg_buf_init(&v);
+    for (int u = 0; u < 101; u++) {
+        int last = -1;
+        for (int i = 0; i < 3000; i++)
+            if ((i * 37) % 101 == u)
+                last = i;
+        snprintf(user, sizeof user, "user%d", u);
+        assert_int_equal(sg_store_user_get(st, user, strlen(user), &v), SG_OK);
+        snprintf(blob, sizeof blob, "v%d", last);
+        assert_int_equal(v.len, strlen(blob));
+        assert_memory_equal(v.data, blob, v.len);
+    }
+    sg_buf_release(&v);
+    sg_store_close(st);
+    rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +429,7 @@ int main(void)
         cmocka_unit_test(test_secondary),
         cmocka_unit_test(test_events_seen_batched),
         cmocka_unit_test(test_append_mode),
+        cmocka_unit_test(test_last_put_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
