@@ -93,6 +93,14 @@ static void test_batches_and_dedup(void **state)
     assert_int_equal(sg_store_event_seen(f.st, "evt_000400", 10), 0);
     sg_buf_release(&b);
     assert_int_equal(sg_store_stat_get(f.st, "duplicates"), 101);
+    assert_int_equal(sg_store_stat_get(f.st, "events"), 400);
+    assert_int_equal(sg_store_stat_get(f.st, "events.auth_attempt"), 400);
+    /* counters that did not change are not rewritten, but are still there */
+    add(&f, 5, -1);
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
+    assert_int_equal(sg_store_stat_get(f.st, "duplicates"), 102);
+    assert_int_equal(sg_store_stat_get(f.st, "events"), 400);
     close_all(&f);
 }
 
