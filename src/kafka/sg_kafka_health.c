@@ -22,6 +22,7 @@ struct sg_kafka_health {
     int64_t timeout_ms;
     _Atomic int64_t contact_ms;   /* monotonic ms of the last contact */
     _Atomic int64_t down_since;   /* monotonic ms of ALL_BROKERS_DOWN, 0 = not down */
+    _Atomic int64_t blocked_since; /* monotonic ms the poll loop blocked elsewhere, 0 = not */
     double last_rx;               /* feeding thread only */
     /* producer side */
     _Atomic uint64_t queued, reported, failed;
@@ -98,6 +99,11 @@ void sg_kafka_health_stats(struct sg_kafka_health *h, const char *json, size_t l
     h->last_rx = rx;
 }
 
+void sg_kafka_health_blocked(struct sg_kafka_health *h, int blocked)
+{
+    atomic_store(&h->blocked_since, blocked ? sg_time_mono_ms() : 0);
+}
+
 void sg_kafka_health_queued(struct sg_kafka_health *h)
 {
     uint64_t q = atomic_fetch_add(&h->queued, 1);
@@ -160,7 +166,13 @@ int sg_kafka_health_check(const struct sg_kafka_health *h, char *reason, size_t 
         return 0;
     }
     if (h->role == SG_KAFKA_CONSUMER && age > h->timeout_ms) {
-        snprintf(reason, n, "%s: no broker contact for %lld s", h->name, (long long)age / 1000);
+        int64_t blocked = atomic_load(&h->blocked_since);
+        if (blocked)
+            snprintf(reason, n, "%s: not polled for %lld s (its loop waits for the producer's "
+                     "deliveries)", h->name, (long long)(now - blocked) / 1000);
+        else
+            snprintf(reason, n, "%s: no broker contact for %lld s", h->name,
+                     (long long)age / 1000);
         return 0;
     }
     if (h->role == SG_KAFKA_PRODUCER && !producer_check(h, now, reason, n))

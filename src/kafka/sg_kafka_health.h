@@ -43,6 +43,12 @@ void sg_kafka_health_stats(struct sg_kafka_health *h, const char *json, size_t l
 /* Records contact now (e.g. a metadata request answered). */
 void sg_kafka_health_contact(struct sg_kafka_health *h);
 
+/* The client's poll loop is blocked elsewhere (`blocked` 1; 0 when it polls again), e.g. a
+ * consumer loop waiting for a producer's flush: its callbacks are not served meanwhile, so
+ * silence past the timeout is reported as "consumer: not polled for N s (...)" rather than as
+ * a broker problem. Same thread rule as sg_kafka_health_error. */
+void sg_kafka_health_blocked(struct sg_kafka_health *h, int blocked);
+
 /* Producer side: a message was queued in the client (it will get one delivery report). */
 void sg_kafka_health_queued(struct sg_kafka_health *h);
 

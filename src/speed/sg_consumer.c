@@ -175,7 +175,11 @@ static int flush(struct consumer *c, int force)
     /* the Kafka commit below may run ahead of the batch being written: it is only for lag
      * monitoring, the consumer never reads it back */
     if (c->produced && c->prod) {
+        if (c->o->health) /* the consumer's callbacks wait meanwhile: say why it is silent */
+            sg_kafka_health_blocked(c->o->health, 1);
         rd_kafka_resp_err_t e = rd_kafka_flush(c->prod, 30000);
+        if (c->o->health)
+            sg_kafka_health_blocked(c->o->health, 0);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
             sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
         c->produced = 0;

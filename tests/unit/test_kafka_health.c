@@ -56,6 +56,12 @@ static void test_contact_and_silence(void **state)
     }
     assert_int_equal(check(h, r), 0);
     assert_non_null(strstr(r, "consumer: no broker contact for"));
+    sg_kafka_health_blocked(h, 1); /* silent because its loop waits elsewhere: says so */
+    assert_int_equal(check(h, r), 0);
+    assert_non_null(strstr(r, "consumer: not polled for 0 s (its loop waits for the producer"));
+    sg_kafka_health_blocked(h, 0);
+    assert_int_equal(check(h, r), 0);
+    assert_non_null(strstr(r, "consumer: no broker contact for"));
     stats(h, "UP", 41);
     assert_int_equal(check(h, r), 1);
     /* broken statistics change nothing */
