@@ -164,6 +164,24 @@ static void monitor(struct consumer *c, int force)
 /* Sinks first (at-least-once), then the atomic store write, then (see monitor) the Kafka
  * commit. `force`: commit even if nothing is pending or the last commit is recent (revoke,
  * exit). */
+/* The pipeline's sink_flush: the alerts and DLQ records of a batch are delivered (or given
+ * up on after 30 s, with a warning) before the batch and its offsets are written. */
+static int producer_flush(void *ctx)
+{
+    struct consumer *c = ctx;
+    if (!c->produced || !c->prod)
+        return SG_OK;
+    if (c->o->health) /* the consumer's callbacks wait meanwhile: say why it is silent */
+        sg_kafka_health_blocked(c->o->health, 1);
+    rd_kafka_resp_err_t e = rd_kafka_flush(c->prod, 30000);
+    if (c->o->health)
+        sg_kafka_health_blocked(c->o->health, 0);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
+    c->produced = 0;
+    return SG_OK;
+}
+
 static int flush(struct consumer *c, int force)
 {
     if (c->failed)
@@ -174,17 +192,7 @@ static int flush(struct consumer *c, int force)
     }
     /* the Kafka commit below may run ahead of the batch being written: it is only for lag
      * monitoring, the consumer never reads it back */
-    if (c->produced && c->prod) {
-        if (c->o->health) /* the consumer's callbacks wait meanwhile: say why it is silent */
-            sg_kafka_health_blocked(c->o->health, 1);
-        rd_kafka_resp_err_t e = rd_kafka_flush(c->prod, 30000);
-        if (c->o->health)
-            sg_kafka_health_blocked(c->o->health, 0);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-            sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
-        c->produced = 0;
-    }
-    int rc = sg_pipeline_flush(c->p);
+    int rc = sg_pipeline_flush(c->p); /* calls producer_flush before the write */
     if (rc != SG_OK) {
         c->failed = 1;
         c->fatal_rc = rc;
@@ -521,6 +529,7 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
     po.dlq = dlq_sink;
+    po.sink_flush = producer_flush;
     po.sink_ctx = c;
     if ((rc = sg_pipeline_new(&po, &c->p)) != SG_OK)
         goto out;

@@ -29,6 +29,11 @@ struct sg_msg {
 typedef void (*sg_alert_fn)(void *ctx, const char *user, size_t user_len, const char *json,
                             size_t len);
 typedef void (*sg_dlq_fn)(void *ctx, const struct sg_msg *m, const struct sg_event_error *err);
+/* Makes everything handed to the sinks so far durable (file flush, producer flush); called by
+ * sg_pipeline_flush after the batch's last record went to the sinks and before the batch is
+ * written, so that no alert or DLQ record is lost for a stored batch. Returns SG_OK or an
+ * error (the batch is then not written). */
+typedef int (*sg_sink_flush_fn)(void *ctx);
 
 struct sg_pipeline_opts {
     struct sg_store *store;     /* borrowed, primary */
@@ -38,6 +43,7 @@ struct sg_pipeline_opts {
     int sync;                   /* fsync each batch */
     sg_alert_fn alert;          /* NULL = none */
     sg_dlq_fn dlq;              /* NULL = none (still counted) */
+    sg_sink_flush_fn sink_flush; /* NULL = nothing to make durable */
     void *sink_ctx;
     struct sg_modelwatch *model; /* NULL = none; borrowed; new users are warm-started from its
                                   * baselines, and it is reloaded between batches on change */
@@ -66,8 +72,8 @@ void sg_pipeline_free(struct sg_pipeline *p);
  * or an earlier message (the caller stops without writing the batch). */
 int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m);
 
-/* Closes the batch (events, anomalies, dirty profiles, offsets, counters) and hands it to the
- * pipeline's writer thread, which writes it as one atomic RocksDB write while the next batch
+/* Processes what is pending, calls the sink_flush callback, closes the batch (events,
+ * anomalies, dirty profiles, offsets, counters) and hands it to the pipeline's writer thread, which writes it as one atomic RocksDB write while the next batch
  * is processed; batches are written strictly in order (flush first waits for the previous
  * write). Returns SG_OK, or the error of the PREVIOUS batch's write (SG_ERR_NOSPACE,
  * SG_ERR_STORE): then neither it nor this batch was written and the in-memory profiles were

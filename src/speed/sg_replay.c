@@ -145,13 +145,16 @@ static ssize_t read_line(struct reader *r, char **buf, size_t *cap, size_t *whol
     return (ssize_t)n;
 }
 
-/* Flushes the sinks first, then the batch: a sink record is never lost for a stored batch. */
-static int flush(struct sg_pipeline *p, struct sinks *s)
+/* The pipeline's sink_flush: the sink files are flushed before each batch is written, so a
+ * sink record is never lost for a stored batch. */
+static int sinks_flush(void *ctx)
 {
+    struct sinks *s = ctx;
     if ((s->dlq && fflush(s->dlq) != 0) || (s->alerts && fflush(s->alerts) != 0) || s->failed)
         return SG_ERR_IO;
-    return sg_pipeline_flush(p);
+    return SG_OK;
 }
+
 
 int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *totals,
                   char *errbuf, size_t errlen)
@@ -175,6 +178,7 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
     po.dlq = dlq_sink;
+    po.sink_flush = sinks_flush;
     po.sink_ctx = &s;
     struct sg_pipeline *p;
     int rc = sg_pipeline_new(&po, &p);
@@ -195,7 +199,7 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         struct sg_msg m = {line, (size_t)n, source, 0, lineno, -1};
         if ((rc = sg_pipeline_add(p, &m)) != SG_OK)
             break;
-        if (sg_pipeline_pending(p) >= bs && (rc = flush(p, &s)) != SG_OK)
+        if (sg_pipeline_pending(p) >= bs && (rc = sg_pipeline_flush(p)) != SG_OK)
             break;
         if (o->stop && *o->stop) {
             rc = SG_ERR_INTERRUPTED;
@@ -208,7 +212,7 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         snprintf(errbuf, errlen, "%s: read error: %s", o->path, strerror(rd.err));
         rc = SG_ERR_IO;
     } else if (rc == SG_OK || rc == SG_ERR_INTERRUPTED) {
-        int frc = flush(p, &s);
+        int frc = sg_pipeline_flush(p);
         if (frc == SG_OK)
             frc = sg_pipeline_sync(p);
         if (frc != SG_OK)

@@ -29,7 +29,8 @@ struct fixture {
     struct sg_pipeline *p;
 };
 
-static void open_all(struct fixture *f)
+/* Opens the store and a pipeline; `o` (may be NULL) supplies sinks and parameters. */
+static void open_with(struct fixture *f, const struct sg_pipeline_opts *o_in)
 {
     snprintf(f->dir, sizeof f->dir, "/tmp/sg_pipeline_test_XXXXXX");
     assert_non_null(mkdtemp(f->dir));
@@ -38,10 +39,18 @@ static void open_all(struct fixture *f)
                      SG_OK);
     f->m = sg_metrics_new();
     struct sg_pipeline_opts o = {0};
+    if (o_in)
+        o = *o_in;
+    else
+        sg_detect_params_init(&o.params);
     o.store = f->st;
     o.metrics = f->m;
-    sg_detect_params_init(&o.params);
     assert_int_equal(sg_pipeline_new(&o, &f->p), SG_OK);
+}
+
+static void open_all(struct fixture *f)
+{
+    open_with(f, NULL);
 }
 
 static void close_all(struct fixture *f)
@@ -173,12 +182,70 @@ static void test_stored_dups_and_profiles(void **state)
     close_all(&f);
 }
 
+/* Every alert of a batch reaches the sinks before the sink_flush callback that precedes the
+ * batch's write (at-least-once: an alert is never lost for a stored batch), although the
+ * pipeline processes messages in groups. */
+struct sinkrec {
+    int alerts, alerts_at_flush, flushes;
+};
+
+static void rec_alert(void *ctx, const char *user, size_t ul, const char *json, size_t len)
+{
+    (void)user;
+    (void)ul;
+    (void)json;
+    (void)len;
+    ((struct sinkrec *)ctx)->alerts++;
+}
+
+static int rec_flush(void *ctx)
+{
+    struct sinkrec *r = ctx;
+    r->alerts_at_flush = r->alerts;
+    r->flushes++;
+    return SG_OK;
+}
+
+static void test_alerts_before_write(void **state)
+{
+    (void)state;
+    struct sinkrec r = {0};
+    struct sg_pipeline_opts o = {0};
+    sg_detect_params_init(&o.params);
+    o.params.warmup_events = 0; /* every user is established: new source IPs are findings */
+    o.params.warmup_ms = 0;
+    o.params.threshold = 0.01;
+    o.alert = rec_alert;
+    o.sink_flush = rec_flush;
+    o.sink_ctx = &r;
+    struct fixture f;
+    open_with(&f, &o);
+    for (int i = 0; i < 100; i++) { /* failed logins a second apart: a failure burst */
+        char json[512];
+        int n = snprintf(json, sizeof json,
+                         "{\"event_id\":\"evt_%06d\",\"timestamp\":\"2026-11-01T00:%02d:%02d.000Z\","
+                         "\"event_type\":\"auth_attempt\",\"user\":\"u%d\","
+                         "\"source_ip\":\"10.0.0.%d\",\"status\":\"failed\"}",
+                         i, i / 60, i % 60, i % 2, i + 1);
+        struct sg_msg m = {json, (size_t)n, "test", 0, i, -1};
+        assert_int_equal(sg_pipeline_add(f.p, &m), SG_OK);
+    }
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    assert_int_equal(r.flushes, 1);
+    assert_true(r.alerts > 0);
+    assert_int_equal(r.alerts_at_flush, r.alerts);
+    assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
+    assert_int_equal(sg_pipeline_totals(f.p).anomalies, r.alerts);
+    close_all(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batches_and_dedup),
         cmocka_unit_test(test_e2e_latency_at_store_time),
         cmocka_unit_test(test_stored_dups_and_profiles),
+        cmocka_unit_test(test_alerts_before_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
