@@ -325,6 +325,8 @@ static rd_kafka_t *make_consumer(struct consumer *c, char *err, size_t n)
          * not wake a waiting fetch when data arrives) */
         set_default(conf, o->cfg, "fetch.wait.max.ms", "10", err, n) ||
         set_default(conf, o->cfg, "queued.max.messages.kbytes", "65536", err, n) ||
+        /* latency: small requests are sent at once, not held back by Nagle's algorithm */
+        set_default(conf, o->cfg, "socket.nagle.disable", "true", err, n) ||
         /* broker contact for /health is judged from the statistics, once a second */
         (o->health && set_default(conf, o->cfg, "statistics.interval.ms", "1000", err, n))) {
         rd_kafka_conf_destroy(conf);
@@ -353,6 +355,7 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     struct sg_kafka_health *h = c->o->prod_health;
     if (set_default(conf, c->o->cfg, "linger.ms", "0", err, n) || /* few, urgent */
         set_default(conf, c->o->cfg, "enable.idempotence", "true", err, n) ||
+        set_default(conf, c->o->cfg, "socket.nagle.disable", "true", err, n) ||
         (h && set_default(conf, c->o->cfg, "statistics.interval.ms", "1000", err, n))) {
         rd_kafka_conf_destroy(conf);
         return NULL;
