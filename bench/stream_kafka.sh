@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
 # bench/stream_kafka.sh: the speed layer against the development broker (`streamguard broker`,
-# librdkafka mock cluster, 16 partitions): (1) consume throughput - N pre-produced events,
+# librdkafka mock cluster, PARTS partitions): (1) consume throughput - N pre-produced events,
 # messages/s over the busy span (first message to last batch written; the group join is not
 # counted); (2) end-to-end latency (producer timestamp -> stored) while `generate` produces
 # live at RATE events/s, p50/p99 from the stream's histogram, and the CPU seconds each process
 # used meanwhile. Medians of REPS runs. The stream runs with its defaults (stream.batch_size
 # 4000; this script used --batch-size 2000 until 2026-11-26 04:30 UTC, from when the default
 # was 1000).
-# Usage: bench/stream_kafka.sh [N=150000] [RATE=20000] [REPS=3]
+# PARTS is the topic's partition count (the development broker's default is 16). The mock
+# broker scans a partition's retained message sets on every fetch, so its CPU grows with the
+# partitions x producer batches it keeps: at 20K events/s with 16 partitions it needs ~0.8 of
+# a core, with 4 ~0.35 (docs/BENCHMARKS.md).
+# Usage: bench/stream_kafka.sh [N=150000] [RATE=20000] [REPS=3] [PARTS=16]
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 N=${1:-150000}
 RATE=${2:-20000}
 REPS=${3:-3}
+PARTS=${4:-16}
 T=$(mktemp -d)
 cleanup() { [ -n "${BPID:-}" ] && kill "$BPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-); load $(cut -d' ' -f1 /proc/loadavg); date $(date -u +%FT%TZ)"
+echo "machine: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-); load $(cut -d' ' -f1 /proc/loadavg); date $(date -u +%FT%TZ); $PARTS partitions"
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 
 tput=()
 for r in $(seq 1 "$REPS"); do
-    "$BIN" broker -p 16 -f "$T/boot" > /dev/null 2>&1 & BPID=$!
+    "$BIN" broker -p "$PARTS" -f "$T/boot" > /dev/null 2>&1 & BPID=$!
     for _ in $(seq 1 50); do [ -s "$T/boot" ] && break; sleep 0.1; done
     B=$(cat "$T/boot")
     # the mock keeps ~5 MiB per partition: N is sized to stay below that
@@ -36,7 +41,7 @@ echo "consume from broker, full pipeline + RocksDB: $(printf '%s\n' "${tput[@]}"
 
 p50s=(); p99s=()
 for r in $(seq 1 "$REPS"); do
-    "$BIN" broker -p 16 -f "$T/boot" > /dev/null 2>&1 & BPID=$!
+    "$BIN" broker -p "$PARTS" -f "$T/boot" > /dev/null 2>&1 & BPID=$!
     for _ in $(seq 1 50); do [ -s "$T/boot" ] && break; sleep 0.1; done
     B=$(cat "$T/boot")
     # fetch.wait.max.ms=1: the development broker does not answer a waiting fetch when data
