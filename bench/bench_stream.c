@@ -255,20 +255,39 @@ static void floor_free(struct floor_in *in)
     free(in->rows);
 }
 
+/* A fresh store in a temporary directory `dir` (a mkdtemp template), opened as `stream
+ * --input` opens it without a model (append-only memtables); NULL on failure. */
+static struct sg_store *temp_store(char *dir)
+{
+    if (!mkdtemp(dir))
+        return NULL;
+    struct sg_store *st;
+    char err[512];
+    if (sg_store_open(dir, SG_STORE_PRIMARY_APPEND, NULL, 0, &st, err, sizeof err) != SG_OK) {
+        fprintf(stderr, "%s\n", err);
+        return NULL;
+    }
+    return st;
+}
+
+/* Closes and deletes a temp_store; 0 or -1. */
+static int drop_store(struct sg_store *st, const char *dir)
+{
+    sg_store_close(st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* Writes the prepared rows batch by batch (one thread, no overlap); events/s and events per
  * CPU-second of the process (RocksDB's flush threads included). */
 static int bench_floor(const struct floor_in *in, size_t batch, size_t nlines, double *eps,
                        double *cpu_eps)
 {
     char dir[] = "/tmp/bench_floor_XXXXXX";
-    if (!mkdtemp(dir))
+    struct sg_store *st = temp_store(dir);
+    if (!st)
         return -1;
-    struct sg_store *st;
-    char err[512];
-    if (sg_store_open(dir, SG_STORE_PRIMARY_APPEND, NULL, 0, &st, err, sizeof err) != SG_OK) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
     struct sg_store_batch *b = sg_store_batch_new(st);
     int64_t t0 = sg_time_mono_ns();
     double c0 = cpu_s();
@@ -296,10 +315,7 @@ static int bench_floor(const struct floor_in *in, size_t batch, size_t nlines, d
     double s = (double)(sg_time_mono_ns() - t0) / 1e9;
     double c = cpu_s() - c0;
     sg_store_batch_free(b);
-    sg_store_close(st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (drop_store(st, dir) != 0)
         return -1;
     *eps = (double)in->n / s;
     *cpu_eps = (double)in->n / c;
@@ -310,15 +326,10 @@ static int bench_replay(const char *path, size_t batch, double *eps, double *p99
                         double *cpu_eps)
 {
     char dir[] = "/tmp/bench_stream_XXXXXX";
-    if (!mkdtemp(dir))
+    struct sg_store *st = temp_store(dir);
+    if (!st)
         return -1;
-    struct sg_store *st;
     char err[512];
-    /* as `stream --input` opens it without a model */
-    if (sg_store_open(dir, SG_STORE_PRIMARY_APPEND, NULL, 0, &st, err, sizeof err) != SG_OK) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
     struct sg_metrics *m = sg_metrics_new();
     struct sg_replay_opts o = {0};
     o.path = path;
@@ -332,11 +343,8 @@ static int bench_replay(const char *path, size_t batch, double *eps, double *p99
     int rc = sg_replay_run(&o, &t, err, sizeof err);
     double s = (double)(sg_time_mono_ns() - t0) / 1e9;
     double c = cpu_s() - c0; /* all threads: the pipeline and RocksDB's flushes/compactions */
-    sg_store_close(st);
     sg_metrics_free(m);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (drop_store(st, dir) != 0)
         return -1;
     *eps = (double)(t.events + t.invalid + t.duplicates) / s;
     *cpu_eps = (double)(t.events + t.invalid + t.duplicates) / c;
