@@ -161,9 +161,6 @@ static void monitor(struct consumer *c, int force)
     update_lag(c);
 }
 
-/* Sinks first (at-least-once), then the atomic store write, then (see monitor) the Kafka
- * commit. `force`: commit even if nothing is pending or the last commit is recent (revoke,
- * exit). */
 /* The pipeline's sink_flush: the alerts and DLQ records of a batch are delivered (or given
  * up on after 30 s, with a warning) before the batch and its offsets are written. */
 static int producer_flush(void *ctx)
@@ -182,6 +179,9 @@ static int producer_flush(void *ctx)
     return SG_OK;
 }
 
+/* Sinks first (at-least-once), then the atomic store write, then (see monitor) the Kafka
+ * commit. `force`: commit even if nothing is pending or the last commit is recent (revoke,
+ * exit). */
 static int flush(struct consumer *c, int force)
 {
     if (c->failed)
