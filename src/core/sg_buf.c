@@ -188,7 +188,9 @@ static int json_short_decimal(struct sg_buf *b, double v)
         double s = a * p10[k];
         if (s >= 1e15)
             return 0;
-        unsigned long long m = (unsigned long long)llround(s);
+        /* s >= 0: rounding by adding 0.5 and truncating is inline (llround is a libm call per
+         * try); where it differs from llround (s just below x.5) neither m passes the test. */
+        unsigned long long m = (unsigned long long)(s + 0.5);
         if ((double)m / p10[k] != a)
             continue;
         unsigned long long ip = m / u10[k], fp = m % u10[k];
