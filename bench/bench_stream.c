@@ -105,6 +105,22 @@ struct prof {
     struct sg_user_state st;
 };
 
+/* The slot of the event's user in an open-addressed map of `cap` (a power of two) profiles,
+ * initialised when new (*fresh = 1). */
+static size_t prof_slot(struct prof *map, size_t cap, const struct sg_event *ev, int *fresh)
+{
+    uint64_t h = sg_hash_bytes(ev->user.p, ev->user.len, 1) | 1;
+    size_t j = h & (cap - 1);
+    while (map[j].h && map[j].h != h)
+        j = (j + 1) & (cap - 1);
+    *fresh = !map[j].h;
+    if (*fresh) {
+        map[j].h = h;
+        sg_user_init(&map[j].st);
+    }
+    return j;
+}
+
 static void bench_detect(char **lines, size_t n, double *p50, double *p99, double *p999,
                          double *eps)
 {
@@ -123,14 +139,8 @@ static void bench_detect(char **lines, size_t n, double *p50, double *p99, doubl
         struct sg_event ev;
         if (sg_event_decode(lines[i], strlen(lines[i]), &ev, &ar, NULL) != SG_OK)
             continue;
-        uint64_t h = sg_hash_bytes(ev.user.p, ev.user.len, 1) | 1;
-        size_t j = h & (cap - 1);
-        while (map[j].h && map[j].h != h)
-            j = (j + 1) & (cap - 1);
-        if (!map[j].h) {
-            map[j].h = h;
-            sg_user_init(&map[j].st);
-        }
+        int fresh;
+        size_t j = prof_slot(map, cap, &ev, &fresh);
         int64_t t0 = sg_time_mono_ns();
         sg_detect_run(&map[j].st, &ev, &p, &fs);
         (void)sg_detect_score(&fs);
@@ -197,15 +207,10 @@ static void floor_prepare(char **lines, size_t n, size_t batch, struct floor_in 
     for (size_t i = 0; i < n; i++) {
         struct sg_event ev;
         if (sg_event_decode(lines[i], strlen(lines[i]), &ev, &ar, NULL) == SG_OK) {
-            uint64_t h = sg_hash_bytes(ev.user.p, ev.user.len, 1) | 1;
-            size_t j = h & (cap - 1);
-            while (map[j].h && map[j].h != h)
-                j = (j + 1) & (cap - 1);
-            if (!map[j].h) {
-                map[j].h = h;
-                sg_user_init(&map[j].st);
+            int fresh;
+            size_t j = prof_slot(map, cap, &ev, &fresh);
+            if (fresh)
                 users[j] = sg_xstrndup(ev.user.p, ev.user.len);
-            }
             sg_buf_reset(&js);
             sg_event_encode(&ev, &js);
             struct row *r = &in->rows[m++];

@@ -155,7 +155,6 @@ static int sinks_flush(void *ctx)
     return SG_OK;
 }
 
-
 int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *totals,
                   char *errbuf, size_t errlen)
 {

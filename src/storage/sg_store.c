@@ -696,20 +696,6 @@ int sg_store_offset_get(struct sg_store *st, const char *source, int32_t partiti
     return rc;
 }
 
-int sg_store_event_seen(struct sg_store *st, const char *id, size_t idl)
-{
-    char *v;
-    size_t vl;
-    int rc = get(st, CF_EVENT_IDS, id, idl, &v, &vl);
-    if (rc == SG_ERR_NOTFOUND)
-        return 0;
-    if (rc != SG_OK)
-        return rc;
-    int64_t ts = row_ts(CF_EVENT_IDS, id, idl, v, vl);
-    rocksdb_free(v);
-    return ts >= cutoff_of(st);
-}
-
 int sg_store_events_seen(struct sg_store *st, size_t n, const char *const *ids,
                          const size_t *id_lens, int *seen)
 {
@@ -742,6 +728,13 @@ int sg_store_events_seen(struct sg_store *st, size_t n, const char *const *ids,
         }
     }
     return rc;
+}
+
+int sg_store_event_seen(struct sg_store *st, const char *id, size_t idl)
+{
+    int seen;
+    int rc = sg_store_events_seen(st, 1, &id, &idl, &seen);
+    return rc != SG_OK ? rc : seen;
 }
 
 int sg_store_user_get(struct sg_store *st, const char *user, size_t ul, struct sg_buf *out)

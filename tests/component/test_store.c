@@ -319,8 +319,8 @@ static void test_secondary(void **state)
     free(dir);
 }
 
-/* The batched dedup lookup answers exactly like the single one, across its internal chunks of
- * 128, for stored, never-stored and expired ids in any order. */
+/* The batched dedup lookup answers for stored, never-stored and expired ids in any order, across
+ * its internal chunks of 128, and the single lookup agrees. */
 static void test_events_seen_batched(void **state)
 {
     (void)state;
@@ -345,12 +345,11 @@ static void test_events_seen_batched(void **state)
         lens[i] = strlen(idbuf[i]);
     }
     assert_int_equal(sg_store_events_seen(st, N, ids, lens, seen), SG_OK);
-    int live = 0;
     for (int i = 0; i < N; i++) {
-        assert_int_equal(seen[i], sg_store_event_seen(st, ids[i], lens[i]));
-        live += seen[i];
+        int k = (i * 7919) % 400, live = k >= 100 && k < 300; /* stored, not expired */
+        assert_int_equal(seen[i], live);
+        assert_int_equal(sg_store_event_seen(st, ids[i], lens[i]), live);
     }
-    assert_true(live > 100 && live < 250); /* only ids 100..299 are live: both answers occur */
     assert_int_equal(sg_store_events_seen(st, 0, ids, lens, seen), SG_OK);
     sg_store_close(st);
     rmrf(dir);
