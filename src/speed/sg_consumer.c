@@ -13,10 +13,12 @@
 #include "core/sg_mem.h"
 #include "core/sg_time.h"
 #include "kafka/sg_kafka.h"
+#include "speed/sg_outbox.h"
 #include "speed/sg_replay.h"
 
 #define MAX_PARTITIONS 4096
 #define OUTQ_PAUSE 200000 /* producer messages queued before consumption pauses */
+#define RETRY_EVERY_MS 1000 /* failed alert/DLQ deliveries are sent again at most this often */
 /* A dead letter carries at most this much of the original message: the producer refuses
  * messages over message.max.bytes (1,000,000 by default), so an over-sized input (reason
  * too_large) would otherwise lose its dead letter. Headers `truncated` and `original_size`
@@ -34,7 +36,15 @@ struct consumer {
     rd_kafka_t *rk, *prod;
     struct sg_pipeline *p;
     struct part parts[MAX_PARTITIONS];
-    int produced; /* messages produced since the last producer flush */
+    /* the outbox (sg_outbox.h; used whenever there is an alerts or DLQ topic): which records
+     * Kafka has acknowledged, and the seqs of failed deliveries, sent again by the loop */
+    struct sg_outbox_track track;
+    pthread_mutex_t retry_mu;
+    uint64_t *retry;
+    size_t nretry, retry_cap;
+    struct sg_gauge *outbox_gauge;
+    int64_t last_retry; /* monotonic ms */
+    struct sg_buf rec, rbuf; /* encoding (pipeline thread), retry reads (loop thread) */
     int failed;   /* a store write failed: stop */
     int paused;
     int fatal_rc;
@@ -46,40 +56,98 @@ struct consumer {
 
 /* ---- sinks ------------------------------------------------------------------------------ */
 
-static void produce(struct consumer *c, const char *topic, const char *key, size_t kl,
-                    const char *val, size_t vl, rd_kafka_headers_t *hdrs)
+/* Produces one outbox record (from the writer thread once its batch is stored, or from the
+ * loop: records left by an earlier run, failed deliveries). The delivery report carries the
+ * seq (dr_cb). A record whose topic is not configured now, or that does not decode (a corrupt
+ * store), is logged and counted as delivered: it cannot be sent anywhere. */
+static void send_record(struct consumer *c, uint64_t seq, const void *data, size_t len)
 {
+    struct sg_outbox_rec r;
+    const char *topic = NULL;
+    if (sg_outbox_decode(data, len, &r) != SG_OK) {
+        sg_log_ratelimited(SG_LOG_ERROR, 1, "outbox record %llu is corrupt: dropped",
+                           (unsigned long long)seq);
+    } else {
+        topic = r.kind == SG_OUTBOX_ALERT ? c->o->alerts_topic : c->o->dlq_topic;
+        if (!topic)
+            sg_log_ratelimited(SG_LOG_WARN, 1, "outbox record %llu: no %s topic configured "
+                               "any more: dropped", (unsigned long long)seq,
+                               r.kind == SG_OUTBOX_ALERT ? "alerts" : "dead-letter");
+    }
+    if (!topic) {
+        sg_outbox_track_done(&c->track, seq);
+        return;
+    }
+    int blocked = 0;
     for (;;) {
+        rd_kafka_headers_t *hdrs = NULL;
+        if (r.nh) {
+            hdrs = rd_kafka_headers_new(r.nh);
+            for (size_t i = 0; i < r.nh; i++)
+                rd_kafka_header_add(hdrs, r.h[i].name, (ssize_t)r.h[i].nl, r.h[i].value,
+                                    (ssize_t)r.h[i].vl);
+        }
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            c->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, kl),
-            RD_KAFKA_V_VALUE((void *)val, vl), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+            c->prod, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(r.key, r.kl),
+            RD_KAFKA_V_VALUE((void *)r.value, r.vl), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)seq), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            c->produced++;
             if (c->o->prod_health)
                 sg_kafka_health_queued(c->o->prod_health);
-            return;
+            break;
         }
-        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        if (hdrs) /* not taken over by a refused producev */
+            rd_kafka_headers_destroy(hdrs);
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) { /* refused at once: kept for a retry */
             sg_log_ratelimited(SG_LOG_ERROR, 1, "produce to %s failed: %s", topic,
                                rd_kafka_err2str(e));
-            if (c->o->prod_health) { /* refused at once: a failed delivery all the same */
+            if (c->o->prod_health) {
                 sg_kafka_health_queued(c->o->prod_health);
                 sg_kafka_health_delivery(c->o->prod_health, e);
             }
-            if (hdrs)
-                rd_kafka_headers_destroy(hdrs);
-            return;
+            pthread_mutex_lock(&c->retry_mu);
+            c->retry = sg_xgrow(c->retry, &c->retry_cap, c->nretry + 1, sizeof *c->retry);
+            c->retry[c->nretry++] = seq;
+            pthread_mutex_unlock(&c->retry_mu);
+            break;
         }
-        rd_kafka_poll(c->prod, 50); /* queue full: wait for deliveries */
+        /* queue full: wait for deliveries (served here too: the loop thread may itself be
+         * waiting for this write), the consumer meanwhile says why it is silent */
+        if (!blocked && c->o->health)
+            sg_kafka_health_blocked(c->o->health, 1);
+        blocked = 1;
+        rd_kafka_poll(c->prod, 50);
     }
+    if (blocked && c->o->health)
+        sg_kafka_health_blocked(c->o->health, 0);
+}
+
+/* The pipeline's outbox callback: a stored batch's records go to Kafka (writer thread). */
+static void outbox_ready(void *ctx, uint64_t seq, const void *rec, size_t len)
+{
+    send_record(ctx, seq, rec, len);
+}
+
+static void stage(struct consumer *c, const struct sg_outbox_rec *r)
+{
+    sg_buf_reset(&c->rec);
+    sg_outbox_encode(r, &c->rec);
+    sg_pipeline_outbox_put(c->p, c->rec.data, c->rec.len);
 }
 
 static void alert_sink(void *ctx, const char *user, size_t ul, const char *json, size_t len)
 {
     struct consumer *c = ctx;
-    if (c->o->alerts_topic)
-        produce(c, c->o->alerts_topic, user, ul, json, len, NULL);
+    if (!c->o->alerts_topic)
+        return;
+    struct sg_outbox_rec r = {.kind = SG_OUTBOX_ALERT, .key = user, .kl = ul, .value = json,
+                              .vl = len};
+    stage(c, &r);
+}
+
+static void header(struct sg_outbox_rec *r, const char *name, const char *value)
+{
+    r->h[r->nh++] = (struct sg_outbox_header){name, value, strlen(name), strlen(value)};
 }
 
 static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_error *err)
@@ -89,24 +157,68 @@ static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_er
                        (int)m->partition, (long long)m->offset, err->message);
     if (!c->o->dlq_topic)
         return;
-    char num[32];
-    rd_kafka_headers_t *h = rd_kafka_headers_new(8);
-    rd_kafka_header_add(h, "reason", -1, sg_event_reason_name(err->reason), -1);
-    rd_kafka_header_add(h, "field", -1, err->field, -1);
-    rd_kafka_header_add(h, "message", -1, err->message, -1);
-    rd_kafka_header_add(h, "source_topic", -1, m->source, -1);
-    snprintf(num, sizeof num, "%d", (int)m->partition);
-    rd_kafka_header_add(h, "source_partition", -1, num, -1);
-    snprintf(num, sizeof num, "%lld", (long long)m->offset);
-    rd_kafka_header_add(h, "source_offset", -1, num, -1);
-    size_t len = m->len;
-    if (len > DLQ_MAX_VALUE) {
-        len = DLQ_MAX_VALUE;
-        rd_kafka_header_add(h, "truncated", -1, "true", -1);
-        snprintf(num, sizeof num, "%zu", m->len);
-        rd_kafka_header_add(h, "original_size", -1, num, -1);
+    char part[16], off[32], size[32];
+    struct sg_outbox_rec r = {.kind = SG_OUTBOX_DLQ, .value = m->data, .vl = m->len};
+    header(&r, "reason", sg_event_reason_name(err->reason));
+    header(&r, "field", err->field);
+    header(&r, "message", err->message);
+    header(&r, "source_topic", m->source);
+    snprintf(part, sizeof part, "%d", (int)m->partition);
+    header(&r, "source_partition", part);
+    snprintf(off, sizeof off, "%lld", (long long)m->offset);
+    header(&r, "source_offset", off);
+    if (r.vl > DLQ_MAX_VALUE) {
+        r.vl = DLQ_MAX_VALUE;
+        header(&r, "truncated", "true");
+        snprintf(size, sizeof size, "%zu", m->len);
+        header(&r, "original_size", size);
     }
-    produce(c, c->o->dlq_topic, NULL, 0, m->data, len, h);
+    stage(c, &r);
+}
+
+/* Sends failed deliveries again (loop thread), reading them back from the store. */
+static void retry_failed(struct consumer *c)
+{
+    pthread_mutex_lock(&c->retry_mu);
+    size_t n = c->nretry;
+    uint64_t *seqs = n ? sg_xmalloc(n * sizeof *seqs) : NULL;
+    if (n)
+        memcpy(seqs, c->retry, n * sizeof *seqs);
+    c->nretry = 0;
+    pthread_mutex_unlock(&c->retry_mu);
+    for (size_t i = 0; i < n; i++) {
+        int rc = sg_store_outbox_get(c->o->pipe.store, seqs[i], &c->rbuf);
+        if (rc == SG_OK)
+            send_record(c, seqs[i], c->rbuf.data, c->rbuf.len);
+        else if (rc == SG_ERR_NOTFOUND) /* cannot happen: only delivered records are deleted */
+            sg_outbox_track_done(&c->track, seqs[i]);
+        else { /* the store failed to read: the next round tries again */
+            pthread_mutex_lock(&c->retry_mu);
+            c->retry = sg_xgrow(c->retry, &c->retry_cap, c->nretry + 1, sizeof *c->retry);
+            c->retry[c->nretry++] = seqs[i];
+            pthread_mutex_unlock(&c->retry_mu);
+        }
+    }
+    free(seqs);
+}
+
+struct first_seq {
+    uint64_t seq;
+    int seen;
+};
+
+static void note_first(void *ctx, uint64_t seq, const void *rec, size_t len)
+{
+    (void)rec;
+    (void)len;
+    struct first_seq *f = ctx;
+    if (!f->seen++)
+        f->seq = seq;
+}
+
+static void resend_stored(void *ctx, uint64_t seq, const void *rec, size_t len)
+{
+    send_record(ctx, seq, rec, len);
 }
 
 /* ---- batches ---------------------------------------------------------------------------- */
@@ -161,38 +273,26 @@ static void monitor(struct consumer *c, int force)
     update_lag(c);
 }
 
-/* The pipeline's sink_flush: the alerts and DLQ records of a batch are delivered (or given
- * up on after 30 s, with a warning) before the batch and its offsets are written. */
-static int producer_flush(void *ctx)
-{
-    struct consumer *c = ctx;
-    if (!c->produced || !c->prod)
-        return SG_OK;
-    if (c->o->health) /* the consumer's callbacks wait meanwhile: say why it is silent */
-        sg_kafka_health_blocked(c->o->health, 1);
-    rd_kafka_resp_err_t e = rd_kafka_flush(c->prod, 30000);
-    if (c->o->health)
-        sg_kafka_health_blocked(c->o->health, 0);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-        sg_log_warn("alerts/DLQ producer flush: %s", rd_kafka_err2str(e));
-    c->produced = 0;
-    return SG_OK;
-}
-
-/* Sinks first (at-least-once), then the atomic store write, then (see monitor) the Kafka
- * commit. `force`: commit even if nothing is pending or the last commit is recent (revoke,
- * exit). */
+/* The atomic store write of the open batch (with the outbox records it staged and the
+ * deletes of those delivered since the last one), then (see monitor) the Kafka commit.
+ * `force`: commit even if nothing is pending or the last commit is recent (revoke, exit). */
 static int flush(struct consumer *c, int force)
 {
     if (c->failed)
         return c->fatal_rc;
-    if (!sg_pipeline_pending(c->p)) {
+    if (c->prod) {
+        uint64_t below = sg_outbox_track_base(&c->track);
+        sg_pipeline_outbox_delivered(c->p, below);
+        sg_gauge_set(c->outbox_gauge, (double)sg_outbox_track_undelivered(
+                                          &c->track, sg_pipeline_outbox_next(c->p)));
+    }
+    if (!sg_pipeline_pending(c->p) && !sg_pipeline_outbox_due(c->p)) {
         monitor(c, force); /* idle: the last batches' commit + lag, once their time is due */
         return SG_OK;
     }
     /* the Kafka commit below may run ahead of the batch being written: it is only for lag
      * monitoring, the consumer never reads it back */
-    int rc = sg_pipeline_flush(c->p); /* calls producer_flush before the write */
+    int rc = sg_pipeline_flush(c->p);
     if (rc != SG_OK) {
         c->failed = 1;
         c->fatal_rc = rc;
@@ -292,9 +392,18 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     struct consumer *c = opaque;
-    if (m->err)
-        sg_log_ratelimited(SG_LOG_WARN, 1, "alerts producer: delivery to %s failed: %s",
+    uint64_t seq = (uint64_t)(uintptr_t)m->_private; /* the outbox seq (send_record) */
+    if (m->err) {
+        sg_log_ratelimited(SG_LOG_WARN, 1, "alerts producer: delivery to %s failed: %s "
+                           "(kept in the store, sent again)",
                            rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
+        pthread_mutex_lock(&c->retry_mu);
+        c->retry = sg_xgrow(c->retry, &c->retry_cap, c->nretry + 1, sizeof *c->retry);
+        c->retry[c->nretry++] = seq;
+        pthread_mutex_unlock(&c->retry_mu);
+    } else {
+        sg_outbox_track_done(&c->track, seq);
+    }
     if (c->o->prod_health)
         sg_kafka_health_delivery(c->o->prod_health, m->err);
 }
@@ -363,9 +472,9 @@ static rd_kafka_t *make_producer(struct consumer *c, char *err, size_t n)
     if (h) {
         rd_kafka_conf_set_error_cb(conf, error_cb);
         rd_kafka_conf_set_stats_cb(conf, stats_cb);
-        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-        rd_kafka_conf_set_opaque(conf, c);
     }
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb); /* the outbox needs every delivery report */
+    rd_kafka_conf_set_opaque(conf, c);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, n);
     if (!rk)
         rd_kafka_conf_destroy(conf);
@@ -445,6 +554,11 @@ static void backpressure(struct consumer *c)
         c->paused = 0;
     }
     rd_kafka_poll(c->prod, 0);
+    int64_t now = sg_time_mono_ms();
+    if (now - c->last_retry >= RETRY_EVERY_MS) { /* a refusal that lasts must not spin */
+        c->last_retry = now;
+        retry_failed(c);
+    }
 }
 
 /* ---- the loop --------------------------------------------------------------------------- */
@@ -522,6 +636,9 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
     for (int i = 0; i < MAX_PARTITIONS; i++)
         c->parts[i].next = -1;
     int rc = SG_OK;
+    pthread_mutex_init(&c->retry_mu, NULL);
+    sg_buf_init(&c->rec);
+    sg_buf_init(&c->rbuf);
     if (o->alerts_topic || o->dlq_topic) {
         c->prod = make_producer(c, errbuf, errlen);
         if (!c->prod) {
@@ -532,10 +649,19 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
     po.dlq = dlq_sink;
-    po.sink_flush = producer_flush;
+    po.sink_flush = NULL; /* the outbox: records are sent once stored */
+    po.outbox_ready = c->prod ? outbox_ready : NULL;
     po.sink_ctx = c;
     if ((rc = sg_pipeline_new(&po, &c->p)) != SG_OK)
         goto out;
+    if (c->prod) {
+        c->outbox_gauge = sg_metrics_gauge(
+            o->pipe.metrics, "streamguard_stream_outbox_records",
+            "alerts and dead letters stored but not yet acknowledged by Kafka", NULL);
+        struct first_seq f = {0, 0};
+        size_t n = sg_store_outbox_each(o->pipe.store, note_first, &f);
+        sg_outbox_track_init(&c->track, n ? f.seq : sg_pipeline_outbox_next(c->p));
+    }
     c->rk = make_consumer(c, errbuf, errlen);
     if (!c->rk) {
         rc = SG_ERR_CONFIG;
@@ -544,14 +670,33 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
     if ((rc = reachable(c)) == SG_OK) {
         if (o->health)
             sg_kafka_health_contact(o->health);
-        if (c->prod)
+        if (c->prod) {
             warm_up_producer(c);
+            /* what an earlier run stored but did not see delivered (at-least-once) */
+            size_t n = sg_store_outbox_each(o->pipe.store, resend_stored, c);
+            if (n)
+                sg_log_info("sending %zu alerts/dead letters stored by an earlier run and not "
+                            "acknowledged then", n);
+        }
         if ((rc = subscribe(c)) == SG_OK)
             rc = loop(c);
     }
     int frc = flush(c, 1); /* the open batch, then leave the group (revoke flushes again: no-op) */
     if (frc == SG_OK && c->p)
         frc = sg_pipeline_sync(c->p);
+    if (frc == SG_OK && c->prod) { /* wait for the deliveries, then delete them from the store */
+        rd_kafka_flush(c->prod, 10000);
+        frc = flush(c, 1);
+        if (frc == SG_OK)
+            frc = sg_pipeline_sync(c->p);
+        uint64_t next = sg_pipeline_outbox_next(c->p), base = sg_outbox_track_base(&c->track);
+        if (next > base)
+            sg_log_warn("%llu alerts/dead letters not acknowledged by Kafka yet: kept in the "
+                        "store with the %llu after the first of them, all sent again at the "
+                        "next start", (unsigned long long)sg_outbox_track_undelivered(
+                                          &c->track, next),
+                        (unsigned long long)(next - base - 1));
+    }
     if (rc == SG_OK || rc == SG_ERR_INTERRUPTED)
         rc = frc == SG_OK ? rc : frc;
     rd_kafka_consumer_close(c->rk);
@@ -560,14 +705,19 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
 out:
     if (c->rk)
         rd_kafka_destroy(c->rk);
-    if (c->prod) {
-        rd_kafka_flush(c->prod, 10000);
-        rd_kafka_destroy(c->prod);
-    }
-    if (c->p) {
+    if (c->p) { /* before the producer: its writer thread may still hand records to it */
         *totals = sg_pipeline_totals(c->p);
         sg_pipeline_free(c->p);
     }
+    if (c->prod) {
+        rd_kafka_flush(c->prod, 10000);
+        rd_kafka_destroy(c->prod);
+        sg_outbox_track_release(&c->track);
+    }
+    free(c->retry);
+    sg_buf_release(&c->rec);
+    sg_buf_release(&c->rbuf);
+    pthread_mutex_destroy(&c->retry_mu);
     free(c);
     return rc;
 }

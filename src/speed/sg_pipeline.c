@@ -81,6 +81,7 @@ struct bstate {
     struct ustage *us;
     size_t nus, us_cap;
     struct sg_buf ubuf; /* the writer thread's encoding buffer */
+    struct sg_buf obuf; /* outbox records staged in this batch: be64 seq | be32 len | bytes */
 };
 
 /* Decoded events whose dedup lookup in the store has not been made yet: the lookups of up to
@@ -135,6 +136,9 @@ struct sg_pipeline {
     struct stats staged; /* the counters' values as last staged (numbers only) */
     struct mets m;
     struct sg_pipeline_totals totals;
+    /* outbox: the next seq to assign; every seq below ob_below is delivered, and every seq
+     * below ob_staged has its delete in a closed batch */
+    uint64_t ob_next, ob_below, ob_staged;
 };
 
 static void writer_start(struct sg_pipeline *p);
@@ -303,6 +307,21 @@ static void stage_stats(struct sg_pipeline *p)
 
 /* ---- lifecycle -------------------------------------------------------------------------- */
 
+struct seq_span {
+    uint64_t first, last;
+    size_t n;
+};
+
+static void seq_span_add(void *ctx, uint64_t seq, const void *rec, size_t len)
+{
+    (void)rec;
+    (void)len;
+    struct seq_span *sp = ctx;
+    if (!sp->n++)
+        sp->first = seq;
+    sp->last = seq;
+}
+
 int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
 {
     struct sg_pipeline *p = sg_xcalloc(1, sizeof *p);
@@ -312,6 +331,7 @@ int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
         p->bs[i].batch = sg_store_batch_new(o->store);
         sg_arena_init(&p->bs[i].arena, 1 << 20);
         sg_buf_init(&p->bs[i].ubuf);
+        sg_buf_init(&p->bs[i].obuf);
     }
     p->cur = &p->bs[0];
     writer_start(p);
@@ -324,6 +344,12 @@ int sg_pipeline_new(const struct sg_pipeline_opts *o, struct sg_pipeline **out)
     register_metrics(p);
     sg_store_stats_each(o->store, load_stat, p);
     restage(p);
+    if (o->outbox_ready) { /* seqs continue after the stored records (sent again by the caller) */
+        struct seq_span sp = {0, 0, 0};
+        sg_store_outbox_each(o->store, seq_span_add, &sp);
+        p->ob_next = sp.n ? sp.last + 1 : 0;
+        p->ob_below = p->ob_staged = sp.n ? sp.first : 0;
+    }
     *out = p;
     return SG_OK;
 }
@@ -365,6 +391,7 @@ void sg_pipeline_free(struct sg_pipeline *p)
         free(b->id_ptrs);
         free(b->us);
         sg_buf_release(&b->ubuf);
+        sg_buf_release(&b->obuf);
         sg_store_batch_free(b->batch);
         sg_arena_release(&b->arena);
     }
@@ -767,6 +794,61 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
 
 /* ---- per batch -------------------------------------------------------------------------- */
 
+static uint64_t get_be(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void put_be(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+/* Hands a stored batch's outbox records to the callback (writer thread). */
+static void outbox_hand(struct sg_pipeline *p, const struct bstate *b)
+{
+    const unsigned char *q = (const unsigned char *)b->obuf.data, *end = q + b->obuf.len;
+    while (q + 12 <= end) {
+        uint64_t seq = get_be(q, 8);
+        size_t len = (size_t)get_be(q + 8, 4);
+        p->o.outbox_ready(p->o.sink_ctx, seq, q + 12, len);
+        q += 12 + len;
+    }
+}
+
+uint64_t sg_pipeline_outbox_put(struct sg_pipeline *p, const void *rec, size_t len)
+{
+    struct bstate *b = p->cur;
+    uint64_t seq = p->ob_next++;
+    sg_store_batch_put_outbox(b->batch, seq, rec, len);
+    unsigned char h[12];
+    put_be(h, seq, 8);
+    put_be(h + 8, len, 4);
+    sg_buf_append(&b->obuf, h, 12);
+    sg_buf_append(&b->obuf, rec, len);
+    return seq;
+}
+
+void sg_pipeline_outbox_delivered(struct sg_pipeline *p, uint64_t below)
+{
+    if (below > p->ob_below)
+        p->ob_below = below;
+}
+
+int sg_pipeline_outbox_due(const struct sg_pipeline *p)
+{
+    return p->ob_below > p->ob_staged;
+}
+
+uint64_t sg_pipeline_outbox_next(const struct sg_pipeline *p)
+{
+    return p->ob_next;
+}
+
 static void *writer_main(void *arg)
 {
     struct sg_pipeline *p = arg;
@@ -788,6 +870,8 @@ static void *writer_main(void *arg)
         }
         int rc = sg_store_write(p->o.store, b->batch, p->o.sync);
         int64_t done_ns = sg_time_mono_ns(), t = done_ns - t0;
+        if (rc == SG_OK && b->obuf.len)
+            outbox_hand(p, b);
         int64_t done_ms = sg_time_now_ms();
         pthread_mutex_lock(&w->mu);
         w->rc = rc;
@@ -826,6 +910,7 @@ static void bstate_reset(struct bstate *b)
     b->nts = 0;
     b->pending = 0;
     b->nus = 0;
+    sg_buf_reset(&b->obuf);
     if (b->nids) {
         memset(b->id_ptrs, 0, b->ids_cap * sizeof *b->id_ptrs);
         b->nids = 0;
@@ -840,6 +925,8 @@ static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns, i
                     int64_t now_ns)
 {
     sg_histogram_observe(p->m.write, (double)write_ns / 1e9);
+    if (!b->pending) /* only outbox deletes (or counters): not a batch of messages */
+        return;
     sg_histogram_observe(p->m.batch_size, (double)b->pending);
     sg_counter_inc(p->m.batches);
     for (size_t i = 0; i < b->nts; i++) {
@@ -912,7 +999,7 @@ static int model_changed(struct sg_pipeline *p)
 int sg_pipeline_flush(struct sg_pipeline *p)
 {
     struct bstate *b = p->cur;
-    if (!b->pending && !p->ndirty)
+    if (!b->pending && !p->ndirty && !sg_pipeline_outbox_due(p))
         return SG_OK;
     int rc = drain(p);
     if (rc == SG_OK && p->o.sink_flush)
@@ -933,6 +1020,10 @@ int sg_pipeline_flush(struct sg_pipeline *p)
         sg_store_batch_put_offset(b->batch, p->offs[i].src, p->offs[i].partition,
                                   p->offs[i].next);
     p->noffs = 0;
+    if (sg_pipeline_outbox_due(p)) { /* delivered records leave the store */
+        sg_store_batch_del_outbox(b->batch, p->ob_below - 1);
+        p->ob_staged = p->ob_below;
+    }
     stage_stats(p);
     /* the previous batch must be in the store before this one goes (order = offsets order) */
     rc = wait_inflight(p);

@@ -34,6 +34,10 @@ typedef void (*sg_dlq_fn)(void *ctx, const struct sg_msg *m, const struct sg_eve
  * written, so that no alert or DLQ record is lost for a stored batch. Returns SG_OK or an
  * error (the batch is then not written). */
 typedef int (*sg_sink_flush_fn)(void *ctx);
+/* The outbox (speed/sg_outbox.h): a record staged with sg_pipeline_outbox_put is written with
+ * its batch and handed to this callback - on the pipeline's writer thread - once the batch is
+ * stored, in seq order. */
+typedef void (*sg_outbox_ready_fn)(void *ctx, uint64_t seq, const void *rec, size_t len);
 
 struct sg_pipeline_opts {
     struct sg_store *store;     /* borrowed, primary */
@@ -44,6 +48,7 @@ struct sg_pipeline_opts {
     sg_alert_fn alert;          /* NULL = none */
     sg_dlq_fn dlq;              /* NULL = none (still counted) */
     sg_sink_flush_fn sink_flush; /* NULL = nothing to make durable */
+    sg_outbox_ready_fn outbox_ready; /* NULL = no outbox */
     void *sink_ctx;
     struct sg_modelwatch *model; /* NULL = none; borrowed; new users are warm-started from its
                                   * baselines, and it is reloaded between batches on change */
@@ -87,6 +92,17 @@ int sg_pipeline_flush(struct sg_pipeline *p);
 int sg_pipeline_sync(struct sg_pipeline *p);
 
 size_t sg_pipeline_pending(const struct sg_pipeline *p); /* messages in the open batch */
+
+/* The outbox (only with opts.outbox_ready). sg_pipeline_outbox_put stages a record in the open
+ * batch (call it from a sink, during sg_pipeline_add) and returns its seq; seqs continue
+ * after the highest one in the store. sg_pipeline_outbox_delivered says that every record
+ * with a seq below `below` has been delivered: their range delete goes into the next batch,
+ * which sg_pipeline_flush then writes even if no message is pending
+ * (sg_pipeline_outbox_due says one is waiting). */
+uint64_t sg_pipeline_outbox_put(struct sg_pipeline *p, const void *rec, size_t len);
+void sg_pipeline_outbox_delivered(struct sg_pipeline *p, uint64_t below);
+int sg_pipeline_outbox_due(const struct sg_pipeline *p);
+uint64_t sg_pipeline_outbox_next(const struct sg_pipeline *p); /* the next seq to assign */
 struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p);
 
 

@@ -618,6 +618,68 @@ void sg_store_batch_watermark(struct sg_store_batch *b, int64_t ts_ms)
     note_ts(b, ts_ms);
 }
 
+/* ---- outbox ------------------------------------------------------------------------------ */
+
+/* Outbox keys live in the meta CF: "outbox" | 0x00 | be64 seq (7 + 8 bytes), so they sort
+ * together and in sequence order, after the other meta keys that start with "o". */
+#define OUTBOX_PREFIX "outbox"
+#define OUTBOX_PL 7 /* the prefix and its NUL */
+#define OUTBOX_KL (OUTBOX_PL + 8)
+
+static void outbox_key(unsigned char *k, uint64_t seq)
+{
+    memcpy(k, OUTBOX_PREFIX, OUTBOX_PL); /* copies the NUL too */
+    be64(k + OUTBOX_PL, seq);
+}
+
+void sg_store_batch_put_outbox(struct sg_store_batch *b, uint64_t seq, const void *rec,
+                               size_t len)
+{
+    unsigned char k[OUTBOX_KL];
+    outbox_key(k, seq);
+    rocksdb_writebatch_put_cf(b->wb, b->st->cf[CF_META], (const char *)k, OUTBOX_KL, rec, len);
+    b->count++;
+}
+
+void sg_store_batch_del_outbox(struct sg_store_batch *b, uint64_t upto)
+{
+    unsigned char lo[OUTBOX_KL], hi[OUTBOX_KL];
+    outbox_key(lo, 0);
+    if (upto == UINT64_MAX) { /* the end of the prefix: "outbox" | 0x01 */
+        memcpy(hi, OUTBOX_PREFIX "\x01", OUTBOX_PL);
+        rocksdb_writebatch_delete_range_cf(b->wb, b->st->cf[CF_META], (const char *)lo,
+                                           OUTBOX_KL, (const char *)hi, OUTBOX_PL);
+    } else {
+        outbox_key(hi, upto + 1);
+        rocksdb_writebatch_delete_range_cf(b->wb, b->st->cf[CF_META], (const char *)lo,
+                                           OUTBOX_KL, (const char *)hi, OUTBOX_KL);
+    }
+    b->count++;
+}
+
+size_t sg_store_outbox_each(struct sg_store *st,
+                            void (*fn)(void *ctx, uint64_t seq, const void *rec, size_t len),
+                            void *ctx)
+{
+    unsigned char lo[OUTBOX_KL];
+    outbox_key(lo, 0);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st->db, st->ropts, st->cf[CF_META]);
+    size_t n = 0;
+    for (rocksdb_iter_seek(it, (const char *)lo, OUTBOX_KL); rocksdb_iter_valid(it);
+         rocksdb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        if (kl != OUTBOX_KL || memcmp(k, lo, OUTBOX_PL) != 0)
+            break;
+        const char *v = rocksdb_iter_value(it, &vl);
+        if (fn)
+            fn(ctx, rd64((const unsigned char *)k + OUTBOX_PL), v, vl);
+        n++;
+    }
+    rocksdb_iter_destroy(it);
+    return n;
+}
+
 /* Range-deletes expired rows of the time-prefixed CFs, in the same atomic batch. */
 static void retention_delete(struct sg_store *st, struct sg_store_batch *b)
 {
@@ -678,6 +740,21 @@ static int get(struct sg_store *st, enum cf cf, const void *k, size_t kl, char *
         return rc;
     }
     return *v ? SG_OK : SG_ERR_NOTFOUND;
+}
+
+int sg_store_outbox_get(struct sg_store *st, uint64_t seq, struct sg_buf *out)
+{
+    unsigned char k[OUTBOX_KL];
+    outbox_key(k, seq);
+    char *v;
+    size_t vl;
+    int rc = get(st, CF_META, k, OUTBOX_KL, &v, &vl);
+    if (rc == SG_OK) {
+        sg_buf_reset(out);
+        sg_buf_append(out, v, vl);
+        rocksdb_free(v);
+    }
+    return rc;
 }
 
 int sg_store_offset_get(struct sg_store *st, const char *source, int32_t partition,

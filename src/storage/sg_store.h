@@ -9,6 +9,8 @@
  *   column family      key                                  value
  *   default (meta)     "watermark"                          be64 newest event time seen (ms)
  *                      "schema"                             "1"
+ *                      "outbox" | 0x00 | be64 seq           an undelivered alert/dead letter
+ *                                                           (sg_outbox record; see below)
  *   events             be64 ts_ms | event_id                u8 event type | canonical JSON
  *   events_by_user     user | 0x00 | be64 ts_ms | event_id  varint arrival number of the event
  *                                                           among the user's (points into
@@ -108,6 +110,14 @@ void sg_store_batch_put_stat(struct sg_store_batch *b, const char *name, uint64_
 /* The newest event time; written with the batch if larger than the stored one. */
 void sg_store_batch_watermark(struct sg_store_batch *b, int64_t ts_ms);
 
+/* The outbox: records (alerts, dead letters) that must reach Kafka, written with the batch
+ * that produced them and deleted - in a later batch - once delivered, so a crash between the
+ * write and the delivery loses none (they are sent again at the next start). `seq` numbers
+ * them in order; sg_store_batch_del_outbox deletes every record with seq <= upto (UINT64_MAX:
+ * all). The bytes are the caller's. */
+void sg_store_batch_put_outbox(struct sg_store_batch *b, uint64_t seq, const void *rec,
+                               size_t len);
+void sg_store_batch_del_outbox(struct sg_store_batch *b, uint64_t upto);
 /* Writes the batch atomically (all or nothing), then clears it. Returns SG_OK, SG_ERR_NOSPACE
  * or SG_ERR_STORE. Also runs the periodic retention range delete. */
 int sg_store_write(struct sg_store *st, struct sg_store_batch *b, int sync);
@@ -128,6 +138,14 @@ int sg_store_events_seen(struct sg_store *st, size_t n, const char *const *ids,
 int sg_store_user_get(struct sg_store *st, const char *user, size_t user_len,
                       struct sg_buf *out);
 /* A counter written with put_stat; 0 when absent. */
+/* Calls fn for every outbox record in seq order (fn may be NULL: just count); returns the
+ * number of records. */
+/* One outbox record into out (replaced); SG_OK, SG_ERR_NOTFOUND (delivered and deleted) or a
+ * store error. */
+int sg_store_outbox_get(struct sg_store *st, uint64_t seq, struct sg_buf *out);
+size_t sg_store_outbox_each(struct sg_store *st,
+                            void (*fn)(void *ctx, uint64_t seq, const void *rec, size_t len),
+                            void *ctx);
 uint64_t sg_store_stat_get(struct sg_store *st, const char *name);
 /* Calls fn for every counter in name order. */
 void sg_store_stats_each(struct sg_store *st, void (*fn)(void *ctx, const char *name,

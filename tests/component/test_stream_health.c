@@ -288,9 +288,10 @@ static void test_producer_failing(void **state)
 }
 
 /* A dead letter whose Produce request hangs for 8 s (stream.broker_timeout 2 s): /health
- * turns 503 naming the alerts producer's queued message without a delivery report, and the
- * consumer as not polled (the consume loop waits for that delivery), not as a broker
- * problem; the queue gauge shows it; once the answer arrives both are up again. */
+ * turns 503 naming the alerts producer's queued message without a delivery report; the
+ * consumer stays up - the dead letter waits in the store's outbox, not in the consume loop
+ * (until 2026-11-26 the loop waited for every delivery and /health said "not polled") - and
+ * the outbox gauge counts the record; once the answer arrives both are back to 0. */
 static void test_producer_stuck(void **state)
 {
     (void)state;
@@ -303,14 +304,102 @@ static void test_producer_stuck(void **state)
     invalid_input_then(pid, 1, delay_produce);
     wait_health(port, 503, 15, &r);
     http_reply_free(&r);
-    /* the consume loop waits for that delivery: the consumer is not polled, and says so */
-    assert_true(wait_body(port, "consumer: not polled for ",
-                          "; alerts producer: 1 messages queued, no delivery report for ", 5));
+    assert_true(wait_body(port, "\"consumer\":\"up\",\"alerts_producer\":\"down\"",
+                          "\"reason\":\"alerts producer: 1 messages queued, no delivery report for ",
+                          5));
 #define QUEUED "\nstreamguard_kafka_queued_messages{client=\"alerts_producer\"} "
+#define OUTBOX "\nstreamguard_stream_outbox_records "
     assert_true(gauge_is(port, QUEUED "1\n"));
+    assert_true(gauge_is(port, OUTBOX "1\n"));
 
     expect_back(port, "the Produce answer", "\"alerts_producer\":\"up\"", QUEUED "0\n");
+    for (int i = 0; i < 40 && !gauge_is(port, OUTBOX "0\n"); i++)
+        usleep(50000); /* the delete is written at the loop's next idle flush */
+    assert_true(gauge_is(port, OUTBOX "0\n"));
     stop_and_grep(pid, log, "invalid message");
+}
+
+/* A metric's value from /metrics (the first line starting with `name`), -1 if absent. */
+static double metric(uint16_t port, const char *name)
+{
+    struct http_reply r;
+    double v = -1;
+    if (http_get(port, "/metrics", NULL, &r) == 200) {
+        char want[256];
+        snprintf(want, sizeof want, "\n%s ", name);
+        const char *p = strstr(r.body, want);
+        if (p)
+            v = strtod(p + strlen(want), NULL);
+    }
+    http_reply_free(&r);
+    return v;
+}
+
+/* Messages in the dead-letter topic so far (its high watermark). */
+static int64_t dlq_messages(void)
+{
+    int64_t lo, hi;
+    assert_int_equal(rd_kafka_query_watermark_offsets(mk, "security-events-dlq", 0, &lo, &hi,
+                                                      5000),
+                     0);
+    return hi;
+}
+
+/* The store of group "outbox" holds `n` outbox records ("outbox" 0x00 | seq in the meta CF). */
+static void dump_outbox(int n)
+{
+    sh("%s stream --dump-store --db %s/outbox.db > %s/outbox.dump", bin(), dir, dir);
+    sh("grep -q '^users\t' %s/outbox.dump", dir); /* a real dump */
+    sh("test \"$(grep -cP '^default\t6f7574626f7800' %s/outbox.dump)\" = %d", dir, n);
+}
+
+/* Dead letters that Kafka never acknowledged survive kill -9: they were stored in the outbox
+ * with the batch that consumed their messages, and the next start sends them - the consumed
+ * offsets are stored too, so the messages themselves are not read again, and the outbox is
+ * the only way these dead letters can still arrive. After the deliveries the outbox is empty
+ * (the gauge, and the store's dump has no outbox key). Runs before test_producer_stuck: the
+ * mock checks a broker's own error stack before the cluster's, and the one that test leaves
+ * (empty, but there) would hide fail_produce's errors. */
+#define LAG "streamguard_stream_consumer_lag_messages{partition=\""
+static void test_outbox_after_kill(void **state)
+{
+    (void)state;
+    char log[128];
+    uint16_t port;
+    rd_kafka_mock_clear_request_errors(mc, 0 /* Produce */);
+    pid_t pid = spawn_health("outbox", "60s", log, &port);
+    /* the dead letters of the earlier tests' invalid input (this group reads from the
+     * beginning) are delivered first */
+    for (int i = 0; i < 200 && (metric(port, "streamguard_stream_outbox_records") != 0 ||
+                                metric(port, LAG "0\"}") != 0 || metric(port, LAG "1\"}") != 0);
+         i++)
+        usleep(50000);
+    int64_t before = dlq_messages();
+
+    invalid_input_then(pid, 3, fail_produce);
+    /* a delivery is attempted only once its batch is stored: 3 failures = 3 stored records */
+    const char *failures = "streamguard_kafka_delivery_failures_total{client=\"alerts_producer\"}";
+    for (int i = 0; i < 200 && metric(port, failures) < 3; i++)
+        usleep(50000);
+    assert_true(metric(port, failures) >= 3);
+    assert_true(metric(port, "streamguard_stream_outbox_records") == 3);
+    kill(pid, SIGKILL);
+    assert_int_equal(wait_exit(pid), 128 + SIGKILL);
+    child = -1;
+    rd_kafka_mock_clear_request_errors(mc, 0 /* Produce */);
+    assert_int_equal(dlq_messages(), before); /* none got through */
+    dump_outbox(3);
+
+    pid = spawn_health("outbox", "60s", log, &port);
+    for (int i = 0; i < 200 && dlq_messages() < before + 3; i++)
+        usleep(50000);
+    assert_int_equal(dlq_messages(), before + 3);
+    for (int i = 0; i < 40 && metric(port, "streamguard_stream_outbox_records") != 0; i++)
+        usleep(50000);
+    assert_true(metric(port, "streamguard_stream_outbox_records") == 0);
+    stop_and_grep(pid, log, "sending 3 alerts/dead letters stored by an earlier run");
+    assert_int_equal(dlq_messages(), before + 3); /* not sent twice */
+    dump_outbox(0);
 }
 
 int main(void)
@@ -318,6 +407,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_broker_lost_and_back),
         cmocka_unit_test(test_producer_failing),
+        cmocka_unit_test(test_outbox_after_kill),
         cmocka_unit_test(test_producer_stuck),
     };
     return cmocka_run_group_tests(tests, health_setup, health_teardown);
