@@ -4,7 +4,9 @@
  * offset stored in RocksDB (the beginning of the log when this store never saw it), not to
  * Kafka's committed offset (which is committed too, only for lag monitoring). Anomalies go to
  * the alerts topic, invalid messages to the dead-letter topic (original bytes, reason in
- * headers); both at-least-once (flushed before the batch that caused them is stored).
+ * headers); both at-least-once through the store's outbox (speed/sg_outbox.h): written with
+ * the batch that caused them, produced once it is stored, deleted when acknowledged, sent
+ * again by the next start if the process dies first.
  * Backpressure: partitions are paused while the producer's queue is too long. */
 #ifndef SG_CONSUMER_H
 #define SG_CONSUMER_H

@@ -24,8 +24,9 @@ struct sg_msg {
     int64_t msg_ts_ms;  /* producer timestamp, or -1 when unknown */
 };
 
-/* Sinks, called during sg_pipeline_add or sg_pipeline_flush (before the batch is written:
- * at-least-once). */
+/* Sinks, called during sg_pipeline_add or sg_pipeline_flush, before the batch is written. A
+ * sink that must not lose records either makes them durable in sink_flush (files) or stages
+ * them in the batch's outbox (Kafka: sg_pipeline_outbox_put). */
 typedef void (*sg_alert_fn)(void *ctx, const char *user, size_t user_len, const char *json,
                             size_t len);
 typedef void (*sg_dlq_fn)(void *ctx, const struct sg_msg *m, const struct sg_event_error *err);

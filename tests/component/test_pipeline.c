@@ -239,6 +239,120 @@ static void test_alerts_before_write(void **state)
     close_all(&f);
 }
 
+/* The outbox: records a sink stages during a batch are written with it and handed to the
+ * outbox_ready callback only once the batch is stored (the callback finds each one in the
+ * store), in seq order from 0; a new pipeline over the same store continues the seqs after
+ * the stored ones; "delivered below k" writes a batch of its own although no message is
+ * pending, and removes exactly the records below k. */
+struct obrec {
+    struct sg_pipeline **p;
+    struct sg_store *st;
+    uint64_t ready[256];
+    size_t nready, staged;
+    int not_stored; /* records handed over before their batch was stored */
+};
+
+static void ob_alert(void *ctx, const char *user, size_t ul, const char *json, size_t len)
+{
+    (void)json;
+    (void)len;
+    struct obrec *r = ctx;
+    r->staged++;
+    assert_int_equal(sg_pipeline_outbox_put(*r->p, user, ul), r->staged - 1);
+}
+
+static void ob_ready(void *ctx, uint64_t seq, const void *rec, size_t len)
+{
+    struct obrec *r = ctx;
+    struct sg_buf v;
+    sg_buf_init(&v);
+    if (sg_store_outbox_get(r->st, seq, &v) != SG_OK || v.len != len ||
+        memcmp(v.data, rec, len) != 0)
+        r->not_stored++;
+    sg_buf_release(&v);
+    if (r->nready < 256)
+        r->ready[r->nready++] = seq;
+}
+
+static void test_outbox(void **state)
+{
+    (void)state;
+    struct fixture f;
+    struct obrec r = {.p = &f.p};
+    struct sg_pipeline_opts o = {0};
+    sg_detect_params_init(&o.params);
+    o.params.warmup_events = 0;
+    o.params.warmup_ms = 0;
+    o.params.threshold = 0.01;
+    o.alert = ob_alert;
+    o.outbox_ready = ob_ready;
+    o.sink_ctx = &r;
+    open_with(&f, &o);
+    r.st = f.st;
+    assert_int_equal(sg_pipeline_outbox_next(f.p), 0);
+    for (int i = 0; i < 100; i++) {
+        char json[512];
+        int n = snprintf(json, sizeof json,
+                         "{\"event_id\":\"evt_%06d\",\"timestamp\":\"2026-11-01T00:%02d:%02d.000Z\","
+                         "\"event_type\":\"auth_attempt\",\"user\":\"u%d\","
+                         "\"source_ip\":\"10.0.0.%d\",\"status\":\"failed\"}",
+                         i, i / 60, i % 60, i % 2, i + 1);
+        struct sg_msg m = {json, (size_t)n, "test", 0, i, -1};
+        assert_int_equal(sg_pipeline_add(f.p, &m), SG_OK);
+        if (i == 49)
+            assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    }
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
+    size_t n = r.staged;
+    assert_true(n > 2 && n < 256);
+    assert_int_equal(r.nready, n);
+    assert_int_equal(r.not_stored, 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(r.ready[i], i);
+    assert_int_equal(sg_store_outbox_each(f.st, NULL, NULL), n);
+
+    /* a restart: seqs continue after the stored records */
+    sg_pipeline_free(f.p);
+    struct sg_metrics *m2 = sg_metrics_new();
+    o.store = f.st;
+    o.metrics = m2;
+    assert_int_equal(sg_pipeline_new(&o, &f.p), SG_OK);
+    assert_int_equal(sg_pipeline_outbox_next(f.p), n);
+    assert_false(sg_pipeline_outbox_due(f.p));
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK); /* nothing to write */
+    uint64_t batches = sg_pipeline_totals(f.p).batches;
+
+    sg_pipeline_outbox_delivered(f.p, 2);
+    assert_true(sg_pipeline_outbox_due(f.p));
+    assert_int_equal(sg_pipeline_pending(f.p), 0);
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
+    assert_false(sg_pipeline_outbox_due(f.p));
+    assert_int_equal(sg_store_outbox_each(f.st, NULL, NULL), n - 2);
+    struct sg_buf v;
+    sg_buf_init(&v);
+    assert_int_equal(sg_store_outbox_get(f.st, 1, &v), SG_ERR_NOTFOUND);
+    assert_int_equal(sg_store_outbox_get(f.st, 2, &v), SG_OK);
+    sg_buf_release(&v);
+    sg_pipeline_outbox_delivered(f.p, 1); /* an older mark changes nothing */
+    assert_false(sg_pipeline_outbox_due(f.p));
+    sg_pipeline_outbox_delivered(f.p, n);
+    assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
+    assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
+    assert_int_equal(sg_store_outbox_each(f.st, NULL, NULL), 0);
+    /* the deletes are not batches of messages */
+    assert_int_equal(sg_pipeline_totals(f.p).batches, batches);
+    sg_pipeline_free(f.p);
+    f.p = NULL;
+    sg_metrics_free(m2);
+    sg_metrics_free(f.m);
+    sg_store_close(f.st);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f.dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_e2e_latency_at_store_time),
         cmocka_unit_test(test_stored_dups_and_profiles),
         cmocka_unit_test(test_alerts_before_write),
+        cmocka_unit_test(test_outbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

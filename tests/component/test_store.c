@@ -429,6 +429,82 @@ static void test_last_put_wins(void **state)
     free(dir);
 }
 
+struct ob_list {
+    uint64_t seq[16];
+    char rec[16][8];
+    size_t n;
+};
+
+static void ob_collect(void *ctx, uint64_t seq, const void *rec, size_t len)
+{
+    struct ob_list *l = ctx;
+    assert_true(l->n < 16 && len < 8);
+    l->seq[l->n] = seq;
+    memcpy(l->rec[l->n], rec, len);
+    l->rec[l->n][len] = 0;
+    l->n++;
+}
+
+/* The outbox: records put in two batches come back in seq order (also after a reopen, and
+ * seq 256 sorts after 255: big-endian keys), a range delete removes exactly the seqs up to
+ * its mark, point reads see the same, the meta keys next to them are untouched, and "all"
+ * empties it. */
+static void test_outbox(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    struct sg_store *st = open_rw(dir, 0);
+    struct sg_store_batch *b = sg_store_batch_new(st);
+    static const uint64_t seqs[] = {5, 6, 255, 256, 70000};
+    char rec[8];
+    for (size_t i = 0; i < 5; i++) {
+        snprintf(rec, sizeof rec, "r%zu", i);
+        sg_store_batch_put_outbox(b, seqs[i], rec, strlen(rec));
+        if (i == 2) { /* two batches */
+            sg_store_batch_watermark(b, T0);
+            assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+        }
+    }
+    assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    sg_store_close(st);
+    st = open_rw(dir, 0);
+    struct ob_list l = {.n = 0};
+    assert_int_equal(sg_store_outbox_each(st, ob_collect, &l), 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(l.seq[i], seqs[i]);
+        snprintf(rec, sizeof rec, "r%zu", i);
+        assert_string_equal(l.rec[i], rec);
+    }
+    sg_store_batch_free(b);
+    b = sg_store_batch_new(st);
+    sg_store_batch_del_outbox(b, 255); /* 5, 6, 255 go; 256 and 70000 stay */
+    assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    l.n = 0;
+    assert_int_equal(sg_store_outbox_each(st, ob_collect, &l), 2);
+    assert_int_equal(l.seq[0], 256);
+    assert_int_equal(l.seq[1], 70000);
+    struct sg_buf v;
+    sg_buf_init(&v);
+    assert_int_equal(sg_store_outbox_get(st, 255, &v), SG_ERR_NOTFOUND);
+    assert_int_equal(sg_store_outbox_get(st, 256, &v), SG_OK);
+    assert_int_equal(v.len, 2);
+    assert_memory_equal(v.data, "r3", 2);
+    assert_int_equal(sg_store_watermark(st), T0); /* the meta CF's other keys survive */
+    sg_store_batch_del_outbox(b, UINT64_MAX);
+    assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    assert_int_equal(sg_store_outbox_each(st, NULL, NULL), 0);
+    assert_int_equal(sg_store_watermark(st), T0);
+    sg_buf_release(&v);
+    sg_store_batch_free(b);
+    sg_store_close(st);
+    st = open_rw(dir, 0);
+    assert_int_equal(sg_store_watermark(st), T0); /* "watermark" sorts after "outbox\1" */
+    assert_int_equal(sg_store_outbox_each(st, NULL, NULL), 0);
+    sg_store_close(st);
+    rmrf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_events_seen_batched),
         cmocka_unit_test(test_append_mode),
         cmocka_unit_test(test_last_put_wins),
+        cmocka_unit_test(test_outbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
