@@ -79,12 +79,14 @@ void sg_pipeline_free(struct sg_pipeline *p);
 int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m);
 
 /* Processes what is pending, calls the sink_flush callback, closes the batch (events,
- * anomalies, dirty profiles, offsets, counters) and hands it to the pipeline's writer thread, which writes it as one atomic RocksDB write while the next batch
- * is processed; batches are written strictly in order (flush first waits for the previous
- * write). Returns SG_OK, or the error of the PREVIOUS batch's write (SG_ERR_NOSPACE,
- * SG_ERR_STORE): then neither it nor this batch was written and the in-memory profiles were
- * dropped; the caller must free the pipeline and resume from the stored offsets with a new
- * one. A flush of an empty batch is a no-op. */
+ * anomalies, dirty profiles, offsets, counters, outbox records and deletes) and writes it as
+ * one atomic RocksDB write: a batch of more than 128 messages is handed to the pipeline's
+ * writer thread and written while the next batch is processed, a smaller one is written
+ * before this returns. Batches are written strictly in order (flush first waits for the
+ * previous write). Returns SG_OK, or the error of this or the PREVIOUS batch's write
+ * (SG_ERR_NOSPACE, SG_ERR_STORE): then neither it nor this batch was written and the
+ * in-memory profiles were dropped; the caller must free the pipeline and resume from the
+ * stored offsets with a new one. A flush of an empty batch is a no-op. */
 int sg_pipeline_flush(struct sg_pipeline *p);
 
 /* Waits until every flushed batch is in the store. Returns SG_OK or the write's error (as
