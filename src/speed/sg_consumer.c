@@ -202,20 +202,6 @@ static void retry_failed(struct consumer *c)
     free(seqs);
 }
 
-struct first_seq {
-    uint64_t seq;
-    int seen;
-};
-
-static void note_first(void *ctx, uint64_t seq, const void *rec, size_t len)
-{
-    (void)rec;
-    (void)len;
-    struct first_seq *f = ctx;
-    if (!f->seen++)
-        f->seq = seq;
-}
-
 static void resend_stored(void *ctx, uint64_t seq, const void *rec, size_t len)
 {
     send_record(ctx, seq, rec, len);
@@ -658,9 +644,7 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         c->outbox_gauge = sg_metrics_gauge(
             o->pipe.metrics, "streamguard_stream_outbox_records",
             "alerts and dead letters stored but not yet acknowledged by Kafka", NULL);
-        struct first_seq f = {0, 0};
-        size_t n = sg_store_outbox_each(o->pipe.store, note_first, &f);
-        sg_outbox_track_init(&c->track, n ? f.seq : sg_pipeline_outbox_next(c->p));
+        sg_outbox_track_init(&c->track, sg_pipeline_outbox_below(c->p));
     }
     c->rk = make_consumer(c, errbuf, errlen);
     if (!c->rk) {

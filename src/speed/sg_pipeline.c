@@ -854,6 +854,11 @@ uint64_t sg_pipeline_outbox_next(const struct sg_pipeline *p)
     return p->ob_next;
 }
 
+uint64_t sg_pipeline_outbox_below(const struct sg_pipeline *p)
+{
+    return p->ob_below;
+}
+
 /* The write of one closed batch: encodes its changed profiles, writes it, then hands its
  * outbox records over. Run by the writer thread, or by the pipeline's own thread for small
  * batches (see INLINE_MAX). `done_ms`/`done_ns`: when the write returned. */
@@ -959,6 +964,18 @@ static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns, i
     p->totals.last_ns = now_ns;
 }
 
+/* A batch that was not written (its write failed, or the previous one's did): dropped, with
+ * every cached profile (they may contain its events) so that a restart resumes from the
+ * store's consistent state. Returns rc. */
+static int not_written(struct sg_pipeline *p, struct bstate *b, int rc)
+{
+    sg_store_batch_clear(b->batch);
+    bstate_reset(b);
+    free_cache(p);
+    restage(p); /* not stored: every counter again */
+    return rc;
+}
+
 /* Waits for the batch being written (if any); returns its status. On failure nothing of it
  * was written: every cached profile is dropped (they may contain its events) so that a
  * restart resumes from the store's consistent state. */
@@ -976,13 +993,8 @@ static int wait_inflight(struct sg_pipeline *p)
     p->w.done = 0;
     pthread_mutex_unlock(&p->w.mu);
     p->inflight = NULL;
-    if (rc != SG_OK) {
-        sg_store_batch_clear(b->batch);
-        bstate_reset(b);
-        free_cache(p);
-        restage(p); /* not stored: every counter again */
-        return rc;
-    }
+    if (rc != SG_OK)
+        return not_written(p, b, rc);
     written(p, b, t, done_ms, done_ns);
     bstate_reset(b);
     return SG_OK;
@@ -1044,26 +1056,16 @@ int sg_pipeline_flush(struct sg_pipeline *p)
     stage_stats(p);
     /* the previous batch must be in the store before this one goes (order = offsets order) */
     rc = wait_inflight(p);
-    if (rc != SG_OK) {
-        sg_store_batch_clear(b->batch);
-        bstate_reset(b);
-        free_cache(p);
-        restage(p); /* not stored: every counter again */
-        return rc;
-    }
+    if (rc != SG_OK)
+        return not_written(p, b, rc);
     /* profiles untouched since before the written batch can be dropped now */
     cache_evict(p);
     b->batch_no = p->batch_no++;
     if (b->pending <= INLINE_MAX) { /* small: written here, no thread hop */
         int64_t t, done_ms, done_ns;
         rc = write_batch(p, b, &t, &done_ms, &done_ns);
-        if (rc != SG_OK) {
-            sg_store_batch_clear(b->batch);
-            bstate_reset(b);
-            free_cache(p);
-            restage(p); /* not stored: every counter again */
-            return rc;
-        }
+        if (rc != SG_OK)
+            return not_written(p, b, rc);
         written(p, b, t, done_ms, done_ns);
         bstate_reset(b);
         cache_evict(p);

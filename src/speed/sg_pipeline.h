@@ -106,6 +106,9 @@ uint64_t sg_pipeline_outbox_put(struct sg_pipeline *p, const void *rec, size_t l
 void sg_pipeline_outbox_delivered(struct sg_pipeline *p, uint64_t below);
 int sg_pipeline_outbox_due(const struct sg_pipeline *p);
 uint64_t sg_pipeline_outbox_next(const struct sg_pipeline *p); /* the next seq to assign */
+/* Every seq below this is known delivered; right after sg_pipeline_new, the seq of the first
+ * record in the store (the next seq when there is none). */
+uint64_t sg_pipeline_outbox_below(const struct sg_pipeline *p);
 struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p);
 
 

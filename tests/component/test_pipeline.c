@@ -76,6 +76,19 @@ static void add(struct fixture *f, int i, int64_t msg_ts)
     assert_int_equal(sg_pipeline_add(f->p, &m), SG_OK);
 }
 
+/* Adds failed login number i (user u<i%2>, a new source IP each, a second apart). */
+static void add_failed_login(struct fixture *f, int i)
+{
+    char json[512];
+    int n = snprintf(json, sizeof json,
+                     "{\"event_id\":\"evt_%06d\",\"timestamp\":\"2026-11-01T00:%02d:%02d.000Z\","
+                     "\"event_type\":\"auth_attempt\",\"user\":\"u%d\","
+                     "\"source_ip\":\"10.0.0.%d\",\"status\":\"failed\"}",
+                     i, i / 60, i % 60, i % 2, i + 1);
+    struct sg_msg m = {json, (size_t)n, "test", 0, i, -1};
+    assert_int_equal(sg_pipeline_add(f->p, &m), SG_OK);
+}
+
 static void test_batches_and_dedup(void **state)
 {
     (void)state;
@@ -220,16 +233,8 @@ static void test_alerts_before_write(void **state)
     o.sink_ctx = &r;
     struct fixture f;
     open_with(&f, &o);
-    for (int i = 0; i < 100; i++) { /* failed logins a second apart: a failure burst */
-        char json[512];
-        int n = snprintf(json, sizeof json,
-                         "{\"event_id\":\"evt_%06d\",\"timestamp\":\"2026-11-01T00:%02d:%02d.000Z\","
-                         "\"event_type\":\"auth_attempt\",\"user\":\"u%d\","
-                         "\"source_ip\":\"10.0.0.%d\",\"status\":\"failed\"}",
-                         i, i / 60, i % 60, i % 2, i + 1);
-        struct sg_msg m = {json, (size_t)n, "test", 0, i, -1};
-        assert_int_equal(sg_pipeline_add(f.p, &m), SG_OK);
-    }
+    for (int i = 0; i < 100; i++) /* failed logins a second apart: a failure burst */
+        add_failed_login(&f, i);
     assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
     assert_int_equal(r.flushes, 1);
     assert_true(r.alerts > 0);
@@ -291,14 +296,7 @@ static void test_outbox(void **state)
     r.st = f.st;
     assert_int_equal(sg_pipeline_outbox_next(f.p), 0);
     for (int i = 0; i < 100; i++) {
-        char json[512];
-        int n = snprintf(json, sizeof json,
-                         "{\"event_id\":\"evt_%06d\",\"timestamp\":\"2026-11-01T00:%02d:%02d.000Z\","
-                         "\"event_type\":\"auth_attempt\",\"user\":\"u%d\","
-                         "\"source_ip\":\"10.0.0.%d\",\"status\":\"failed\"}",
-                         i, i / 60, i % 60, i % 2, i + 1);
-        struct sg_msg m = {json, (size_t)n, "test", 0, i, -1};
-        assert_int_equal(sg_pipeline_add(f.p, &m), SG_OK);
+        add_failed_login(&f, i);
         if (i == 49)
             assert_int_equal(sg_pipeline_flush(f.p), SG_OK);
     }
@@ -319,6 +317,7 @@ static void test_outbox(void **state)
     o.metrics = m2;
     assert_int_equal(sg_pipeline_new(&o, &f.p), SG_OK);
     assert_int_equal(sg_pipeline_outbox_next(f.p), n);
+    assert_int_equal(sg_pipeline_outbox_below(f.p), 0); /* the first stored record */
     assert_false(sg_pipeline_outbox_due(f.p));
     assert_int_equal(sg_pipeline_flush(f.p), SG_OK); /* nothing to write */
     uint64_t batches = sg_pipeline_totals(f.p).batches;
@@ -330,6 +329,7 @@ static void test_outbox(void **state)
     assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
     assert_false(sg_pipeline_outbox_due(f.p));
     assert_int_equal(sg_store_outbox_each(f.st, NULL, NULL), n - 2);
+    assert_int_equal(sg_pipeline_outbox_below(f.p), 2);
     struct sg_buf v;
     sg_buf_init(&v);
     assert_int_equal(sg_store_outbox_get(f.st, 1, &v), SG_ERR_NOTFOUND);
