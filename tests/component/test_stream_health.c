@@ -251,11 +251,38 @@ static void delay_produce(void)
                      0);
 }
 
+/* A metric's value from /metrics (the first line starting with `name`), -1 if absent. */
+static double metric(uint16_t port, const char *name)
+{
+    struct http_reply r;
+    double v = -1;
+    if (http_get(port, "/metrics", NULL, &r) == 200) {
+        char want[256];
+        snprintf(want, sizeof want, "\n%s ", name);
+        const char *p = strstr(r.body, want);
+        if (p)
+            v = strtod(p + strlen(want), NULL);
+    }
+    http_reply_free(&r);
+    return v;
+}
+
+/* Messages in the dead-letter topic so far (its high watermark). */
+static int64_t dlq_messages(void)
+{
+    int64_t lo, hi;
+    assert_int_equal(rd_kafka_query_watermark_offsets(mk, "security-events-dlq", 0, &lo, &hi,
+                                                      5000),
+                     0);
+    return hi;
+}
+
 /* The consumer keeps its broker while every Produce request fails: the dead letters of new
  * invalid input cannot be delivered, /health says so naming the alerts producer (the
  * consumer still "up"), the per-client gauges split, failures are counted; once Produce
  * works again the next dead letter is delivered and /health is 200 again (the failure hold
- * is stream.broker_timeout = 60 s, so only that delivery can have cleared it). */
+ * is stream.broker_timeout = 60 s, so only that delivery can have cleared it), and the
+ * refused dead letters, kept in the outbox, arrive too - each once. */
 static void test_producer_failing(void **state)
 {
     (void)state;
@@ -263,6 +290,7 @@ static void test_producer_failing(void **state)
     uint16_t port;
     pid_t pid = spawn_health("health-prod", "60s", log, &port);
     struct http_reply r;
+    int64_t before = dlq_messages();
 
     invalid_input_then(pid, 5, fail_produce);
 
@@ -283,8 +311,16 @@ static void test_producer_failing(void **state)
     produce_invalid(2);
     expect_back(port, "Produce works again", "\"alerts_producer\":\"up\"",
                 "\nstreamguard_kafka_up{client=\"alerts_producer\"} 1\n");
+    /* the refused dead letters were kept in the outbox and sent again: all 7 arrive, once */
+    for (int i = 0; i < 200 && dlq_messages() < before + 7; i++)
+        usleep(50000);
+    assert_int_equal(dlq_messages(), before + 7);
+    for (int i = 0; i < 40 && metric(port, "streamguard_stream_outbox_records") != 0; i++)
+        usleep(50000);
+    assert_true(metric(port, "streamguard_stream_outbox_records") == 0);
 
     stop_and_grep(pid, log, "alerts producer: delivery to security-events-dlq failed");
+    assert_int_equal(dlq_messages(), before + 7);
 }
 
 /* A dead letter whose Produce request hangs for 8 s (stream.broker_timeout 2 s): /health
@@ -317,32 +353,6 @@ static void test_producer_stuck(void **state)
         usleep(50000); /* the delete is written at the loop's next idle flush */
     assert_true(gauge_is(port, OUTBOX "0\n"));
     stop_and_grep(pid, log, "invalid message");
-}
-
-/* A metric's value from /metrics (the first line starting with `name`), -1 if absent. */
-static double metric(uint16_t port, const char *name)
-{
-    struct http_reply r;
-    double v = -1;
-    if (http_get(port, "/metrics", NULL, &r) == 200) {
-        char want[256];
-        snprintf(want, sizeof want, "\n%s ", name);
-        const char *p = strstr(r.body, want);
-        if (p)
-            v = strtod(p + strlen(want), NULL);
-    }
-    http_reply_free(&r);
-    return v;
-}
-
-/* Messages in the dead-letter topic so far (its high watermark). */
-static int64_t dlq_messages(void)
-{
-    int64_t lo, hi;
-    assert_int_equal(rd_kafka_query_watermark_offsets(mk, "security-events-dlq", 0, &lo, &hi,
-                                                      5000),
-                     0);
-    return hi;
 }
 
 /* The store of group "outbox" holds `n` outbox records ("outbox" 0x00 | seq in the meta CF). */
