@@ -52,6 +52,8 @@ ROWS = {
              [q("sum by (reason) (rate(streamguard_stream_anomaly_reasons_total[5m]))", "{{reason}}")], "ts"),
             ("Anomalies by severity (total)", "short",
              [q("sum by (severity) (streamguard_stream_anomalies_total)", "{{severity}}")], "bar"),
+            ("Alerts and dead letters waiting for Kafka (outbox)", "short",
+             [q("sum(streamguard_stream_outbox_records)", "undelivered")], "ts"),
         ]),
         ("Dead letters", [
             ("Invalid messages (DLQ) / s by reason", "ops",
