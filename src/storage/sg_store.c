@@ -1047,12 +1047,16 @@ static int scan_run(struct scan *s, sg_store_row_fn fn, void *ctx, struct sg_buf
 {
     const struct sg_store_query *q = s->q;
     size_t limit = q->limit ? q->limit : 100, n = 0, examined = 0;
-    sg_buf_reset(next);
     if (q->capped)
         *q->capped = 0;
     rocksdb_iterator_t *it = rocksdb_create_iterator_cf(s->st->db, s->st->ropts,
                                                         s->st->cf[s->index_cf]);
     int rc = scan_seek(s, it);
+    /* only now: q->cursor may point into `next` (one buffer for every page). Resetting it
+     * before the seek emptied the cursor, and the rolling rebuild - which pages that way -
+     * started over from the first page for ever once a user had more than one page of
+     * events (until 2026-11-26: memory grew until the OOM killer stopped the stream). */
+    sg_buf_reset(next);
     while (rc == SG_OK && rocksdb_iter_valid(it)) {
         size_t kl, vl;
         const char *k = rocksdb_iter_key(it, &kl);

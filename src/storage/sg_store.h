@@ -188,7 +188,8 @@ struct sg_store_query {
 };
 
 /* Pages through events / anomalies matching q, calling fn per row. On return, next_cursor
- * holds an opaque hex cursor for the next page, or is empty when there are no more rows.
+ * holds an opaque hex cursor for the next page, or is empty when there are no more rows;
+ * q->cursor may point into next_cursor's data (one buffer for all pages).
  * A page that max_scan ends early holds the matches found so far (maybe none) and a cursor
  * that resumes after the last row examined. Expired rows are skipped. Returns SG_OK,
  * SG_ERR_INVALID (bad cursor) or SG_ERR_STORE. Thread-safety: concurrent queries are fine. */

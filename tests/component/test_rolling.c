@@ -211,6 +211,56 @@ static void test_scores_match_the_model(void **state)
     sg_modelwatch_free(w);
 }
 
+/* A user with more stored events than one page of the rebuild's scan (1000): the rebuild
+ * pages through all of them once and ends. Until 2026-11-26 the scan reset its cursor and
+ * started over for ever - the stream grew until the OOM killer stopped it, at the first live
+ * event of such a user after a restart with --model (`make demo`'s service accounts). The
+ * model is a stub whose history is too long for a score, so no scoring is involved. */
+static void test_rebuild_many_pages(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/pages.db", dir);
+    struct sg_store *st;
+    assert_int_equal(sg_store_open(path, SG_STORE_PRIMARY, NULL, 0, &st, err, sizeof err),
+                     SG_OK);
+    struct sg_store_batch *b = sg_store_batch_new(st);
+    const int n = 2500;
+    for (int i = 0; i < n; i++) {
+        char id[32], json[512];
+        int idl = snprintf(id, sizeof id, "evt_%06d", i);
+        int jl = snprintf(json, sizeof json,
+                          "{\"event_id\":\"%s\",\"timestamp\":\"2026-11-01T%02d:%02d:%02d.000Z\","
+                          "\"event_type\":\"auth_attempt\",\"user\":\"big\","
+                          "\"source_ip\":\"10.0.0.%d\",\"status\":\"success\"}",
+                          id, i / 3600, i / 60 % 60, i % 60, i % 200 + 1);
+        sg_store_batch_put_event(b, INT64_C(1793491200000) + (int64_t)i * 1000, id,
+                                 (size_t)idl, "big", 3, 0, (uint64_t)i + 1, json, (size_t)jl);
+        if (i % 500 == 499)
+            assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    }
+    sg_store_batch_free(b);
+    struct sg_model m = {0};
+    m.id = 7;
+    m.history_last_ms = INT64_C(1) << 60;
+    struct sg_user_state u;
+    sg_user_init(&u);
+    struct sg_rolling *r = sg_rolling_new();
+    struct sg_arena a;
+    sg_arena_init(&a, 1 << 16);
+    int partial = -1;
+    alarm(60); /* the old endless scan fails here, not at the runner's 15-minute timeout */
+    assert_int_equal(sg_rolling_rebuild(r, &u, &m, st, "big", &a, &partial), SG_OK);
+    alarm(0);
+    assert_int_equal(u.roll_n, n); /* each stored event folded once */
+    assert_int_equal(u.roll_model, 7);
+    assert_true(u.model_score < 0);
+    assert_int_equal(partial, 0);
+    sg_arena_release(&a);
+    sg_rolling_free(r);
+    sg_store_close(st);
+}
+
 static void test_calibration(void **state)
 {
     (void)state;
@@ -231,6 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scores_match_the_model),
         cmocka_unit_test(test_calibration),
+        cmocka_unit_test(test_rebuild_many_pages),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -125,6 +125,24 @@ static void test_queries(void **state)
     assert_int_equal(rs.n, 100);
     for (int i = 0; i < 100; i++)
         assert_int_equal(rs.ts[i], T0 + i * 60000);
+    /* the same with the cursor read from the buffer the next one is written to (how the
+     * rolling rebuild pages), by time and by user: every row once, and the walk ends */
+    for (int by_user = 0; by_user < 2; by_user++) {
+        memset(&rs, 0, sizeof rs);
+        struct sg_store_query qa = {.kind = -1, .limit = 7, .user = by_user ? "u1" : NULL};
+        sg_buf_reset(&cur);
+        for (pages = 0; pages < 50; pages++) {
+            assert_int_equal(sg_store_query_events(st, &qa, collect, &rs, &cur), SG_OK);
+            if (!cur.len)
+                break;
+            qa.cursor = cur.data;
+        }
+        int want = by_user ? 33 : 100; /* u1: i % 3 == 1 */
+        assert_int_equal(rs.n, want);
+        assert_int_equal(pages, (want - 1) / 7);
+        for (int i = 0; i < want; i++)
+            assert_int_equal(rs.ts[i], T0 + (int64_t)(by_user ? 3 * i + 1 : i) * 60000);
+    }
     /* descending within [10min, 20min) of type 2 */
     memset(&rs, 0, sizeof rs);
     struct sg_store_query q2 = {.from_ms = T0 + 10 * 60000, .to_ms = T0 + 20 * 60000,
