@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <spawn.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,7 +56,8 @@ static void help(void)
            "  -a, --attack-users F     fraction of users attacked (default 0.03)\n"
            "  -s, --seed S             random seed (default 42)\n"
            "      --partitions N       partitions per topic (default 32)\n"
-           "      --live-rate R        live events per second after the history (default 200)\n"
+           "      --live-rate R        live events per second after the history (default: the\n"
+           "                           history's own rate, events / (days x 86400), at least 1)\n"
            "  -l, --listen ADDR        API and dashboard address (default 127.0.0.1:8080)\n"
            "      --metrics-listen A   speed layer /metrics address (default 127.0.0.1:9108)\n"
            "  -t, --duration S         stop by itself after S seconds of live traffic (0 = run\n"
@@ -90,7 +92,7 @@ static int parse_opts(int argc, char **argv, struct demo_opts *o)
     };
     *o = (struct demo_opts){.dir = "data/demo", .listen = "127.0.0.1:8080",
                             .metrics_listen = "127.0.0.1:9108", .users = 2000, .days = 3,
-                            .events = 300000, .partitions = 32, .live_rate = 200, .seed = 42,
+                            .events = 300000, .partitions = 32, .live_rate = -1, .seed = 42,
                             .attack_users = 0.03};
     int c;
     optind = 1;
@@ -435,18 +437,37 @@ static int run_batch(struct demo *d)
     return 0;
 }
 
+/* Live traffic has the history's density per user: as many events per simulated day as the
+ * history had (--events over --days 30 below). With the default rate (the history's own,
+ * ~1.2 events/s for 300,000 events in 3 days) simulated time also keeps pace with the clock.
+ * Until 2026-11-26 the live generator spread 10^9 events over 30 days - each user 330 times
+ * as busy as in the history - and the speed layer rightly flagged most live events as rate
+ * spikes. A faster --live-rate runs simulated time ahead of the clock instead. */
 static int start_live(struct demo *d)
 {
-    if (d->o.live_rate == 0)
+    long r = d->o.live_rate;
+    if (r < 0) {
+        r = lround((double)d->o.events / ((double)d->o.days * 86400.0));
+        if (r < 1)
+            r = 1;
+    }
+    if (r == 0)
         return 0;
-    char rate[32], users[32], seed[32], attack[32];
-    snprintf(rate, sizeof rate, "%ld", d->o.live_rate);
+    double per_day = (double)d->o.events / (double)d->o.days;
+    long live_events = lround(per_day * 30.0);
+    if (live_events < 1)
+        live_events = 1;
+    if (live_events > 1000000000L)
+        live_events = 1000000000L;
+    char rate[32], users[32], seed[32], attack[32], nev[32];
+    snprintf(rate, sizeof rate, "%ld", r);
+    snprintf(nev, sizeof nev, "%ld", live_events);
     snprintf(users, sizeof users, "%ld", d->o.users);
     /* same seed: the same simulated people; a fresh id salt so no event id repeats history */
     snprintf(seed, sizeof seed, "%ld", d->o.seed);
     snprintf(attack, sizeof attack, "%g", d->o.attack_users);
     char *argv[] = {"streamguard", "generate", "--brokers", (char *)d->bootstrap, "--rate", rate,
-                    "--events", "1000000000", "--users", users, "--seed", seed, "--id-salt",
+                    "--events", nev, "--users", users, "--seed", seed, "--id-salt",
                     "live", "--attack-users", attack, "--start", "now", "--days", "30",
                     "--quiet", NULL};
     return spawn(&d->live, d->self, d->o.dir, "live", argv);
