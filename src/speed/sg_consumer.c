@@ -56,6 +56,15 @@ struct consumer {
 
 /* ---- sinks ------------------------------------------------------------------------------ */
 
+/* Notes a record whose delivery failed: retry_failed sends it again (any thread). */
+static void retry_later(struct consumer *c, uint64_t seq)
+{
+    pthread_mutex_lock(&c->retry_mu);
+    c->retry = sg_xgrow(c->retry, &c->retry_cap, c->nretry + 1, sizeof *c->retry);
+    c->retry[c->nretry++] = seq;
+    pthread_mutex_unlock(&c->retry_mu);
+}
+
 /* Produces one outbox record (from the writer thread once its batch is stored, or from the
  * loop: records left by an earlier run, failed deliveries). The delivery report carries the
  * seq (dr_cb). A record whose topic is not configured now, or that does not decode (a corrupt
@@ -105,10 +114,7 @@ static void send_record(struct consumer *c, uint64_t seq, const void *data, size
                 sg_kafka_health_queued(c->o->prod_health);
                 sg_kafka_health_delivery(c->o->prod_health, e);
             }
-            pthread_mutex_lock(&c->retry_mu);
-            c->retry = sg_xgrow(c->retry, &c->retry_cap, c->nretry + 1, sizeof *c->retry);
-            c->retry[c->nretry++] = seq;
-            pthread_mutex_unlock(&c->retry_mu);
+            retry_later(c, seq);
             break;
         }
         /* queue full: wait for deliveries (served here too: the loop thread may itself be
@@ -192,12 +198,8 @@ static void retry_failed(struct consumer *c)
             send_record(c, seqs[i], c->rbuf.data, c->rbuf.len);
         else if (rc == SG_ERR_NOTFOUND) /* cannot happen: only delivered records are deleted */
             sg_outbox_track_done(&c->track, seqs[i]);
-        else { /* the store failed to read: the next round tries again */
-            pthread_mutex_lock(&c->retry_mu);
-            c->retry = sg_xgrow(c->retry, &c->retry_cap, c->nretry + 1, sizeof *c->retry);
-            c->retry[c->nretry++] = seqs[i];
-            pthread_mutex_unlock(&c->retry_mu);
-        }
+        else /* the store failed to read: the next round tries again */
+            retry_later(c, seqs[i]);
     }
     free(seqs);
 }
@@ -383,10 +385,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         sg_log_ratelimited(SG_LOG_WARN, 1, "alerts producer: delivery to %s failed: %s "
                            "(kept in the store, sent again)",
                            rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
-        pthread_mutex_lock(&c->retry_mu);
-        c->retry = sg_xgrow(c->retry, &c->retry_cap, c->nretry + 1, sizeof *c->retry);
-        c->retry[c->nretry++] = seq;
-        pthread_mutex_unlock(&c->retry_mu);
+        retry_later(c, seq);
     } else {
         sg_outbox_track_done(&c->track, seq);
     }
