@@ -277,6 +277,18 @@ static int64_t dlq_messages(void)
     return hi;
 }
 
+/* Waits (10 s) until the dead-letter topic holds `want` messages, then (2 s) until the
+ * stream's outbox is empty - its deletes are written at the next batch or idle flush. */
+static void expect_delivered(uint16_t port, int64_t want)
+{
+    for (int i = 0; i < 200 && dlq_messages() < want; i++)
+        usleep(50000);
+    assert_int_equal(dlq_messages(), want);
+    for (int i = 0; i < 40 && metric(port, "streamguard_stream_outbox_records") != 0; i++)
+        usleep(50000);
+    assert_true(metric(port, "streamguard_stream_outbox_records") == 0);
+}
+
 /* The consumer keeps its broker while every Produce request fails: the dead letters of new
  * invalid input cannot be delivered, /health says so naming the alerts producer (the
  * consumer still "up"), the per-client gauges split, failures are counted; once Produce
@@ -312,12 +324,7 @@ static void test_producer_failing(void **state)
     expect_back(port, "Produce works again", "\"alerts_producer\":\"up\"",
                 "\nstreamguard_kafka_up{client=\"alerts_producer\"} 1\n");
     /* the refused dead letters were kept in the outbox and sent again: all 7 arrive, once */
-    for (int i = 0; i < 200 && dlq_messages() < before + 7; i++)
-        usleep(50000);
-    assert_int_equal(dlq_messages(), before + 7);
-    for (int i = 0; i < 40 && metric(port, "streamguard_stream_outbox_records") != 0; i++)
-        usleep(50000);
-    assert_true(metric(port, "streamguard_stream_outbox_records") == 0);
+    expect_delivered(port, before + 7);
 
     stop_and_grep(pid, log, "alerts producer: delivery to security-events-dlq failed");
     assert_int_equal(dlq_messages(), before + 7);
@@ -401,12 +408,7 @@ static void test_outbox_after_kill(void **state)
     dump_outbox(3);
 
     pid = spawn_health("outbox", "60s", log, &port);
-    for (int i = 0; i < 200 && dlq_messages() < before + 3; i++)
-        usleep(50000);
-    assert_int_equal(dlq_messages(), before + 3);
-    for (int i = 0; i < 40 && metric(port, "streamguard_stream_outbox_records") != 0; i++)
-        usleep(50000);
-    assert_true(metric(port, "streamguard_stream_outbox_records") == 0);
+    expect_delivered(port, before + 3);
     stop_and_grep(pid, log, "sending 3 alerts/dead letters stored by an earlier run");
     assert_int_equal(dlq_messages(), before + 3); /* not sent twice */
     dump_outbox(0);
