@@ -13,6 +13,7 @@
 #include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "core/sg_time.h"
+#include "core/sg_varint.h"
 #include "batch/sg_model.h"
 #include "speed/sg_rolling.h"
 
@@ -81,7 +82,7 @@ struct bstate {
     struct ustage *us;
     size_t nus, us_cap;
     struct sg_buf ubuf; /* the writer thread's encoding buffer */
-    struct sg_buf obuf; /* outbox records staged in this batch: be64 seq | be32 len | bytes */
+    struct sg_buf obuf; /* outbox records staged in this batch: varint seq | varint len | bytes */
 };
 
 /* Decoded events whose dedup lookup in the store has not been made yet: the lookups of up to
@@ -799,29 +800,18 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
 
 /* ---- per batch -------------------------------------------------------------------------- */
 
-static uint64_t get_be(const unsigned char *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_be(unsigned char *p, uint64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--, v >>= 8)
-        p[i] = (unsigned char)v;
-}
-
-/* Hands a stored batch's outbox records to the callback (writer thread). */
+/* Hands a stored batch's outbox records to the callback (the thread that wrote it). */
 static void outbox_hand(struct sg_pipeline *p, const struct bstate *b)
 {
-    const unsigned char *q = (const unsigned char *)b->obuf.data, *end = q + b->obuf.len;
-    while (q + 12 <= end) {
-        uint64_t seq = get_be(q, 8);
-        size_t len = (size_t)get_be(q + 8, 4);
-        p->o.outbox_ready(p->o.sink_ctx, seq, q + 12, len);
-        q += 12 + len;
+    const uint8_t *q = (const uint8_t *)b->obuf.data, *end = q + b->obuf.len;
+    int bad = 0; /* cannot happen: obuf holds what sg_pipeline_outbox_put wrote */
+    while (q < end && !bad) {
+        uint64_t seq = sg_varint_read(&q, end, &bad);
+        size_t len = (size_t)sg_varint_read(&q, end, &bad);
+        if (bad || len > (size_t)(end - q))
+            break;
+        p->o.outbox_ready(p->o.sink_ctx, seq, q, len);
+        q += len;
     }
 }
 
@@ -830,10 +820,10 @@ uint64_t sg_pipeline_outbox_put(struct sg_pipeline *p, const void *rec, size_t l
     struct bstate *b = p->cur;
     uint64_t seq = p->ob_next++;
     sg_store_batch_put_outbox(b->batch, seq, rec, len);
-    unsigned char h[12];
-    put_be(h, seq, 8);
-    put_be(h + 8, len, 4);
-    sg_buf_append(&b->obuf, h, 12);
+    uint8_t h[2 * SG_VARINT_MAX];
+    size_t hl = sg_varint_encode(seq, h);
+    hl += sg_varint_encode(len, h + hl);
+    sg_buf_append(&b->obuf, h, hl);
     sg_buf_append(&b->obuf, rec, len);
     return seq;
 }
@@ -1069,16 +1059,15 @@ int sg_pipeline_flush(struct sg_pipeline *p)
         written(p, b, t, done_ms, done_ns);
         bstate_reset(b);
         cache_evict(p);
-        goto after_write;
+    } else {
+        pthread_mutex_lock(&p->w.mu);
+        p->w.job = b;
+        p->w.done = 0;
+        pthread_cond_broadcast(&p->w.cv);
+        pthread_mutex_unlock(&p->w.mu);
+        p->inflight = b;
+        p->cur = b == &p->bs[0] ? &p->bs[1] : &p->bs[0];
     }
-    pthread_mutex_lock(&p->w.mu);
-    p->w.job = b;
-    p->w.done = 0;
-    pthread_cond_broadcast(&p->w.cv);
-    pthread_mutex_unlock(&p->w.mu);
-    p->inflight = b;
-    p->cur = b == &p->bs[0] ? &p->bs[1] : &p->bs[0];
-after_write:
     if (p->o.model && sg_modelwatch_poll(p->o.model, 5000)) {
         rc = model_changed(p);
         if (rc != SG_OK)

@@ -620,8 +620,8 @@ void sg_store_batch_watermark(struct sg_store_batch *b, int64_t ts_ms)
 
 /* ---- outbox ------------------------------------------------------------------------------ */
 
-/* Outbox keys live in the meta CF: "outbox" | 0x00 | be64 seq (7 + 8 bytes), so they sort
- * together and in sequence order, after the other meta keys that start with "o". */
+/* Outbox keys live in the meta CF: "outbox" | 0x00 | be64 seq (7 + 8 bytes): together, in
+ * seq order, apart from the named meta keys ("schema", "watermark"). */
 #define OUTBOX_PREFIX "outbox"
 #define OUTBOX_PL 7 /* the prefix and its NUL */
 #define OUTBOX_KL (OUTBOX_PL + 8)
@@ -645,15 +645,9 @@ void sg_store_batch_del_outbox(struct sg_store_batch *b, uint64_t upto)
 {
     unsigned char lo[OUTBOX_KL], hi[OUTBOX_KL];
     outbox_key(lo, 0);
-    if (upto == UINT64_MAX) { /* the end of the prefix: "outbox" | 0x01 */
-        memcpy(hi, OUTBOX_PREFIX "\x01", OUTBOX_PL);
-        rocksdb_writebatch_delete_range_cf(b->wb, b->st->cf[CF_META], (const char *)lo,
-                                           OUTBOX_KL, (const char *)hi, OUTBOX_PL);
-    } else {
-        outbox_key(hi, upto + 1);
-        rocksdb_writebatch_delete_range_cf(b->wb, b->st->cf[CF_META], (const char *)lo,
-                                           OUTBOX_KL, (const char *)hi, OUTBOX_KL);
-    }
+    outbox_key(hi, upto + 1);
+    rocksdb_writebatch_delete_range_cf(b->wb, b->st->cf[CF_META], (const char *)lo, OUTBOX_KL,
+                                       (const char *)hi, OUTBOX_KL);
     b->count++;
 }
 

@@ -113,8 +113,8 @@ void sg_store_batch_watermark(struct sg_store_batch *b, int64_t ts_ms);
 /* The outbox: records (alerts, dead letters) that must reach Kafka, written with the batch
  * that produced them and deleted - in a later batch - once delivered, so a crash between the
  * write and the delivery loses none (they are sent again at the next start). `seq` numbers
- * them in order; sg_store_batch_del_outbox deletes every record with seq <= upto (UINT64_MAX:
- * all). The bytes are the caller's. */
+ * them in order; sg_store_batch_del_outbox deletes every record with seq <= upto (upto <
+ * UINT64_MAX). The bytes are the caller's. */
 void sg_store_batch_put_outbox(struct sg_store_batch *b, uint64_t seq, const void *rec,
                                size_t len);
 void sg_store_batch_del_outbox(struct sg_store_batch *b, uint64_t upto);
@@ -137,15 +137,15 @@ int sg_store_events_seen(struct sg_store *st, size_t n, const char *const *ids,
 /* Replaces `out` with the user's state blob. SG_OK, SG_ERR_NOTFOUND, SG_ERR_STORE. */
 int sg_store_user_get(struct sg_store *st, const char *user, size_t user_len,
                       struct sg_buf *out);
-/* A counter written with put_stat; 0 when absent. */
-/* Calls fn for every outbox record in seq order (fn may be NULL: just count); returns the
- * number of records. */
 /* One outbox record into out (replaced); SG_OK, SG_ERR_NOTFOUND (delivered and deleted) or a
  * store error. */
 int sg_store_outbox_get(struct sg_store *st, uint64_t seq, struct sg_buf *out);
+/* Calls fn for every outbox record in seq order (fn may be NULL: just count); returns the
+ * number of records. */
 size_t sg_store_outbox_each(struct sg_store *st,
                             void (*fn)(void *ctx, uint64_t seq, const void *rec, size_t len),
                             void *ctx);
+/* A counter written with put_stat; 0 when absent. */
 uint64_t sg_store_stat_get(struct sg_store *st, const char *name);
 /* Calls fn for every counter in name order. */
 void sg_store_stats_each(struct sg_store *st, void (*fn)(void *ctx, const char *name,
