@@ -5,6 +5,7 @@
  * --defaults > conf/streamguard.yaml` and `streamguard config docs > docs/CONFIG.md`). */
 #include "core/sg_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -119,6 +120,19 @@ static int in_choices(const char *choices, const char *v)
     return 0;
 }
 
+/* Kafka's own rule for topic names. An empty one used to be accepted and every produce to it
+ * failed at run time. */
+static int valid_topic(const char *v)
+{
+    size_t len = strlen(v);
+    if (len == 0 || len > 249 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+        return 0;
+    for (const char *c = v; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '_' && *c != '-')
+            return 0;
+    return 1;
+}
+
 static int set_key(struct sg_config *c, const struct key *k, const char *v, char *err, size_t n)
 {
     char *base = (char *)c + k->off;
@@ -127,6 +141,11 @@ static int set_key(struct sg_config *c, const struct key *k, const char *v, char
     case K_STR: {
         if (k->choices && !in_choices(k->choices, v)) {
             snprintf(err, n, "%s: '%s' is not one of %s", k->name, v, k->choices);
+            return SG_ERR_CONFIG;
+        }
+        if (strncmp(k->name, "topics.", 7) == 0 && !valid_topic(v)) {
+            snprintf(err, n, "%s: '%s' is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)",
+                     k->name, v);
             return SG_ERR_CONFIG;
         }
         char **p = (char **)(void *)base;

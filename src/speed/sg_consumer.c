@@ -43,6 +43,8 @@ struct consumer {
     uint64_t *retry;
     size_t nretry, retry_cap;
     struct sg_gauge *outbox_gauge;
+    /* records that cannot be sent anywhere: a corrupt store, a sink topic switched off */
+    struct sg_counter *outbox_dropped[2];
     int64_t last_retry; /* monotonic ms */
     struct sg_buf rec, rbuf; /* encoding (pipeline thread), retry reads (loop thread) */
     int failed;   /* a store write failed: stop */
@@ -65,10 +67,13 @@ static void retry_later(struct consumer *c, uint64_t seq)
     pthread_mutex_unlock(&c->retry_mu);
 }
 
+enum { DROP_CORRUPT, DROP_NO_TOPIC };
+
 /* Produces one outbox record (from the writer thread once its batch is stored, or from the
  * loop: records left by an earlier run, failed deliveries). The delivery report carries the
  * seq (dr_cb). A record whose topic is not configured now, or that does not decode (a corrupt
- * store), is logged and counted as delivered: it cannot be sent anywhere. */
+ * store), cannot be sent anywhere: it is logged, counted in
+ * streamguard_stream_outbox_dropped_total{reason} and marked delivered. */
 static void send_record(struct consumer *c, uint64_t seq, const void *data, size_t len)
 {
     struct sg_outbox_rec r;
@@ -76,12 +81,15 @@ static void send_record(struct consumer *c, uint64_t seq, const void *data, size
     if (sg_outbox_decode(data, len, &r) != SG_OK) {
         sg_log_ratelimited(SG_LOG_ERROR, 1, "outbox record %llu is corrupt: dropped",
                            (unsigned long long)seq);
+        sg_counter_inc(c->outbox_dropped[DROP_CORRUPT]);
     } else {
         topic = r.kind == SG_OUTBOX_ALERT ? c->o->alerts_topic : c->o->dlq_topic;
         if (!topic)
             sg_log_ratelimited(SG_LOG_WARN, 1, "outbox record %llu: no %s topic configured "
                                "any more: dropped", (unsigned long long)seq,
                                r.kind == SG_OUTBOX_ALERT ? "alerts" : "dead-letter");
+        if (!topic)
+            sg_counter_inc(c->outbox_dropped[DROP_NO_TOPIC]);
     }
     if (!topic) {
         sg_outbox_track_done(&c->track, seq);
@@ -643,6 +651,13 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         c->outbox_gauge = sg_metrics_gauge(
             o->pipe.metrics, "streamguard_stream_outbox_records",
             "alerts and dead letters stored but not yet acknowledged by Kafka", NULL);
+        static const char *const why[2] = {"corrupt", "no_topic"};
+        for (int i = 0; i < 2; i++)
+            c->outbox_dropped[i] = sg_metrics_counter(
+                o->pipe.metrics, "streamguard_stream_outbox_dropped_total",
+                "stored alerts/dead letters that could not be sent: the record does not decode "
+                "(corrupt) or its sink is switched off since it was stored (no_topic)",
+                (const char *[]){"reason", why[i], NULL});
         sg_outbox_track_init(&c->track, sg_pipeline_outbox_below(c->p));
     }
     c->rk = make_consumer(c, errbuf, errlen);
@@ -651,15 +666,20 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         goto out;
     }
     if ((rc = reachable(c)) == SG_OK) {
+        size_t n;
         if (o->health)
             sg_kafka_health_contact(o->health);
         if (c->prod) {
             warm_up_producer(c);
             /* what an earlier run stored but did not see delivered (at-least-once) */
-            size_t n = sg_store_outbox_each(o->pipe.store, resend_stored, c);
+            n = sg_store_outbox_each(o->pipe.store, resend_stored, c);
             if (n)
                 sg_log_info("sending %zu alerts/dead letters stored by an earlier run and not "
                             "acknowledged then", n);
+        } else if ((n = sg_store_outbox_each(o->pipe.store, NULL, NULL)) > 0) {
+            sg_log_warn("%zu alerts/dead letters stored by an earlier run are not "
+                        "acknowledged by Kafka yet; this run has no alerts or dead-letter "
+                        "topic, so they stay in the store until a run with one sends them", n);
         }
         if ((rc = subscribe(c)) == SG_OK)
             rc = loop(c);

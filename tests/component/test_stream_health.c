@@ -10,6 +10,8 @@
 #include "stream_fixture.h"
 
 #include "../support/http_client.h"
+#include "core/sg_err.h"
+#include "storage/sg_store.h"
 
 static rd_kafka_t *mk;
 static rd_kafka_mock_cluster_t *mc;
@@ -370,6 +372,29 @@ static void dump_outbox(int n)
     sh("test \"$(grep -cP '^default\t6f7574626f7800' %s/outbox.dump)\" = %d", dir, n);
 }
 
+static void last_seq(void *ctx, uint64_t seq, const void *rec, size_t len)
+{
+    (void)rec, (void)len;
+    *(uint64_t *)ctx = seq;
+}
+
+/* Appends an outbox record that does not decode (what a damaged store would hold) after the
+ * stored ones of the stopped stream's store. */
+static void put_corrupt_outbox_record(void)
+{
+    char db[128], err[256];
+    snprintf(db, sizeof db, "%s/outbox.db", dir);
+    struct sg_store *st;
+    assert_int_equal(sg_store_open(db, SG_STORE_PRIMARY, NULL, 0, &st, err, sizeof err), SG_OK);
+    uint64_t last = 0;
+    assert_true(sg_store_outbox_each(st, last_seq, &last) > 0);
+    struct sg_store_batch *b = sg_store_batch_new(st);
+    sg_store_batch_put_outbox(b, last + 1, "\xff\xff", 2);
+    assert_int_equal(sg_store_write(st, b, 1), SG_OK);
+    sg_store_batch_free(b);
+    sg_store_close(st);
+}
+
 /* Dead letters that Kafka never acknowledged survive kill -9: they were stored in the outbox
  * with the batch that consumed their messages, and the next start sends them - the consumed
  * offsets are stored too, so the messages themselves are not read again, and the outbox is
@@ -406,10 +431,17 @@ static void test_outbox_after_kill(void **state)
     rd_kafka_mock_clear_request_errors(mc, 0 /* Produce */);
     assert_int_equal(dlq_messages(), before); /* none got through */
     dump_outbox(3);
+    /* and one the next start cannot decode: counted, logged, dropped - not sent, and not
+     * kept for ever either */
+    put_corrupt_outbox_record();
+    dump_outbox(4);
 
     pid = spawn_health("outbox", "60s", log, &port);
     expect_delivered(port, before + 3);
-    stop_and_grep(pid, log, "sending 3 alerts/dead letters stored by an earlier run");
+    assert_true(metric(port, "streamguard_stream_outbox_dropped_total{reason=\"corrupt\"}") == 1);
+    assert_true(metric(port, "streamguard_stream_outbox_dropped_total{reason=\"no_topic\"}") == 0);
+    stop_and_grep(pid, log, "sending 4 alerts/dead letters stored by an earlier run");
+    sh("grep -q 'is corrupt: dropped' %s", log);
     assert_int_equal(dlq_messages(), before + 3); /* not sent twice */
     dump_outbox(0);
 }

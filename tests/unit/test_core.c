@@ -222,6 +222,24 @@ static void test_config_load(void **state)
     assert_int_equal(sg_config_set(&c, "stream.alerts", "maybe", err, sizeof err), SG_ERR_CONFIG);
     assert_int_equal(sg_config_set(&c, "stream.alerts", "false", err, sizeof err), SG_OK);
     assert_int_equal(c.stream.alerts, 0);
+    /* topic names follow Kafka's rule; an empty one is refused, not produced to */
+    const char *bad_topics[] = {"", ".", "..", "a b", "alerts/x", "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad_topics / sizeof *bad_topics; i++) {
+        assert_int_equal(sg_config_set(&c, "topics.dlq", bad_topics[i], err, sizeof err),
+                         SG_ERR_CONFIG);
+        assert_non_null(strstr(err, "not a Kafka topic name"));
+    }
+    assert_string_equal(c.topics.dlq, "security-events-dlq"); /* unchanged */
+    char longest[250];
+    memset(longest, 'x', 249);
+    longest[249] = 0;
+    assert_int_equal(sg_config_set(&c, "topics.dlq", longest, err, sizeof err), SG_OK);
+    assert_int_equal(sg_config_set(&c, "topics.anomalies", "Sec_alerts.v-2", err, sizeof err), SG_OK);
+    assert_string_equal(c.topics.anomalies, "Sec_alerts.v-2");
+    char too_long[251];
+    memset(too_long, 'x', 250);
+    too_long[250] = 0;
+    assert_int_equal(sg_config_set(&c, "topics.events", too_long, err, sizeof err), SG_ERR_CONFIG);
     assert_int_equal(sg_config_load(&c, "/nonexistent/x.yaml", err, sizeof err), SG_ERR_NOTFOUND);
     sg_config_release(&c);
 }
