@@ -212,6 +212,10 @@ static void summary(const struct sg_pipeline_totals *t, double secs)
     sg_buf_json_double(&b, t->e2e_p50_s * 1e3);
     sg_buf_puts(&b, ",\"e2e_p99_ms\":");
     sg_buf_json_double(&b, t->e2e_p99_s * 1e3);
+    sg_buf_puts(&b, ",\"in_stream_p50_ms\":");
+    sg_buf_json_double(&b, t->in_stream_p50_s * 1e3);
+    sg_buf_puts(&b, ",\"in_stream_p99_ms\":");
+    sg_buf_json_double(&b, t->in_stream_p99_s * 1e3);
     sg_buf_puts(&b, "}\n");
     fwrite(b.data, 1, b.len, stdout);
     sg_buf_release(&b);

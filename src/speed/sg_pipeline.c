@@ -53,7 +53,7 @@ struct stats {
 struct mets {
     struct sg_counter *events[SG_EV_TYPE_COUNT], *dups, *invalid[SG_REASON_COUNT],
         *anom[SG_SEV_COUNT], *batches;
-    struct sg_histogram *detect, *write, *lag, *e2e, *batch_size;
+    struct sg_histogram *detect, *write, *lag, *e2e, *in_stream, *batch_size;
     struct sg_gauge *users_cached, *watermark;
 };
 
@@ -75,7 +75,7 @@ struct bstate {
     uint64_t *ids;
     char **id_ptrs;
     size_t ids_cap, nids;
-    int64_t *ev_ts, *msg_ts;
+    int64_t *ev_ts, *msg_ts, *arr_ns; /* per stored event: event time, produce time, arrival */
     size_t nts, ts_cap;
     size_t pending;
     uint64_t batch_no;
@@ -94,6 +94,7 @@ struct bstate {
 struct pend {
     struct sg_event ev; /* strings in the batch's arena */
     int64_t msg_ts_ms;
+    int64_t arr_ns;     /* monotonic: when sg_pipeline_add got the message */
     int64_t ns;         /* processing time so far (decode, in-batch dedup) */
 };
 
@@ -156,6 +157,8 @@ static const double detect_bounds[] = {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4,
 static const double write_bounds[] = {1e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1, 0.5, 2};
 static const double lag_bounds[] = {5e-4, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 7.5e-3, 1e-2, 2.5e-2,
                                     5e-2, 0.1, 0.25, 0.5, 1, 5, 60, 3600, 86400};
+static const double in_stream_bounds[] = {1e-4, 2.5e-4, 5e-4, 1e-3, 2e-3, 3e-3, 4e-3, 5e-3,
+                                          7.5e-3, 1e-2, 2.5e-2, 0.1, 1, 10};
 static const double size_bounds[] = {1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000};
 
 static double store_size(void *ctx)
@@ -196,6 +199,11 @@ static void register_metrics(struct sg_pipeline *p)
     m->e2e = sg_metrics_histogram(r, "streamguard_stream_e2e_latency_seconds",
                                   "Kafka produce timestamp to stored", NULL, lag_bounds,
                                   sizeof lag_bounds / sizeof *lag_bounds);
+    m->in_stream = sg_metrics_histogram(
+        r, "streamguard_stream_in_stream_latency_seconds",
+        "message received by the pipeline to stored: the stream's own share of the end-to-end "
+        "latency (the rest is the producer, the broker and the fetch)",
+        NULL, in_stream_bounds, sizeof in_stream_bounds / sizeof *in_stream_bounds);
     m->batch_size = sg_metrics_histogram(r, "streamguard_stream_batch_size_messages",
                                          "messages per written batch", NULL, size_bounds,
                                          sizeof size_bounds / sizeof *size_bounds);
@@ -393,6 +401,7 @@ void sg_pipeline_free(struct sg_pipeline *p)
         struct bstate *b = &p->bs[i];
         free(b->ev_ts);
         free(b->msg_ts);
+        free(b->arr_ns);
         free(b->ids);
         free(b->id_ptrs);
         free(b->us);
@@ -421,6 +430,8 @@ struct sg_pipeline_totals sg_pipeline_totals(const struct sg_pipeline *p)
     t.processing_p99_s = sg_histogram_quantile(p->m.detect, 0.99);
     t.e2e_p50_s = sg_histogram_quantile(p->m.e2e, 0.50);
     t.e2e_p99_s = sg_histogram_quantile(p->m.e2e, 0.99);
+    t.in_stream_p50_s = sg_histogram_quantile(p->m.in_stream, 0.50);
+    t.in_stream_p99_s = sg_histogram_quantile(p->m.in_stream, 0.99);
     return t;
 }
 
@@ -606,7 +617,7 @@ static int batch_seen(struct sg_pipeline *pp, const struct sg_str *id)
     return 0;
 }
 
-static void note_ts(struct sg_pipeline *pp, int64_t ev_ts, int64_t msg_ts)
+static void note_ts(struct sg_pipeline *pp, int64_t ev_ts, int64_t msg_ts, int64_t arr_ns)
 {
     struct bstate *p = pp->cur;
     if (p->nts == p->ts_cap) {
@@ -614,10 +625,13 @@ static void note_ts(struct sg_pipeline *pp, int64_t ev_ts, int64_t msg_ts)
         p->ev_ts = sg_xgrow(p->ev_ts, &c, p->nts + 1, sizeof *p->ev_ts);
         c = p->ts_cap;
         p->msg_ts = sg_xgrow(p->msg_ts, &c, p->nts + 1, sizeof *p->msg_ts);
+        c = p->ts_cap;
+        p->arr_ns = sg_xgrow(p->arr_ns, &c, p->nts + 1, sizeof *p->arr_ns);
         p->ts_cap = c;
     }
     p->ev_ts[p->nts] = ev_ts;
     p->msg_ts[p->nts] = msg_ts;
+    p->arr_ns[p->nts] = arr_ns;
     p->nts++;
 }
 
@@ -710,8 +724,9 @@ static void duplicate(struct sg_pipeline *p)
 }
 
 /* Detection, profile update and staging of one new (not duplicate) event. */
-static int process(struct sg_pipeline *p, const struct sg_event *ev, int64_t msg_ts_ms)
+static int process(struct sg_pipeline *p, const struct pend *q)
 {
+    const struct sg_event *ev = &q->ev;
     int rc = SG_OK;
     struct uentry *u = user_get(p, ev->user.p, ev->user.len, ev->ts_ms, &rc);
     if (!u)
@@ -741,7 +756,7 @@ static int process(struct sg_pipeline *p, const struct sg_event *ev, int64_t msg
     p->stats.by_type[ev->type]++;
     p->totals.events++;
     sg_counter_inc(p->m.events[ev->type]);
-    note_ts(p, ev->ts_ms, msg_ts_ms);
+    note_ts(p, ev->ts_ms, q->msg_ts_ms, q->arr_ns);
     return SG_OK;
 }
 
@@ -767,7 +782,7 @@ static int drain(struct sg_pipeline *p)
             duplicate(p);
             continue;
         }
-        if ((rc = process(p, &p->pend[i].ev, p->pend[i].msg_ts_ms)) != SG_OK)
+        if ((rc = process(p, &p->pend[i])) != SG_OK)
             return rc;
         int64_t t2 = sg_time_mono_ns();
         sg_histogram_observe(p->m.detect, (double)(p->pend[i].ns + share + t2 - t1) / 1e9);
@@ -794,6 +809,7 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
         return SG_OK;
     }
     q->msg_ts_ms = m->msg_ts_ms;
+    q->arr_ns = t0;
     q->ns = sg_time_mono_ns() - t0;
     return ++p->npend == PEND_MAX ? drain(p) : SG_OK;
 }
@@ -948,6 +964,7 @@ static void written(struct sg_pipeline *p, struct bstate *b, int64_t write_ns, i
             double e2e = (double)(now - b->msg_ts[i]) / 1000.0;
             sg_histogram_observe(p->m.e2e, e2e < 0 ? 0 : e2e);
         }
+        sg_histogram_observe(p->m.in_stream, (double)(now_ns - b->arr_ns[i]) / 1e9);
     }
     sg_gauge_set(p->m.watermark, (double)sg_store_watermark(p->o.store) / 1000.0);
     p->totals.batches++;

@@ -60,6 +60,7 @@ struct sg_pipeline_totals {
     int64_t first_ns, last_ns; /* monotonic: first message added, last batch written */
     double processing_p99_s;   /* per-event processing time, p99 (histogram estimate) */
     double e2e_p50_s, e2e_p99_s; /* produce timestamp -> stored (NaN without timestamps) */
+    double in_stream_p50_s, in_stream_p99_s; /* message received -> stored */
 };
 
 struct sg_pipeline;
