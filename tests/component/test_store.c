@@ -414,6 +414,22 @@ static void test_append_mode(void **state)
 
 /* One batch may put the same key several times (among other keys, in any order): the last put
  * wins, whatever the store does to order the batch. */
+struct ulist {
+    char name[128][16], val[128][16];
+    size_t n;
+};
+
+static void ulist_add(void *ctx, const char *user, size_t ul, const void *blob, size_t bl)
+{
+    struct ulist *l = ctx;
+    assert_true(l->n < 128 && ul < 16 && bl < 16);
+    memcpy(l->name[l->n], user, ul);
+    l->name[l->n][ul] = 0;
+    memcpy(l->val[l->n], blob, bl);
+    l->val[l->n][bl] = 0;
+    l->n++;
+}
+
 static void test_last_put_wins(void **state)
 {
     (void)state;
@@ -441,6 +457,22 @@ static void test_last_put_wins(void **state)
         assert_int_equal(v.len, strlen(blob));
         assert_memory_equal(v.data, blob, v.len);
     }
+    /* the writer's profiles memtable is hash-indexed: a listing through the same handle
+     * still sees every user once, in key order, with its last version, from the first key
+     * and after one */
+    struct ulist l = {0};
+    assert_int_equal(sg_store_users_each(st, NULL, SIZE_MAX, ulist_add, &l), 101);
+    assert_int_equal(l.n, 101);
+    for (size_t i = 1; i < l.n; i++)
+        assert_true(strcmp(l.name[i - 1], l.name[i]) < 0);
+    for (size_t i = 0; i < l.n; i++) {
+        assert_int_equal(sg_store_user_get(st, l.name[i], strlen(l.name[i]), &v), SG_OK);
+        assert_string_equal(l.val[i], v.data);
+    }
+    struct ulist after = {0};
+    assert_int_equal(sg_store_users_each(st, "user5", 3, ulist_add, &after), 3);
+    assert_string_equal(after.name[0], "user50");
+    assert_string_equal(after.name[2], "user52");
     sg_buf_release(&v);
     sg_store_close(st);
     rmrf(dir);
