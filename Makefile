@@ -15,9 +15,16 @@ OPT ?= -O2 -g
 endif
 
 CC ?= cc
-PKGS := rdkafka rocksdb libmicrohttpd libcjson yaml-0.1 libzstd zlib snappy
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+PKGS := rdkafka libmicrohttpd libcjson yaml-0.1 libzstd zlib snappy
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) rocksdb 2>/dev/null)
+# RocksDB is linked from Debian's static archive (librocksdb-dev ships both): the shared
+# library reaches its thread-locals (perf and I/O statistics contexts, touched on every
+# write and key comparison path) through __tls_get_addr calls; linked into the executable
+# they are plain TLS loads. A replay used 8-13 % less CPU (docs/BENCHMARKS.md, part 5).
+# Its own dependencies (librocksdb-dev pulls them in) follow it.
+ROCKSDB_LIBS := -Wl,-Bstatic -lrocksdb -Wl,-Bdynamic -lgflags -lsnappy -lz -lbz2 -llz4 -lzstd \
+                -lstdc++
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(ROCKSDB_LIBS) -lm -lpthread
 
 WARN := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
         -Werror

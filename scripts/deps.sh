@@ -10,6 +10,8 @@ PKGS=(
     # libraries
     librdkafka-dev librocksdb-dev libmicrohttpd-dev libcjson-dev libyaml-dev
     libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev
+    # what the static librocksdb.a links against (librocksdb-dev depends on them too)
+    libgflags-dev libbz2-dev
     # test
     libcmocka-dev kcat python3 python3-sklearn python3-numpy
     # the MPI batch driver (build/streamguard-mpi) and its tests

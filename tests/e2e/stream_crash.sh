@@ -7,25 +7,34 @@
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${KEEP_T:-}" ] && cp "$T/crash.log" "$KEEP_T"; rm -rf "$T"' EXIT
 python3 tests/e2e/lib/gen_events.py --users 60 --events 100000 --seed 11 --invalid 0.02 \
     --dups 0.01 > "$T/in.ndjson"
 
-# clean reference
+# clean reference, timed: the kill points below are fractions of its duration, so that they
+# land inside the replay whatever the speed of the build (the ASan build is several times
+# slower; with fixed delays a faster build finished before 10 kills)
+t0=$(date +%s%N)
 "$BIN" stream --input "$T/in.ndjson" --db "$T/clean.db" --metrics-listen off \
     --batch-size 200 > "$T/clean.json"
+clean_ms=$((($(date +%s%N) - t0) / 1000000))
 "$BIN" stream --dump-store --db "$T/clean.db" > "$T/clean.dump"
 
 # kill -9 at random points until 12 runs were killed (a run that finished first - each
-# restart resumes, so later runs have less to do - does not count), then run to the end
+# restart resumes, so later runs have less to do - does not count), then run to the end.
+# Each run lives a random 1/25 to 1/4 of the clean run (a restart first recovers the WAL
+# the earlier runs left, so it progresses less than it lives).
 RANDOM=4242
 kills=0
+lo=$((clean_ms / 25 + 1))
+hi=$((clean_ms / 4 + 2))
+echo "clean run: $clean_ms ms; kills after $lo-$hi ms"
 for i in $(seq 1 40); do
     [ "$kills" -ge 12 ] && break
     "$BIN" stream --input "$T/in.ndjson" --db "$T/crash.db" --metrics-listen off \
         --batch-size 200 > /dev/null 2>>"$T/crash.log" &
     pid=$!
-    sleep "0.$(printf '%02d' $((RANDOM % 22 + 3)))"
+    sleep "$(awk -v ms=$((lo + RANDOM % (hi - lo + 1))) 'BEGIN { printf "%.3f", ms / 1000 }')"
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
     wait "$pid" 2>/dev/null || true
 done
