@@ -35,6 +35,7 @@ ROWS = {
             ("Per-event detection time", "s", quantiles("streamguard_stream_processing_seconds"), "ts"),
             ("Store batch write time", "s", quantiles("streamguard_stream_batch_write_seconds"), "ts"),
             ("End to end: produced -> stored", "s", quantiles("streamguard_stream_e2e_latency_seconds"), "ts"),
+            ("In the stream: received -> stored", "s", quantiles("streamguard_stream_in_stream_latency_seconds"), "ts"),
             ("API request time", "s", quantiles("streamguard_serve_request_seconds"), "ts"),
         ]),
         ("Lag", [
@@ -53,7 +54,8 @@ ROWS = {
             ("Anomalies by severity (total)", "short",
              [q("sum by (severity) (streamguard_stream_anomalies_total)", "{{severity}}")], "bar"),
             ("Alerts and dead letters waiting for Kafka (outbox)", "short",
-             [q("sum(streamguard_stream_outbox_records)", "undelivered")], "ts"),
+             [q("sum(streamguard_stream_outbox_records)", "undelivered"),
+              q("sum(increase(streamguard_stream_outbox_dropped_total[1h]))", "dropped in the last hour")], "ts"),
         ]),
         ("Dead letters", [
             ("Invalid messages (DLQ) / s by reason", "ops",

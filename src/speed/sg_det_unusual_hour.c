@@ -19,7 +19,7 @@ void sg_det_unusual_hour(const struct sg_user_state *u, const struct sg_event *e
     if (!sg_detect_established(u, p))
         return;
     int h = sg_user_hour_of_week(ev->ts_ms);
-    double total = 0;
+    uint32_t total = 0; /* exact, and the compiler vectorises it (a double sum cannot be) */
     for (int i = 0; i < SG_USER_HOW; i++)
         total += u->how[i];
     /* every hour's smoothed weight sums to 3.5 x the histogram */
