@@ -426,7 +426,14 @@ static rd_kafka_t *make_consumer(struct consumer *c, char *err, size_t n)
         /* latency: answer fetches quickly when little data is waiting (the dev broker does
          * not wake a waiting fetch when data arrives) */
         set_default(conf, o->cfg, "fetch.wait.max.ms", "10", err, n) ||
-        set_default(conf, o->cfg, "queued.max.messages.kbytes", "65536", err, n) ||
+        /* throughput: the prefetch queue. librdkafka 2.0 stops fetching once it holds
+         * queued.min.messages (default 100,000) or queued.max.messages.kbytes, and looks again
+         * only when its broker thread next wakes up - up to 1 s later, by which time a
+         * backlog at ~150K events/s has drained it and the stream sat idle for 0.3-0.9 s
+         * (seen in the broker benchmark). 256 MiB holds ~2-3 s of work; the message count
+         * is set high so that the byte bound is the one that applies. */
+        set_default(conf, o->cfg, "queued.max.messages.kbytes", "262144", err, n) ||
+        set_default(conf, o->cfg, "queued.min.messages", "1000000", err, n) ||
         /* latency: small requests are sent at once, not held back by Nagle's algorithm */
         set_default(conf, o->cfg, "socket.nagle.disable", "true", err, n) ||
         /* broker contact for /health is judged from the statistics, once a second */
@@ -507,6 +514,35 @@ static int reachable(struct consumer *c)
     }
     rd_kafka_metadata_destroy(md);
     return SG_OK;
+}
+
+/* Connects to every broker that leads a partition of the input topic before the group join
+ * (one ListOffsets per leader). A partition sought to "beginning" - every partition of a new
+ * store - needs its leader's ListOffsets answer before the first fetch; without the warm-up
+ * the connection to a second leader was only being set up at the assignment, librdkafka
+ * retried the offset request 500 ms later, and the partitions of one broker were consumed
+ * alone meanwhile (seen as a 0.5 s gap with nothing to poll in the broker benchmark). */
+static void warm_up_leaders(struct consumer *c)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(c->rk, c->o->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (t && rd_kafka_metadata(c->rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md->topic_cnt == 1) {
+        const struct rd_kafka_metadata_topic *mt = &md->topics[0];
+        for (int i = 0; i < mt->partition_cnt; i++) {
+            int first = 1; /* the first partition this leader leads */
+            for (int j = 0; j < i && first; j++)
+                first = mt->partitions[j].leader != mt->partitions[i].leader;
+            int64_t lo, hi;
+            if (first)
+                rd_kafka_query_watermark_offsets(c->rk, c->o->topic, mt->partitions[i].id,
+                                                 &lo, &hi, 2000);
+        }
+    }
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (t)
+        rd_kafka_topic_destroy(t);
 }
 
 static int subscribe(struct consumer *c)
@@ -681,6 +717,7 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
                         "acknowledged by Kafka yet; this run has no alerts or dead-letter "
                         "topic, so they stay in the store until a run with one sends them", n);
         }
+        warm_up_leaders(c);
         if ((rc = subscribe(c)) == SG_OK)
             rc = loop(c);
     }
