@@ -14,6 +14,8 @@
 # partitions x producer batches it keeps: at 20K events/s with 16 partitions it needs ~0.8 of
 # a core, with 4 ~0.35 (docs/BENCHMARKS.md).
 # Usage: bench/stream_kafka.sh [N=150000] [RATE=20000] [REPS=3] [PARTS=16]   (N=0: skip (1))
+# Environment: STREAM_ARGS - extra arguments for the stream in (1), e.g. "--set
+# kafka.queued.min.messages=100000"; THROUGHPUT_ONLY=1 - only (1).
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 N=${1:-150000}
@@ -34,12 +36,14 @@ for r in $(seq 1 "$([ "$N" -gt 0 ] && echo "$REPS" || echo 0)"); do # N=0: laten
     B=$(cat "$T/boot")
     # the mock keeps ~5 MiB per partition: N is sized to stay below that
     "$BIN" generate -n "$N" -u 2000 -s "$r" -b "$B" -q
+    # shellcheck disable=SC2086 # STREAM_ARGS is a list of words
     "$BIN" stream --brokers "$B" --db "$T/db$r" --metrics-listen off --no-alerts \
-        --idle-exit 2s > "$T/tput$r.json" 2> /dev/null
+        --idle-exit 2s ${STREAM_ARGS:-} > "$T/tput$r.json" 2> /dev/null
     tput+=("$(field "$T/tput$r.json" messages_per_second)")
     kill "$BPID"; wait "$BPID" 2>/dev/null || true; BPID=; rm -f "$T/boot"
 done
 [ "$N" -gt 0 ] && echo "consume from broker, full pipeline + RocksDB: $(printf '%s\n' "${tput[@]}" | median | cut -d. -f1) messages/s (runs: ${tput[*]}; target >= 150000)"
+[ "${THROUGHPUT_ONLY:-0}" = 1 ] && exit 0
 
 p50s=(); p99s=()
 for r in $(seq 1 "$REPS"); do
