@@ -84,12 +84,12 @@ static void send_record(struct consumer *c, uint64_t seq, const void *data, size
         sg_counter_inc(c->outbox_dropped[DROP_CORRUPT]);
     } else {
         topic = r.kind == SG_OUTBOX_ALERT ? c->o->alerts_topic : c->o->dlq_topic;
-        if (!topic)
+        if (!topic) {
             sg_log_ratelimited(SG_LOG_WARN, 1, "outbox record %llu: no %s topic configured "
                                "any more: dropped", (unsigned long long)seq,
                                r.kind == SG_OUTBOX_ALERT ? "alerts" : "dead-letter");
-        if (!topic)
             sg_counter_inc(c->outbox_dropped[DROP_NO_TOPIC]);
+        }
     }
     if (!topic) {
         sg_outbox_track_done(&c->track, seq);
