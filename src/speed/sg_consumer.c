@@ -702,20 +702,15 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         goto out;
     }
     if ((rc = reachable(c)) == SG_OK) {
-        size_t n;
         if (o->health)
             sg_kafka_health_contact(o->health);
         if (c->prod) {
             warm_up_producer(c);
             /* what an earlier run stored but did not see delivered (at-least-once) */
-            n = sg_store_outbox_each(o->pipe.store, resend_stored, c);
+            size_t n = sg_store_outbox_each(o->pipe.store, resend_stored, c);
             if (n)
                 sg_log_info("sending %zu alerts/dead letters stored by an earlier run and not "
                             "acknowledged then", n);
-        } else if ((n = sg_store_outbox_each(o->pipe.store, NULL, NULL)) > 0) {
-            sg_log_warn("%zu alerts/dead letters stored by an earlier run are not "
-                        "acknowledged by Kafka yet; this run has no alerts or dead-letter "
-                        "topic, so they stay in the store until a run with one sends them", n);
         }
         warm_up_leaders(c);
         if ((rc = subscribe(c)) == SG_OK)

@@ -412,8 +412,6 @@ static void test_append_mode(void **state)
     free(d2);
 }
 
-/* One batch may put the same key several times (among other keys, in any order): the last put
- * wins, whatever the store does to order the batch. */
 struct ulist {
     char name[128][16], val[128][16];
     size_t n;
@@ -430,6 +428,8 @@ static void ulist_add(void *ctx, const char *user, size_t ul, const void *blob, 
     l->n++;
 }
 
+/* One batch may put the same key several times (among other keys, in any order): the last put
+ * wins, whatever the store does to order the batch. */
 static void test_last_put_wins(void **state)
 {
     (void)state;

@@ -7,7 +7,7 @@
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 T=$(mktemp -d)
-trap '[ -n "${KEEP_T:-}" ] && cp "$T/crash.log" "$KEEP_T"; rm -rf "$T"' EXIT
+trap 'rm -rf "$T"' EXIT
 python3 tests/e2e/lib/gen_events.py --users 60 --events 100000 --seed 11 --invalid 0.02 \
     --dups 0.01 > "$T/in.ndjson"
 
