@@ -96,6 +96,7 @@ struct pend {
     int64_t msg_ts_ms;
     int64_t arr_ns;     /* monotonic: when sg_pipeline_add got the message */
     int64_t ns;         /* processing time so far (decode, in-batch dedup) */
+    int32_t partition;  /* the message's */
 };
 
 /* The writer thread: RocksDB's write of batch N overlaps the processing of batch N+1. Batches
@@ -745,6 +746,7 @@ static int process(struct sg_pipeline *p, const struct pend *q)
             sg_user_note_anomaly(&u->st, ev->ts_ms, score);
         }
     }
+    u->st.partition = q->partition;
     sg_user_update(&u->st, ev);
     if (p->o.model) {
         rc = rolling_add(p, u, ev);
@@ -809,6 +811,7 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
         return SG_OK;
     }
     q->msg_ts_ms = m->msg_ts_ms;
+    q->partition = m->partition;
     q->arr_ns = t0;
     q->ns = sg_time_mono_ns() - t0;
     return ++p->npend == PEND_MAX ? drain(p) : SG_OK;

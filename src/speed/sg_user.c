@@ -1,7 +1,7 @@
-/* sg_user: profile update and the compact binary encoding (format version 2: a version byte,
- * then varints, zigzag varints for signed values and 8-byte little-endian doubles, in field
- * order; sets store only their used entries. Version 1 lacks the trailing rolling-feature
- * fields and is still read). */
+/* sg_user: profile update and the compact binary encoding (format version 3: a version byte,
+ * the partition + 1 (0 = unknown), then varints, zigzag varints for signed values and 8-byte
+ * little-endian doubles, in field order; sets store only their used entries. Version 2 lacks
+ * the partition, version 1 also the trailing rolling-feature fields; both are still read). */
 #include "speed/sg_user.h"
 
 #include <math.h>
@@ -15,12 +15,13 @@
 #include "core/sg_varint.h"
 #include "speed/sg_detect.h"
 
-#define FORMAT_VERSION 2
+#define FORMAT_VERSION 3
 #define HASH_SEED 0x5347u
 
 void sg_user_init(struct sg_user_state *u)
 {
     memset(u, 0, sizeof *u);
+    u->partition = -1;
     u->model_score = -1;
 }
 
@@ -308,6 +309,7 @@ void sg_user_encode(const struct sg_user_state *u, struct sg_buf *b)
     sg_buf_reserve(b, bound);
     uint8_t *start = (uint8_t *)b->data + b->len, *o = start;
     o = put_u(o, FORMAT_VERSION);
+    o = put_u(o, (uint64_t)((int64_t)u->partition + 1));
     o = put_i(o, u->first_ms);
     o = put_i(o, u->last_ms);
     o = put_u(o, u->n_events);
@@ -459,9 +461,16 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
     struct rd r = {blob, (const unsigned char *)blob + len, 0};
     sg_user_init(u);
     uint64_t version = get_u(&r);
-    if (version != 1 && version != FORMAT_VERSION) {
+    if (version < 1 || version > FORMAT_VERSION) {
         sg_user_init(u);
         return SG_ERR_FORMAT;
+    }
+    if (version >= 3) {
+        uint64_t pp = get_u(&r);
+        if (pp > (uint64_t)INT32_MAX)
+            r.bad = 1;
+        else
+            u->partition = (int32_t)pp - 1;
     }
     u->first_ms = get_i(&r);
     u->last_ms = get_i(&r);
@@ -517,6 +526,16 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
         return SG_ERR_FORMAT;
     }
     return SG_OK;
+}
+
+int32_t sg_user_blob_partition(const void *blob, size_t len)
+{
+    struct rd r = {blob, (const unsigned char *)blob + len, 0};
+    uint64_t version = get_u(&r);
+    if (r.bad || version < 3 || version > FORMAT_VERSION)
+        return -1;
+    uint64_t pp = get_u(&r);
+    return r.bad || pp == 0 || pp > (uint64_t)INT32_MAX ? -1 : (int32_t)pp - 1;
 }
 
 static void json_set(struct sg_buf *b, const char *key, const struct sg_seen *arr,

@@ -44,6 +44,9 @@ struct sg_ewma {
 };
 
 struct sg_user_state {
+    /* the Kafka partition of the user's events (events are keyed by user), -1 = unknown: the
+     * changelog (speed/sg_changelog.h) publishes a partition's profiles by it */
+    int32_t partition;
     int64_t first_ms, last_ms;
     uint64_t n_events;
     uint16_t how[SG_USER_HOW];           /* hour-of-week activity (UTC), halved when full */
@@ -90,6 +93,10 @@ struct sg_user_state {
 
 /* Initialises an empty profile. */
 void sg_user_init(struct sg_user_state *u);
+
+/* The partition recorded in an encoded profile without decoding the rest: -1 when unknown
+ * (format versions 1 and 2, replays of files record 0) or when the blob is not a profile. */
+int32_t sg_user_blob_partition(const void *blob, size_t len);
 
 /* Folds the event into the profile (after the detectors looked at it). */
 void sg_user_update(struct sg_user_state *u, const struct sg_event *ev);

@@ -124,12 +124,32 @@ static void test_profile_roundtrip(void **state)
     assert_int_equal(sg_user_decode(&v, a.data, a.len), SG_OK);
     assert_true(v.roll_model == u.roll_model);
     assert_int_equal(v.roll_n, 77);
-    /* ... and a format-1 profile (no such fields) still loads, with none */
+    /* the partition (format 3) round-trips and is readable without a full decode */
+    assert_int_equal(v.partition, -1); /* baseline() never set one */
+    assert_int_equal(sg_user_blob_partition(a.data, a.len), -1);
+    u.partition = 5;
+    sg_buf_reset(&a);
+    sg_user_encode(&u, &a);
+    assert_int_equal(sg_user_decode(&v, a.data, a.len), SG_OK);
+    assert_int_equal(v.partition, 5);
+    assert_int_equal(sg_user_blob_partition(a.data, a.len), 5);
+    assert_int_equal(sg_user_blob_partition(a.data, 1), -1); /* truncated */
+    assert_int_equal(sg_user_blob_partition("", 0), -1);
+    /* ... a format-2 profile (no partition) still loads, with none ... */
     u.roll_model = 0;
     u.roll_n = 0;
     sg_buf_reset(&a);
-    sg_user_encode(&u, &a); /* the two trailing varints are one 0 byte each */
-    assert_int_equal(a.data[0], 2);
+    sg_user_encode(&u, &a); /* the partition and the two trailing varints: 1 byte each */
+    assert_int_equal(a.data[0], 3);
+    assert_int_equal(a.data[1], 6);
+    memmove(a.data + 1, a.data + 2, a.len - 2);
+    a.len--;
+    a.data[0] = 2;
+    assert_int_equal(sg_user_decode(&v, a.data, a.len), SG_OK);
+    assert_int_equal(v.n_events, 400);
+    assert_int_equal(v.partition, -1);
+    assert_int_equal(sg_user_blob_partition(a.data, a.len), -1);
+    /* ... and so does a format-1 one (no rolling-feature fields either) */
     a.data[0] = 1;
     assert_int_equal(sg_user_decode(&v, a.data, a.len - 2), SG_OK);
     assert_int_equal(v.n_events, 400);
