@@ -25,7 +25,8 @@ static void help(void)
         "each partition keeps about the last 5 MiB of compressed batches (docs/BROKER.md).\n\n"
         "  -p, --partitions N       partitions per topic (broker.partitions, default 16)\n"
         "  -b, --brokers N          brokers in the cluster (broker.brokers, default 2)\n"
-        "  -t, --topics a,b         topics to create (default: topics.events, .anomalies, .dlq)\n"
+        "  -t, --topics a,b         topics to create (default: topics.events, .anomalies, .dlq,\n"
+        "                           .changelog)\n"
         "  -f, --bootstrap-file F   also write the bootstrap address to F (removed at exit)\n"
         "  -c, --config FILE        configuration file (default conf/streamguard.yaml)\n"
         "  -h, --help               this help\n");
@@ -137,7 +138,8 @@ int cmd_broker(int argc, char **argv)
         topics[0] = cfg.topics.events;
         topics[1] = cfg.topics.anomalies;
         topics[2] = cfg.topics.dlq;
-        ntopics = 3;
+        topics[3] = cfg.topics.changelog;
+        ntopics = 4;
     }
     char err[512];
     b = sg_broker_new((int)cfg.broker.brokers, (int)cfg.broker.partitions, topics, (size_t)ntopics,

@@ -34,6 +34,8 @@ static void help(void)
            "      --metrics-listen A  /metrics and /health address, 'off' to disable\n"
            "                          (default: stream.metrics_listen, 127.0.0.1:9108)\n"
            "      --no-alerts         do not publish anomalies to topics.anomalies\n"
+           "      --changelog         publish profile snapshots to topics.changelog and restore\n"
+           "                          newly assigned partitions from it (stream.changelog)\n"
            "      --alerts-file FILE  with --input: write anomalies as NDJSON to FILE\n"
            "      --dlq FILE          with --input: write dead letters as NDJSON to FILE\n"
            "      --max-users N       user profiles cached in memory (default 100000)\n"
@@ -52,12 +54,12 @@ static void help(void)
 struct args {
     const char *config, *brokers, *topic, *group, *input, *db, *listen, *alerts_file, *dlq_file;
     const char *retention, *batch_size, *max_users, *idle_exit, *model;
-    int no_alerts, sync, dump;
+    int no_alerts, sync, dump, changelog;
     struct cli_sets sets;
 };
 
 enum { O_RETENTION = 256, O_BATCH, O_LISTEN, O_NOALERTS, O_ALERTSFILE, O_DLQ, O_MAXUSERS,
-       O_IDLE, O_SYNC, O_DUMP, O_SET, O_MODEL };
+       O_IDLE, O_SYNC, O_DUMP, O_SET, O_MODEL, O_CHANGELOG };
 
 static int parse(int argc, char **argv, struct args *a)
 {
@@ -77,6 +79,7 @@ static int parse(int argc, char **argv, struct args *a)
         {"dump-store", no_argument, NULL, O_DUMP},
         {"set", required_argument, NULL, O_SET},
         {"model", required_argument, NULL, O_MODEL},
+        {"changelog", no_argument, NULL, O_CHANGELOG},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -102,6 +105,7 @@ static int parse(int argc, char **argv, struct args *a)
         case O_SYNC: a->sync = 1; break;
         case O_DUMP: a->dump = 1; break;
         case O_MODEL: a->model = optarg; break;
+        case O_CHANGELOG: a->changelog = 1; break;
         case O_SET:
             if (cli_sets_add(&a->sets, "stream", optarg) != EXIT_OK)
                 return EXIT_USAGE;
@@ -128,6 +132,7 @@ static int configure(struct sg_config *cfg, const struct args *a)
         {"stream.metrics_listen", a->listen},
         {"stream.model", a->model},
         {"stream.alerts", a->no_alerts ? "false" : NULL},
+        {"stream.changelog", a->changelog ? "true" : NULL},
     };
     int rc = cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
     if (rc == EXIT_OK)
@@ -292,7 +297,9 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
         struct sg_consumer_opts co = {cfg, a->brokers, cfg->topics.events, cfg->stream.group,
                                       cfg->stream.alerts ? cfg->topics.anomalies : NULL,
                                       cfg->topics.dlq, (size_t)cfg->stream.batch_size, idle,
-                                      stop, po, h.kafka, h.producer};
+                                      stop, po, h.kafka, h.producer,
+                                      cfg->stream.changelog ? cfg->topics.changelog : NULL,
+                                      cfg->stream.changelog_interval_ms};
         rc = sg_consumer_run(&co, &t, err, sizeof err);
     }
     double secs = (double)(sg_time_mono_ns() - t0) / 1e9;

@@ -41,6 +41,7 @@ static const struct key table[] = {
     {"topics.events", K_STR, "security-events", NOLIM, "Kafka topic the events arrive on", F(topics.events)},
     {"topics.anomalies", K_STR, "security-anomalies", NOLIM, "Kafka topic anomalies are published to", F(topics.anomalies)},
     {"topics.dlq", K_STR, "security-events-dlq", NOLIM, "dead-letter topic for invalid messages", F(topics.dlq)},
+    {"topics.changelog", K_STR, "streamguard-profiles-changelog", NOLIM, "profile snapshots per partition (stream.changelog): as many partitions as topics.events, cleanup.policy=compact", F(topics.changelog)},
 
     {"generate.users", K_INT, "1000", 1, 10000000, "number of simulated users", F(generate.users)},
     {"generate.events", K_INT, "100000", 0, 1e12, "number of events to generate", F(generate.events)},
@@ -60,6 +61,8 @@ static const struct key table[] = {
     {"stream.retention", K_DURATION, "7d", 60000, 9.2e18, "how long events and anomalies are kept", F(stream.retention_ms)},
     {"stream.batch_size", K_INT, "4000", 1, 1000000, "max messages per poll batch (one RocksDB write each)", F(stream.batch_size)},
     {"stream.alerts", K_BOOL, "true", NOLIM, "publish anomalies to topics.anomalies", F(stream.alerts)},
+    {"stream.changelog", K_BOOL, "false", NOLIM, "publish profile snapshots to topics.changelog; a partition this store never saw is restored from the last one instead of replayed from the beginning", F(stream.changelog)},
+    {"stream.changelog_interval", K_DURATION, "30s", 1000, 9.2e18, "how often the owned partitions' snapshots are published (also when partitions are revoked)", F(stream.changelog_interval_ms)},
     {"stream.broker_timeout", K_DURATION, "10s", 1000, 9.2e18, "/health turns 503 after this long without an answer from any Kafka broker (consumer), or with the alerts/DLQ producer's messages queued and no delivery report (or after its last failed delivery)", F(stream.broker_timeout_ms)},
 
     {"batch.algorithm", K_STR, "ensemble", NOLIM, "model: ensemble is the rank average of both", F(batch.algorithm), "iforest|kmeans|ensemble"},

@@ -17,7 +17,7 @@ struct sg_config {
         char *level;
     } log;
     struct {
-        char *events, *anomalies, *dlq;
+        char *events, *anomalies, *dlq, *changelog;
     } topics;
     struct {
         int64_t users, events, days, rate, seed;
@@ -31,6 +31,7 @@ struct sg_config {
         char *group, *db, *metrics_listen, *model;
         int64_t retention_ms, batch_size, alerts;
         int64_t broker_timeout_ms;
+        int64_t changelog, changelog_interval_ms;
     } stream;
     struct {
         char *algorithm, *k, *output, *group;

@@ -13,6 +13,7 @@
 #include "core/sg_mem.h"
 #include "core/sg_time.h"
 #include "kafka/sg_kafka.h"
+#include "speed/sg_changelog.h"
 #include "speed/sg_outbox.h"
 #include "speed/sg_replay.h"
 
@@ -35,6 +36,7 @@ struct consumer {
     const struct sg_consumer_opts *o;
     rd_kafka_t *rk, *prod;
     struct sg_pipeline *p;
+    struct sg_changelog *cl; /* NULL = no changelog */
     struct part parts[MAX_PARTITIONS];
     /* the outbox (sg_outbox.h; used whenever there is an alerts or DLQ topic): which records
      * Kafka has acknowledged, and the seqs of failed deliveries, sent again by the loop */
@@ -308,17 +310,41 @@ static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
         int64_t next;
-        if (sg_store_offset_get(c->o->pipe.store, tp->topic, tp->partition, &next) == SG_OK)
+        const char *from = "store";
+        if (sg_store_offset_get(c->o->pipe.store, tp->topic, tp->partition, &next) == SG_OK) {
             tp->offset = next;
-        else
+        } else if (c->cl && sg_changelog_restore(c->cl, tp->partition, &next) == SG_OK) {
+            tp->offset = next; /* the profiles of the last snapshot are in the store now */
+            from = "changelog";
+        } else {
             tp->offset = RD_KAFKA_OFFSET_BEGINNING; /* rebuild state from the whole log */
+            from = "beginning";
+        }
         if (tp->partition >= 0 && tp->partition < MAX_PARTITIONS) {
             c->parts[tp->partition].assigned = 1;
             c->parts[tp->partition].next = tp->offset >= 0 ? tp->offset : -1;
         }
+        if (c->cl)
+            sg_changelog_own(c->cl, tp->partition, 1);
         sg_log_info("assigned %s[%d] from offset %lld (%s)", tp->topic, (int)tp->partition,
-                    (long long)tp->offset, tp->offset >= 0 ? "store" : "beginning");
+                    (long long)tp->offset, from);
     }
+}
+
+/* Publishes a snapshot of the partitions being revoked, so that their next owner restores
+ * everything consumed here and replays nothing. */
+static void hand_over(struct consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    int32_t *pn = sg_xmalloc(((size_t)parts->cnt + 1) * sizeof *pn);
+    size_t n = 0;
+    for (int i = 0; i < parts->cnt; i++) {
+        sg_changelog_own(c->cl, parts->elems[i].partition, 0);
+        pn[n++] = parts->elems[i].partition;
+    }
+    if (!c->failed && sg_changelog_publish(c->cl, pn, n, 10000) != SG_OK)
+        sg_log_warn("changelog: the snapshot of the revoked partitions failed; their next "
+                    "owner restores an older one and replays from there");
+    free(pn);
 }
 
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -341,6 +367,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         c->failed = 1;
         c->fatal_rc = SG_ERR_STORE;
     }
+    if (c->cl)
+        hand_over(c, parts);
     for (int i = 0; i < parts->cnt; i++) {
         int32_t pn = parts->elems[i].partition;
         if (pn >= 0 && pn < MAX_PARTITIONS)
@@ -712,9 +740,20 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
                 sg_log_info("sending %zu alerts/dead letters stored by an earlier run and not "
                             "acknowledged then", n);
         }
-        warm_up_leaders(c);
-        if ((rc = subscribe(c)) == SG_OK)
-            rc = loop(c);
+        if (o->changelog_topic) {
+            struct sg_changelog_opts co = {o->cfg, o->brokers, o->changelog_topic, o->topic,
+                                           o->group, o->pipe.store, o->changelog_interval_ms,
+                                           o->pipe.metrics};
+            rc = sg_changelog_new(&co, &c->cl, errbuf, errlen);
+        }
+        if (rc == SG_OK) {
+            warm_up_leaders(c);
+            if ((rc = subscribe(c)) == SG_OK) {
+                if (c->cl)
+                    sg_changelog_start(c->cl);
+                rc = loop(c);
+            }
+        }
     }
     int frc = flush(c, 1); /* the open batch, then leave the group (revoke flushes again: no-op) */
     if (frc == SG_OK && c->p)
@@ -740,6 +779,7 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
 out:
     if (c->rk)
         rd_kafka_destroy(c->rk);
+    sg_changelog_free(c->cl); /* after the close: its revoke publishes the last snapshot */
     if (c->p) { /* before the producer: its writer thread may still hand records to it */
         *totals = sg_pipeline_totals(c->p);
         sg_pipeline_free(c->p);

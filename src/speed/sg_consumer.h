@@ -7,7 +7,10 @@
  * headers); both at-least-once through the store's outbox (speed/sg_outbox.h): written with
  * the batch that caused them, produced once it is stored, deleted when acknowledged, sent
  * again by the next start if the process dies first.
- * Backpressure: partitions are paused while the producer's queue is too long. */
+ * Backpressure: partitions are paused while the producer's queue is too long.
+ * With a changelog topic, a partition this store has never seen is restored from the last
+ * profile snapshot another process published (speed/sg_changelog.h) instead of being
+ * replayed from the beginning, and this process publishes snapshots of its own partitions. */
 #ifndef SG_CONSUMER_H
 #define SG_CONSUMER_H
 
@@ -30,6 +33,9 @@ struct sg_consumer_opts {
     struct sg_pipeline_opts pipe; /* store, metrics, params... (sinks are set here) */
     struct sg_kafka_health *health; /* fed with broker reachability, or NULL (borrowed) */
     struct sg_kafka_health *prod_health; /* the alerts/DLQ producer's, or NULL (borrowed) */
+    /* profile snapshots per partition (speed/sg_changelog.h): NULL = off */
+    const char *changelog_topic;
+    int64_t changelog_interval_ms; /* background snapshots (0 = only when partitions go) */
 };
 
 /* Consumes until *stop or the idle timeout; on the way out writes the open batch, commits

@@ -1174,6 +1174,66 @@ size_t sg_store_users_each(struct sg_store *st, const char *after, size_t limit,
     return n;
 }
 
+struct sg_store_view {
+    struct sg_store *st;
+    const rocksdb_snapshot_t *snap;
+    rocksdb_readoptions_t *ro;
+};
+
+struct sg_store_view *sg_store_view_new(struct sg_store *st)
+{
+    struct sg_store_view *v = sg_xcalloc(1, sizeof *v);
+    v->st = st;
+    v->snap = rocksdb_create_snapshot(st->db);
+    v->ro = rocksdb_readoptions_create();
+    rocksdb_readoptions_set_snapshot(v->ro, v->snap);
+    rocksdb_readoptions_set_total_order_seek(v->ro, 1); /* hash memtable: see tune() */
+    return v;
+}
+
+void sg_store_view_free(struct sg_store_view *v)
+{
+    if (!v)
+        return;
+    rocksdb_readoptions_destroy(v->ro);
+    rocksdb_release_snapshot(v->st->db, v->snap);
+    free(v);
+}
+
+int sg_store_view_offset(struct sg_store_view *v, const char *source, int32_t partition,
+                         int64_t *next_offset)
+{
+    unsigned char k[KMAX];
+    size_t kl = offset_key(k, source, partition), vl;
+    char *err = NULL;
+    char *val = rocksdb_get_cf(v->st->db, v->ro, v->st->cf[CF_OFFSETS], (const char *)k, kl,
+                               &vl, &err);
+    if (err)
+        return conv_err(err, "read", NULL, 0);
+    int rc = !val ? SG_ERR_NOTFOUND : vl == 8 ? SG_OK : SG_ERR_FORMAT;
+    if (rc == SG_OK)
+        *next_offset = (int64_t)rd64((unsigned char *)val);
+    rocksdb_free(val);
+    return rc;
+}
+
+size_t sg_store_view_users_each(struct sg_store_view *v,
+                                void (*fn)(void *ctx, const char *user, size_t user_len,
+                                           const void *blob, size_t blob_len),
+                                void *ctx)
+{
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(v->st->db, v->ro, v->st->cf[CF_USERS]);
+    size_t n = 0;
+    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it), n++) {
+        size_t kl, vl;
+        const char *k = rocksdb_iter_key(it, &kl);
+        const char *val = rocksdb_iter_value(it, &vl);
+        fn(ctx, k, kl, val, vl);
+    }
+    rocksdb_iter_destroy(it);
+    return n;
+}
+
 int sg_store_dump(struct sg_store *st, FILE *f)
 {
     struct sg_buf line;

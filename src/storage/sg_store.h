@@ -205,6 +205,22 @@ size_t sg_store_users_each(struct sg_store *st, const char *after, size_t limit,
                                       const void *blob, size_t blob_len),
                            void *ctx);
 
+/* A consistent view (a RocksDB snapshot): reads through it see the store as one moment left
+ * it, whatever is written meanwhile - e.g. a partition's profiles together with the offset
+ * they were written with (every batch writes both atomically). Any thread; freed by the
+ * caller. */
+struct sg_store_view;
+struct sg_store_view *sg_store_view_new(struct sg_store *st);
+void sg_store_view_free(struct sg_store_view *v);
+/* Like sg_store_offset_get, in the view. */
+int sg_store_view_offset(struct sg_store_view *v, const char *source, int32_t partition,
+                         int64_t *next_offset);
+/* Calls fn(user, blob) for every user in the view, in name order; returns the number. */
+size_t sg_store_view_users_each(struct sg_store_view *v,
+                                void (*fn)(void *ctx, const char *user, size_t user_len,
+                                           const void *blob, size_t blob_len),
+                                void *ctx);
+
 /* Writes the canonical content of every column family (non-expired rows, key order) as
  * text lines "cf<TAB>hex(key)<TAB>hex(value)" to f: two stores with the same logical content
  * dump byte-identically, whatever their compaction history. Returns SG_OK or SG_ERR_IO. */

@@ -1,0 +1,735 @@
+/* sg_changelog: profile snapshots per partition through a Kafka topic (see sg_changelog.h). */
+#include "speed/sg_changelog.h"
+
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sg_err.h"
+#include "core/sg_log.h"
+#include "core/sg_mem.h"
+#include "core/sg_rng.h"
+#include "core/sg_time.h"
+#include "core/sg_varint.h"
+#include "kafka/sg_kafka.h"
+#include "speed/sg_user.h"
+
+#define MAGIC "SGCL"
+#define FORMAT 1
+#define MAX_PARTS 4096
+#define RESTORE_TIMEOUT_MS 60000
+
+/* ---- wire format ---------------------------------------------------------------------------- */
+
+static void put_u(struct sg_buf *b, uint64_t v)
+{
+    uint8_t t[SG_VARINT_MAX];
+    sg_buf_append(b, t, sg_varint_encode(v, t));
+}
+
+static void put_bytes(struct sg_buf *b, const void *p, size_t n)
+{
+    put_u(b, n);
+    sg_buf_append(b, p, n);
+}
+
+void sg_changelog_put_header(struct sg_buf *out, uint64_t id, const char *source,
+                             const char *group, int32_t partition, int64_t next_offset, uint32_t index, int last,
+                             uint64_t count)
+{
+    sg_buf_append(out, MAGIC, 4);
+    put_u(out, FORMAT);
+    put_u(out, id);
+    put_bytes(out, source, strlen(source));
+    put_bytes(out, group, strlen(group));
+    put_u(out, (uint64_t)partition);
+    put_u(out, (uint64_t)next_offset);
+    put_u(out, index);
+    put_u(out, last ? 1 : 0);
+    put_u(out, count);
+}
+
+void sg_changelog_put_profile(struct sg_buf *out, const char *user, size_t ul, const void *blob,
+                              size_t bl)
+{
+    put_bytes(out, user, ul);
+    put_bytes(out, blob, bl);
+}
+
+/* Reads a length-prefixed byte string; 0 when it does not fit in [*p, end). */
+static int get_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)
+{
+    int bad = 0;
+    uint64_t len = sg_varint_read(p, end, &bad);
+    if (bad || len > (uint64_t)(end - *p))
+        return 0;
+    *s = *p;
+    *n = (size_t)len;
+    *p += len;
+    return 1;
+}
+
+int sg_changelog_chunk_decode(const void *data, size_t len, struct sg_changelog_chunk *c)
+{
+    memset(c, 0, sizeof *c);
+    const uint8_t *p = data, *end = p + len, *s;
+    if (len < 4 || memcmp(p, MAGIC, 4) != 0)
+        return SG_ERR_FORMAT;
+    p += 4;
+    int bad = 0;
+    if (sg_varint_read(&p, end, &bad) != FORMAT || bad)
+        return SG_ERR_FORMAT;
+    c->id = sg_varint_read(&p, end, &bad);
+    size_t sl;
+    if (bad || !get_bytes(&p, end, &s, &sl))
+        return SG_ERR_FORMAT;
+    c->source = (const char *)s;
+    c->source_len = sl;
+    if (!get_bytes(&p, end, &s, &sl))
+        return SG_ERR_FORMAT;
+    c->group = (const char *)s;
+    c->group_len = sl;
+    uint64_t part = sg_varint_read(&p, end, &bad);
+    uint64_t next = sg_varint_read(&p, end, &bad);
+    uint64_t index = sg_varint_read(&p, end, &bad);
+    uint64_t last = sg_varint_read(&p, end, &bad);
+    c->count = sg_varint_read(&p, end, &bad);
+    if (bad || part >= MAX_PARTS || next > (uint64_t)INT64_MAX || index > UINT32_MAX || last > 1)
+        return SG_ERR_FORMAT;
+    c->partition = (int32_t)part;
+    c->next_offset = (int64_t)next;
+    c->index = (uint32_t)index;
+    c->last = (int)last;
+    c->profiles = p;
+    c->end = end;
+    for (uint64_t i = 0; i < c->count; i++) { /* every pair must be in bounds */
+        size_t n;
+        if (!get_bytes(&p, end, &s, &n) || !get_bytes(&p, end, &s, &n))
+            return SG_ERR_FORMAT;
+    }
+    return p == end ? SG_OK : SG_ERR_FORMAT;
+}
+
+void sg_changelog_chunk_each(const struct sg_changelog_chunk *c,
+                             void (*fn)(void *ctx, const char *user, size_t ul,
+                                        const void *blob, size_t bl),
+                             void *ctx)
+{
+    const uint8_t *p = c->profiles, *u, *b;
+    size_t ul, bl;
+    for (uint64_t i = 0; i < c->count; i++) {
+        if (!get_bytes(&p, c->end, &u, &ul) || !get_bytes(&p, c->end, &b, &bl))
+            return; /* cannot happen after sg_changelog_chunk_decode */
+        fn(ctx, (const char *)u, ul, b, bl);
+    }
+}
+
+/* ---- choosing a snapshot -------------------------------------------------------------------- */
+
+struct kept {
+    unsigned char *data; /* a copy of the message value */
+    size_t len;
+    struct sg_changelog_chunk c; /* points into data */
+    size_t order;                /* position in the log */
+};
+
+struct sg_changelog_pick {
+    char *source, *group;
+    int32_t partition;
+    struct kept *k;
+    size_t n, cap;
+    size_t refused, unusable;
+    const struct kept **chosen; /* the chosen snapshot's chunks by index */
+    size_t nchosen;
+};
+
+struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *group,
+                                                int32_t partition)
+{
+    struct sg_changelog_pick *p = sg_xcalloc(1, sizeof *p);
+    p->source = sg_xstrdup(source);
+    p->group = sg_xstrdup(group);
+    p->partition = partition;
+    return p;
+}
+
+void sg_changelog_pick_free(struct sg_changelog_pick *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        free(p->k[i].data);
+    free(p->k);
+    free(p->chosen);
+    free(p->source);
+    free(p->group);
+    free(p);
+}
+
+int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *value, size_t len)
+{
+    struct sg_changelog_chunk c;
+    if (sg_changelog_chunk_decode(value, len, &c) != SG_OK || c.partition != p->partition ||
+        c.source_len != strlen(p->source) || memcmp(c.source, p->source, c.source_len) != 0 ||
+        c.group_len != strlen(p->group) || memcmp(c.group, p->group, c.group_len) != 0) {
+        p->refused++;
+        return SG_ERR_FORMAT;
+    }
+    p->k = sg_xgrow(p->k, &p->cap, p->n + 1, sizeof *p->k);
+    struct kept *k = &p->k[p->n];
+    k->data = sg_xmalloc(len ? len : 1);
+    memcpy(k->data, value, len);
+    k->len = len;
+    sg_changelog_chunk_decode(k->data, len, &k->c); /* re-point into the copy */
+    k->order = p->n++;
+    return SG_OK;
+}
+
+/* Chunks of one snapshot: by id, then index, then log position (a re-sent chunk: the later). */
+static int by_snapshot(const void *a, const void *b)
+{
+    const struct kept *x = a, *y = b;
+    if (x->c.id != y->c.id)
+        return x->c.id < y->c.id ? -1 : 1;
+    if (x->c.index != y->c.index)
+        return x->c.index < y->c.index ? -1 : 1;
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+struct check {
+    int32_t partition;
+    int ok;
+};
+
+static void check_profile(void *ctx, const char *user, size_t ul, const void *blob, size_t bl)
+{
+    struct check *ck = ctx;
+    struct sg_user_state u;
+    if (ul == 0 || sg_user_decode(&u, blob, bl) != SG_OK || u.partition != ck->partition)
+        ck->ok = 0;
+    (void)user;
+}
+
+/* Whether the snapshot in k[lo..hi) (sorted by_snapshot) is complete and sound: fills
+ * p->chosen with one chunk per index 0..last. */
+static int usable(struct sg_changelog_pick *p, size_t lo, size_t hi)
+{
+    p->nchosen = 0;
+    free(p->chosen);
+    p->chosen = sg_xcalloc(hi - lo, sizeof *p->chosen);
+    int64_t next = p->k[lo].c.next_offset;
+    int last = 0;
+    for (size_t i = lo; i < hi; i++) {
+        const struct kept *k = &p->k[i];
+        if (k->c.next_offset != next)
+            return 0; /* one id, two offsets: not something we wrote */
+        if (k->c.index == p->nchosen) {
+            p->chosen[p->nchosen++] = k;
+        } else if (k->c.index + 1 == p->nchosen) {
+            p->chosen[p->nchosen - 1] = k; /* the same chunk again: the later copy */
+        } else {
+            return 0; /* a gap */
+        }
+    }
+    for (size_t i = 0; i < p->nchosen; i++)
+        if (p->chosen[i]->c.last) {
+            if (i + 1 != p->nchosen)
+                return 0; /* chunks after the one marked last */
+            last = 1;
+        }
+    if (!last)
+        return 0;
+    struct check ck = {p->partition, 1};
+    for (size_t i = 0; i < p->nchosen && ck.ok; i++)
+        sg_changelog_chunk_each(&p->chosen[i]->c, check_profile, &ck);
+    return ck.ok;
+}
+
+int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, size_t *profiles)
+{
+    qsort(p->k, p->n, sizeof *p->k, by_snapshot);
+    /* candidates: each snapshot id's range, best = highest offset, then latest in the log */
+    size_t best_lo = 0, best_hi = 0;
+    int found = 0;
+    int64_t best_next = -1;
+    size_t best_order = 0;
+    p->unusable = 0;
+    for (size_t lo = 0; lo < p->n;) {
+        size_t hi = lo + 1, last_order = p->k[lo].order;
+        while (hi < p->n && p->k[hi].c.id == p->k[lo].c.id) {
+            if (p->k[hi].order > last_order)
+                last_order = p->k[hi].order;
+            hi++;
+        }
+        if (!usable(p, lo, hi)) {
+            p->unusable += hi - lo;
+        } else if (!found || p->k[lo].c.next_offset > best_next ||
+                   (p->k[lo].c.next_offset == best_next && last_order > best_order)) {
+            found = 1;
+            best_lo = lo;
+            best_hi = hi;
+            best_next = p->k[lo].c.next_offset;
+            best_order = last_order;
+        }
+        lo = hi;
+    }
+    if (!found) {
+        p->nchosen = 0;
+        return SG_ERR_NOTFOUND;
+    }
+    usable(p, best_lo, best_hi); /* refills p->chosen */
+    size_t n = 0;
+    for (size_t i = 0; i < p->nchosen; i++)
+        n += (size_t)p->chosen[i]->c.count;
+    *next_offset = best_next;
+    *profiles = n;
+    return SG_OK;
+}
+
+void sg_changelog_pick_each(const struct sg_changelog_pick *p,
+                            void (*fn)(void *ctx, const char *user, size_t ul,
+                                       const void *blob, size_t bl),
+                            void *ctx)
+{
+    for (size_t i = 0; i < p->nchosen; i++)
+        sg_changelog_chunk_each(&p->chosen[i]->c, fn, ctx);
+}
+
+void sg_changelog_pick_stats(const struct sg_changelog_pick *p, size_t *chunks, size_t *refused,
+                             size_t *unusable)
+{
+    *chunks = p->n;
+    *refused = p->refused;
+    *unusable = p->unusable;
+}
+
+/* ---- the Kafka side ------------------------------------------------------------------------- */
+
+struct part_pub {
+    struct sg_buf buf;  /* the chunk being filled: its profiles */
+    uint64_t count;
+    uint32_t index;
+    int64_t next;
+    int active;
+};
+
+struct sg_changelog {
+    struct sg_changelog_opts o;
+    char *topic, *source, *group, *brokers;
+    rd_kafka_t *prod;
+    struct sg_rng rng;
+    pthread_mutex_t pub_mu; /* one publication at a time (thread, revoke) */
+    pthread_mutex_t own_mu;
+    unsigned char owned[MAX_PARTS];
+    unsigned char slot[MAX_PARTS];
+    struct part_pub *pp; /* per partition, during a publication */
+    atomic_long failed;  /* delivery failures of the running publication */
+    struct sg_buf msg, key;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    struct sg_counter *published, *errors, *restored_users, *restores;
+};
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    struct sg_changelog *cl = opaque;
+    if (m->err) {
+        atomic_fetch_add(&cl->failed, 1);
+        sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: delivery to %s failed: %s",
+                           cl->topic, rd_kafka_err2str(m->err));
+    }
+}
+
+static int partition_count(rd_kafka_t *rk, const char *topic, int *n, char *err, size_t errlen)
+{
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 5000);
+    rd_kafka_topic_destroy(t);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "metadata of topic %s: %s", topic, rd_kafka_err2str(e));
+        return SG_ERR_UNAVAILABLE;
+    }
+    int rc = SG_OK;
+    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(err, errlen, "topic %s: %s", topic,
+                 md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
+        rc = SG_ERR_CONFIG;
+    } else {
+        *n = md->topics[0].partition_cnt;
+    }
+    rd_kafka_metadata_destroy(md);
+    return rc;
+}
+
+int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **out, char *errbuf,
+                     size_t errlen)
+{
+    *out = NULL;
+    rd_kafka_conf_t *conf = sg_kafka_conf_new(o->cfg, o->brokers, errbuf, errlen);
+    if (!conf)
+        return SG_ERR_CONFIG;
+    if (sg_kafka_conf_set(conf, "enable.idempotence", "true", errbuf, errlen) != SG_OK) {
+        rd_kafka_conf_destroy(conf);
+        return SG_ERR_CONFIG;
+    }
+    struct sg_changelog *cl = sg_xcalloc(1, sizeof *cl);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_opaque(conf, cl);
+    cl->prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errbuf, errlen);
+    if (!cl->prod) {
+        rd_kafka_conf_destroy(conf);
+        free(cl);
+        return SG_ERR_CONFIG;
+    }
+    cl->o = *o;
+    cl->topic = sg_xstrdup(o->topic);
+    cl->source = sg_xstrdup(o->source);
+    cl->group = sg_xstrdup(o->group);
+    cl->brokers = o->brokers ? sg_xstrdup(o->brokers) : NULL;
+    cl->o.topic = cl->topic;
+    cl->o.source = cl->source;
+    cl->o.group = cl->group;
+    cl->o.brokers = cl->brokers;
+    sg_rng_seed(&cl->rng, (uint64_t)sg_time_mono_ns() ^ ((uint64_t)(uintptr_t)cl << 16));
+    pthread_mutex_init(&cl->pub_mu, NULL);
+    pthread_mutex_init(&cl->own_mu, NULL);
+    pthread_mutex_init(&cl->mu, NULL);
+    pthread_cond_init(&cl->cv, NULL);
+    sg_buf_init(&cl->msg);
+    sg_buf_init(&cl->key);
+    cl->pp = sg_xcalloc(MAX_PARTS, sizeof *cl->pp);
+    const char *none[] = {NULL};
+    cl->published = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_snapshots_total",
+                                       "partition snapshots published to the changelog", none);
+    cl->errors = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_errors_total",
+                                    "changelog publications or restores that failed", none);
+    cl->restores = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_restores_total",
+                                      "partitions restored from the changelog", none);
+    cl->restored_users = sg_metrics_counter(
+        o->metrics, "streamguard_stream_changelog_restored_profiles_total",
+        "user profiles restored from the changelog", none);
+    *out = cl;
+    /* the topic must exist with the input topic's partition count: a snapshot of partition P
+     * goes to changelog partition P, where the next owner of P looks for it */
+    int ncl = 0, nin = 0;
+    int rc = partition_count(cl->prod, cl->topic, &ncl, errbuf, errlen);
+    if (rc == SG_OK)
+        rc = partition_count(cl->prod, cl->source, &nin, errbuf, errlen);
+    if (rc == SG_OK && ncl != nin) {
+        snprintf(errbuf, errlen,
+                 "changelog topic %s has %d partitions, the input topic %s has %d: they must "
+                 "match (create it with %d partitions, cleanup.policy=compact)",
+                 cl->topic, ncl, cl->source, nin, nin);
+        rc = SG_ERR_CONFIG;
+    }
+    if (rc != SG_OK) {
+        sg_changelog_free(cl);
+        *out = NULL;
+    }
+    return rc;
+}
+
+void sg_changelog_own(struct sg_changelog *cl, int32_t partition, int owned)
+{
+    if (partition < 0 || partition >= MAX_PARTS)
+        return;
+    pthread_mutex_lock(&cl->own_mu);
+    cl->owned[partition] = (unsigned char)(owned != 0);
+    pthread_mutex_unlock(&cl->own_mu);
+}
+
+/* Produces the partition's current chunk (copied by librdkafka). */
+static int produce_chunk(struct sg_changelog *cl, uint64_t id, int32_t part, int last)
+{
+    struct part_pub *pp = &cl->pp[part];
+    sg_buf_reset(&cl->msg);
+    sg_changelog_put_header(&cl->msg, id, cl->source, cl->group, part, pp->next, pp->index, last,
+                            pp->count);
+    sg_buf_append(&cl->msg, pp->buf.data, pp->buf.len);
+    sg_buf_reset(&cl->key);
+    sg_buf_printf(&cl->key, "p%d/s%d/c%u", (int)part, (int)cl->slot[part], pp->index);
+    for (;;) {
+        rd_kafka_resp_err_t e = rd_kafka_producev(
+            cl->prod, RD_KAFKA_V_TOPIC(cl->topic), RD_KAFKA_V_PARTITION(part),
+            RD_KAFKA_V_KEY(cl->key.data, cl->key.len),
+            RD_KAFKA_V_VALUE(cl->msg.data, cl->msg.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: produce to %s[%d] failed: %s",
+                               cl->topic, (int)part, rd_kafka_err2str(e));
+            return SG_ERR_KAFKA;
+        }
+        rd_kafka_poll(cl->prod, 50);
+    }
+    pp->index++;
+    pp->count = 0;
+    sg_buf_reset(&pp->buf);
+    return SG_OK;
+}
+
+struct pub_ctx {
+    struct sg_changelog *cl;
+    uint64_t id;
+    int rc;
+};
+
+static void collect(void *ctx, const char *user, size_t ul, const void *blob, size_t bl)
+{
+    struct pub_ctx *pc = ctx;
+    int32_t part = sg_user_blob_partition(blob, bl);
+    if (part < 0 || part >= MAX_PARTS || !pc->cl->pp[part].active)
+        return;
+    struct part_pub *pp = &pc->cl->pp[part];
+    if (pp->count && pp->buf.len + ul + bl + 32 > SG_CHANGELOG_CHUNK_BYTES &&
+        produce_chunk(pc->cl, pc->id, part, 0) != SG_OK)
+        pc->rc = SG_ERR_KAFKA;
+    sg_changelog_put_profile(&pp->buf, user, ul, blob, bl);
+    pp->count++;
+}
+
+int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n, int timeout_ms)
+{
+    if (!n)
+        return SG_OK;
+    pthread_mutex_lock(&cl->pub_mu);
+    int64_t t0 = sg_time_mono_ms();
+    struct sg_store_view *v = sg_store_view_new(cl->o.store);
+    size_t active = 0;
+    for (size_t i = 0; i < n; i++) {
+        int32_t part = parts[i];
+        if (part < 0 || part >= MAX_PARTS)
+            continue;
+        struct part_pub *pp = &cl->pp[part];
+        if (sg_store_view_offset(v, cl->source, part, &pp->next) != SG_OK)
+            continue; /* nothing consumed from it yet: nothing to hand over */
+        pp->active = 1;
+        pp->index = 0;
+        pp->count = 0;
+        sg_buf_reset(&pp->buf);
+        cl->slot[part] ^= 1;
+        active++;
+    }
+    atomic_store(&cl->failed, 0);
+    struct pub_ctx pc = {cl, sg_rng_next(&cl->rng), SG_OK};
+    size_t users = active ? sg_store_view_users_each(v, collect, &pc) : 0;
+    sg_store_view_free(v);
+    for (size_t i = 0; i < n; i++) {
+        int32_t part = parts[i];
+        if (part < 0 || part >= MAX_PARTS || !cl->pp[part].active)
+            continue;
+        if (produce_chunk(cl, pc.id, part, 1) != SG_OK)
+            pc.rc = SG_ERR_KAFKA;
+        cl->pp[part].active = 0;
+        sg_buf_release(&cl->pp[part].buf);
+    }
+    int rc = pc.rc;
+    if (active) {
+        rd_kafka_resp_err_t e = rd_kafka_flush(cl->prod, timeout_ms);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR || atomic_load(&cl->failed))
+            rc = SG_ERR_KAFKA;
+        if (rc == SG_OK) {
+            sg_counter_add(cl->published, active);
+            sg_log_debug("changelog: published %zu partition snapshot(s) (%zu profiles "
+                         "scanned) in %lld ms", active, users,
+                         (long long)(sg_time_mono_ms() - t0));
+        } else {
+            sg_counter_inc(cl->errors);
+            sg_log_ratelimited(SG_LOG_WARN, 10, "changelog: a snapshot of %zu partition(s) "
+                               "was not acknowledged by Kafka; the next one retries", active);
+        }
+    }
+    pthread_mutex_unlock(&cl->pub_mu);
+    return rc;
+}
+
+/* ---- background snapshots ----------------------------------------------------------------- */
+
+static void *thread_main(void *arg)
+{
+    struct sg_changelog *cl = arg;
+    int32_t *parts = sg_xmalloc(MAX_PARTS * sizeof *parts);
+    pthread_mutex_lock(&cl->mu);
+    while (!cl->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (cl->o.interval_ms % 1000) * 1000000;
+        ts.tv_sec += cl->o.interval_ms / 1000 + ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        while (!cl->stop && pthread_cond_timedwait(&cl->cv, &cl->mu, &ts) != ETIMEDOUT)
+            ;
+        if (cl->stop)
+            break;
+        pthread_mutex_unlock(&cl->mu);
+        size_t n = 0;
+        pthread_mutex_lock(&cl->own_mu);
+        for (int32_t i = 0; i < MAX_PARTS; i++)
+            if (cl->owned[i])
+                parts[n++] = i;
+        pthread_mutex_unlock(&cl->own_mu);
+        sg_changelog_publish(cl, parts, n, 30000);
+        pthread_mutex_lock(&cl->mu);
+    }
+    pthread_mutex_unlock(&cl->mu);
+    free(parts);
+    return NULL;
+}
+
+void sg_changelog_start(struct sg_changelog *cl)
+{
+    if (cl->started || cl->o.interval_ms <= 0)
+        return;
+    if (pthread_create(&cl->thread, NULL, thread_main, cl) == 0)
+        cl->started = 1;
+    else
+        sg_log_warn("changelog: cannot start the snapshot thread: snapshots on revoke only");
+}
+
+void sg_changelog_free(struct sg_changelog *cl)
+{
+    if (!cl)
+        return;
+    if (cl->started) {
+        pthread_mutex_lock(&cl->mu);
+        cl->stop = 1;
+        pthread_cond_broadcast(&cl->cv);
+        pthread_mutex_unlock(&cl->mu);
+        pthread_join(cl->thread, NULL);
+    }
+    if (cl->prod) {
+        rd_kafka_flush(cl->prod, 5000);
+        rd_kafka_destroy(cl->prod);
+    }
+    pthread_cond_destroy(&cl->cv);
+    pthread_mutex_destroy(&cl->mu);
+    pthread_mutex_destroy(&cl->own_mu);
+    pthread_mutex_destroy(&cl->pub_mu);
+    sg_buf_release(&cl->msg);
+    sg_buf_release(&cl->key);
+    free(cl->pp);
+    free(cl->topic);
+    free(cl->source);
+    free(cl->group);
+    free(cl->brokers);
+    free(cl);
+}
+
+/* ---- restore -------------------------------------------------------------------------------- */
+
+/* Reads changelog partition `part` from its low to its high watermark into the picker. */
+static int read_partition(struct sg_changelog *cl, int32_t part, struct sg_changelog_pick *pick)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = sg_kafka_conf_new(cl->o.cfg, cl->o.brokers, err, sizeof err);
+    if (!conf) {
+        sg_log_warn("changelog: %s", err);
+        return SG_ERR_CONFIG;
+    }
+    /* a plain reader: no group, nothing committed */
+    sg_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    sg_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+    sg_kafka_conf_set(conf, "group.id", "streamguard-changelog-restore", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        sg_log_warn("changelog: %s", err);
+        return SG_ERR_CONFIG;
+    }
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, cl->topic, part, &lo, &hi, 10000);
+    int rc = SG_OK;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        sg_log_warn("changelog: watermarks of %s[%d]: %s", cl->topic, (int)part,
+                    rd_kafka_err2str(e));
+        rc = SG_ERR_KAFKA;
+    } else if (hi > lo) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, cl->topic, part)->offset = lo;
+        rd_kafka_assign(rk, l);
+        rd_kafka_topic_partition_list_destroy(l);
+        int64_t deadline = sg_time_mono_ms() + RESTORE_TIMEOUT_MS, at = lo;
+        while (at < hi) {
+            if (sg_time_mono_ms() > deadline) {
+                sg_log_warn("changelog: reading %s[%d] timed out at offset %lld of %lld",
+                            cl->topic, (int)part, (long long)at, (long long)hi);
+                rc = SG_ERR_KAFKA;
+                break;
+            }
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+            if (!m)
+                continue;
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                at = hi; /* compaction can leave the high watermark past the last message */
+            } else if (m->err) {
+                sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: reading %s[%d]: %s", cl->topic,
+                                   (int)part, rd_kafka_message_errstr(m));
+            } else {
+                sg_changelog_pick_add(pick, m->payload, m->len);
+                at = m->offset + 1;
+            }
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_assign(rk, NULL);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+struct restore_ctx {
+    struct sg_store_batch *b;
+    size_t n;
+};
+
+static void put_profile(void *ctx, const char *user, size_t ul, const void *blob, size_t bl)
+{
+    struct restore_ctx *rc = ctx;
+    sg_store_batch_put_user(rc->b, user, ul, blob, bl);
+    rc->n++;
+}
+
+int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t *next_offset)
+{
+    int64_t t0 = sg_time_mono_ms();
+    struct sg_changelog_pick *pick = sg_changelog_pick_new(cl->source, cl->group, partition);
+    int rc = read_partition(cl, partition, pick);
+    size_t profiles = 0, chunks, refused, unusable;
+    if (rc == SG_OK)
+        rc = sg_changelog_pick_best(pick, next_offset, &profiles);
+    sg_changelog_pick_stats(pick, &chunks, &refused, &unusable);
+    if (refused || unusable)
+        sg_log_info("changelog %s[%d]: %zu message(s) not snapshot chunks of group %s's "
+                    "%s[%d], %zu chunk(s) of incomplete or unsound snapshots: ignored",
+                    cl->topic, (int)partition, refused, cl->group, cl->source, (int)partition,
+                    unusable);
+    if (rc == SG_OK) {
+        struct sg_store_batch *b = sg_store_batch_new(cl->o.store);
+        struct restore_ctx rx = {b, 0};
+        sg_changelog_pick_each(pick, put_profile, &rx);
+        sg_store_batch_put_offset(b, cl->source, partition, *next_offset);
+        rc = sg_store_write(cl->o.store, b, 1);
+        sg_store_batch_free(b);
+        if (rc == SG_OK) {
+            sg_counter_inc(cl->restores);
+            sg_counter_add(cl->restored_users, rx.n);
+            sg_log_info("restored %s[%d] from changelog %s: %zu profiles, next offset %lld "
+                        "(%zu chunks read in %lld ms)", cl->source, (int)partition, cl->topic,
+                        rx.n, (long long)*next_offset, chunks,
+                        (long long)(sg_time_mono_ms() - t0));
+        }
+    }
+    if (rc != SG_OK && rc != SG_ERR_NOTFOUND)
+        sg_counter_inc(cl->errors);
+    sg_changelog_pick_free(pick);
+    return rc;
+}

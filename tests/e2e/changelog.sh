@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# changelog.sh: partition handover through the profile changelog (speed/sg_changelog.h,
+# `stream --changelog`). Process A consumes a 4-partition topic while generated traffic
+# arrives, publishing a snapshot of its partitions' profiles every second, and is killed with
+# SIGKILL mid-way. B, with an empty store, takes the partitions over: it must restore every
+# partition from the changelog (not replay it from the beginning), consume only what came
+# after the snapshot, and end with every user profile and partition offset byte-identical to
+# a single process that consumed the whole topic. Then B stops cleanly - its revoke publishes
+# a last snapshot - and C, again with an empty store, restores everything and has nothing
+# left to consume, with the same profiles. A reference run in another group, without the
+# changelog, shows that the snapshots of one group are not restored by another.
+set -euo pipefail
+. tests/e2e/lib/e2e.sh
+
+N=12000 RATE=3000 USERS=200
+[ $ASAN = 1 ] && N=6000 RATE=1500 USERS=150
+SOPTS=(--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500
+    --metrics-listen 127.0.0.1:0 --batch-size 200 --changelog --set stream.changelog_interval=1s)
+
+start_broker 4
+
+stream_up() { # stream_up NAME DB [ARGS]: a consumer of group g1 in the background
+    local name=$1 db=$2
+    shift 2
+    bg "$name" "$BIN" stream -b "$BOOT" -g g1 -d "$db" "${SOPTS[@]}" "$@"
+    eval "PID_$name=$BG_PID"
+    wait_for 20 grep -q '(port ' "$T/$name.err"
+    eval "PORT_$name=$(port_of "$T/$name.err")"
+}
+from_changelog() { grep -c 'assigned security-events\[.*(changelog)' "$T/$1.err" || true; }
+
+echo "== A consumes $N events arriving at $RATE/s, publishing snapshots; kill -9 mid-way"
+stream_up A "$T/a.db"
+wait_for 30 grep -q 'assigned security-events' "$T/A.err"
+bg gen "$BIN" generate -n $N -u $USERS -s 23 -d 3 --start 2026-11-01T00:00:00Z -r $RATE -q -b "$BOOT"
+GEN_PID=$BG_PID
+progress() {
+    [ "$(metric "$PORT_A" streamguard_stream_events_total)" -gt $((N / 3)) ] &&
+        [ "$(metric "$PORT_A" streamguard_stream_changelog_snapshots_total)" -ge 8 ]
+}
+wait_for 60 progress
+a_events=$(metric "$PORT_A" streamguard_stream_events_total)
+kill -9 "$PID_A"
+wait "$PID_A" 2>/dev/null || true
+echo "killed A after it stored ~$a_events events"
+[ "$(from_changelog A)" -eq 0 ] || fail "A restored from an empty changelog"
+wait "$GEN_PID" || fail "generate failed"
+
+echo "== B, an empty store, takes over from the changelog"
+# B's group join completes once A's session has expired; it stops 4 s after the last message
+"$BIN" stream -b "$BOOT" -g g1 -d "$T/b.db" "${SOPTS[@]}" --metrics-listen off --idle-exit 4s \
+    >"$T/B.out" 2>"$T/B.err" || fail "B failed: $(tail -3 "$T/B.err")"
+grep 'restored\|assigned' "$T/B.err" | sed 's/^/    /'
+[ "$(from_changelog B)" -eq 4 ] || fail "B did not restore all 4 partitions from the changelog"
+b_events=$(jget "$T/B.out" "j['events']")
+echo "B consumed $b_events events after the snapshots (A stored ~$a_events of $N)"
+[ "$b_events" -gt 0 ] && [ "$b_events" -lt "$N" ] ||
+    fail "B consumed $b_events events: expected only those after the snapshots"
+
+echo "== reference: one process alone (group ref, no changelog)"
+"$BIN" stream -b "$BOOT" -g ref -d "$T/ref.db" --metrics-listen off --idle-exit 3s \
+    --set kafka.session.timeout.ms=6000 >"$T/ref.json" 2>"$T/ref.err" || fail "reference run"
+jget "$T/ref.json" "j['events']" | grep -qx $N || fail "reference stored $(cat "$T/ref.json")"
+"$BIN" stream --dump-store --db "$T/ref.db" >"$T/ref.dump"
+"$BIN" stream --dump-store --db "$T/b.db" >"$T/b.dump"
+rows() { grep -E "^$1	" "$2" || true; }
+for cf in users offsets; do
+    cmp <(rows $cf "$T/ref.dump") <(rows $cf "$T/b.dump") ||
+        fail "B's $cf differ from the single-process store's"
+done
+echo "B's profiles and offsets == the reference's ($(dump_count "$T/ref.dump" users) users)"
+for cf in events anomalies; do
+    comm -23 <(rows $cf "$T/b.dump" | sort) <(rows $cf "$T/ref.dump" | sort) >"$T/extra"
+    [ ! -s "$T/extra" ] || fail "B's store holds $cf that differ from the reference's"
+done
+[ "$(dump_count "$T/b.dump" events)" -eq "$b_events" ] || fail "B's events rows != its count"
+
+echo "== clean handover: C, an empty store, after B's clean stop"
+"$BIN" stream -b "$BOOT" -g g1 -d "$T/c.db" "${SOPTS[@]}" --metrics-listen off --idle-exit 3s \
+    >"$T/C.out" 2>"$T/C.err" || fail "C failed: $(tail -3 "$T/C.err")"
+[ "$(from_changelog C)" -eq 4 ] || fail "C did not restore all 4 partitions from the changelog"
+jget "$T/C.out" "j['events']" | grep -qx 0 || fail "C consumed events after a clean handover"
+"$BIN" stream --dump-store --db "$T/c.db" >"$T/c.dump"
+cmp <(rows users "$T/ref.dump") <(rows users "$T/c.dump") || fail "C's profiles differ"
+cmp <(rows offsets "$T/ref.dump") <(rows offsets "$T/c.dump") || fail "C's offsets differ"
+echo "C restored every profile and offset, consumed nothing"
+
+echo "== another group does not restore g1's snapshots"
+"$BIN" stream -b "$BOOT" -g other -d "$T/o.db" "${SOPTS[@]}" --metrics-listen off \
+    --idle-exit 3s >"$T/O.out" 2>"$T/O.err" || fail "group 'other' failed"
+[ "$(from_changelog O)" -eq 0 ] || fail "group 'other' restored g1's snapshots"
+jget "$T/O.out" "j['events']" | grep -qx $N || fail "group 'other' did not replay the topic"
+echo "PASS"
