@@ -159,4 +159,7 @@ format:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(wildcard build-fuzz/src/*/*.d)
+# test, helper and bench programs too: a change to a test's own header (e.g.
+# tests/component/stream_fixture.h) rebuilds the tests that include it
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MPI_OBJ:.o=.d) $(wildcard build-fuzz/src/*/*.d) \
+	$(TEST_BINS:=.d) $(HELPER_BINS:=.d) $(BENCH_BINS:=.d)

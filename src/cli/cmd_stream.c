@@ -278,6 +278,9 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
     int64_t t0 = sg_time_mono_ns();
     volatile int *stop = cli_stop_flag();
     if (a->input) {
+        if (cfg->stream.changelog) /* a replay owns no partitions: nothing to hand over */
+            sg_log_warn("stream.changelog applies to Kafka consumption only: ignored with "
+                        "--input");
         if (a->dlq_file && !(dlq = fopen(a->dlq_file, "ab"))) {
             snprintf(err, sizeof err, "%s: cannot open", a->dlq_file);
             rc = SG_ERR_IO;
