@@ -251,7 +251,8 @@ static int usable(struct sg_changelog_pick *p, size_t lo, size_t hi)
 
 int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, size_t *profiles)
 {
-    qsort(p->k, p->n, sizeof *p->k, by_snapshot);
+    if (p->n)
+        qsort(p->k, p->n, sizeof *p->k, by_snapshot);
     /* candidates: each snapshot id's range, best = highest offset, then latest in the log */
     size_t best_lo = 0, best_hi = 0;
     int found = 0;

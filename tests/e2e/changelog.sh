@@ -31,7 +31,7 @@ from_changelog() { grep -c 'assigned security-events\[.*(changelog)' "$T/$1.err"
 
 echo "== A consumes $N events arriving at $RATE/s, publishing snapshots; kill -9 mid-way"
 stream_up A "$T/a.db"
-wait_for 30 grep -q 'assigned security-events' "$T/A.err"
+wait_for 60 grep -q 'assigned security-events' "$T/A.err"
 bg gen "$BIN" generate -n $N -u $USERS -s 23 -d 3 --start 2026-11-01T00:00:00Z -r $RATE -q -b "$BOOT"
 GEN_PID=$BG_PID
 progress() {

@@ -12,7 +12,11 @@ e2e_cleanup() {
     local p
     for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${E2E_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$T"
+    if [ "${E2E_KEEP:-0}" = 1 ]; then # debugging: keep the logs and stores
+        echo "e2e: kept $T" >&2
+    else
+        rm -rf "$T"
+    fi
 }
 trap e2e_cleanup EXIT
 
