@@ -142,7 +142,9 @@ struct sg_changelog_pick {
     int32_t partition;
     struct kept *k;
     size_t n, cap;
-    size_t refused, unusable;
+    size_t bytes, max_bytes; /* kept value bytes, and the bound (see bound_memory) */
+    size_t seq;              /* values added so far: each one's position in the log */
+    size_t refused, unusable, dropped;
     const struct kept **chosen; /* the chosen snapshot's chunks by index */
     size_t nchosen;
 };
@@ -154,7 +156,53 @@ struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *
     p->source = sg_xstrdup(source);
     p->group = sg_xstrdup(group);
     p->partition = partition;
+    p->max_bytes = SG_CHANGELOG_PICK_MAX_BYTES;
     return p;
+}
+
+void sg_changelog_pick_set_max_bytes(struct sg_changelog_pick *p, size_t max_bytes)
+{
+    p->max_bytes = max_bytes;
+}
+
+static int desc_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x > y ? -1 : x < y;
+}
+
+/* A compacted changelog holds at most two snapshots per partition; one whose cleanup policy
+ * was left at "delete" holds every snapshot of its retention. Past max_bytes the chunks of
+ * all but the PICK_KEEP highest offsets are dropped: the best usable snapshot is among them
+ * unless that many newer ones in a row are incomplete. */
+#define PICK_KEEP 4
+static void bound_memory(struct sg_changelog_pick *p)
+{
+    if (p->bytes <= p->max_bytes)
+        return;
+    int64_t *offs = sg_xmalloc(p->n * sizeof *offs);
+    for (size_t i = 0; i < p->n; i++)
+        offs[i] = p->k[i].c.next_offset;
+    qsort(offs, p->n, sizeof *offs, desc_i64);
+    size_t distinct = 0;
+    int64_t floor = offs[0];
+    for (size_t i = 0; i < p->n && distinct < PICK_KEEP; i++)
+        if (i == 0 || offs[i] != offs[i - 1]) {
+            distinct++;
+            floor = offs[i];
+        }
+    free(offs);
+    size_t w = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->k[i].c.next_offset < floor) {
+            p->bytes -= p->k[i].len;
+            p->dropped++;
+            free(p->k[i].data);
+            continue;
+        }
+        p->k[w++] = p->k[i];
+    }
+    p->n = w;
 }
 
 void sg_changelog_pick_free(struct sg_changelog_pick *p)
@@ -185,7 +233,10 @@ int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *value, size_t
     memcpy(k->data, value, len);
     k->len = len;
     sg_changelog_chunk_decode(k->data, len, &k->c); /* re-point into the copy */
-    k->order = p->n++;
+    k->order = p->seq++;
+    p->n++;
+    p->bytes += len;
+    bound_memory(p);
     return SG_OK;
 }
 
@@ -303,9 +354,9 @@ void sg_changelog_pick_each(const struct sg_changelog_pick *p,
 void sg_changelog_pick_stats(const struct sg_changelog_pick *p, size_t *chunks, size_t *refused,
                              size_t *unusable)
 {
-    *chunks = p->n;
+    *chunks = p->seq;
     *refused = p->refused;
-    *unusable = p->unusable;
+    *unusable = p->unusable + p->dropped;
 }
 
 /* ---- the Kafka side ------------------------------------------------------------------------- */

@@ -87,11 +87,17 @@ void sg_changelog_chunk_each(const struct sg_changelog_chunk *c,
 
 struct sg_changelog_pick;
 
+/* The chunk bytes a picker keeps before it drops older snapshots (a changelog left without
+ * cleanup.policy=compact holds every snapshot of its retention). */
+#define SG_CHANGELOG_PICK_MAX_BYTES ((size_t)256 << 20)
+
 /* Collects the chunks read from changelog partition `partition` for input topic `source`
  * and consumer group `group`. */
 struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *group,
                                                 int32_t partition);
 void sg_changelog_pick_free(struct sg_changelog_pick *p);
+/* Changes the bound of SG_CHANGELOG_PICK_MAX_BYTES (tests). */
+void sg_changelog_pick_set_max_bytes(struct sg_changelog_pick *p, size_t max_bytes);
 /* Adds a message value (copied). SG_OK, or SG_ERR_FORMAT for a value that is not a chunk of
  * this source, group and partition (ignored, counted in sg_changelog_pick_stats). */
 int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *value, size_t len);
@@ -103,7 +109,8 @@ void sg_changelog_pick_each(const struct sg_changelog_pick *p,
                             void (*fn)(void *ctx, const char *user, size_t ul,
                                        const void *blob, size_t bl),
                             void *ctx);
-/* Chunks added, and those refused (not chunks of this partition) or in unusable snapshots. */
+/* Chunks added, those refused (not chunks of this partition), and those of unusable
+ * snapshots or dropped (the memory bound). */
 void sg_changelog_pick_stats(const struct sg_changelog_pick *p, size_t *chunks, size_t *refused,
                              size_t *unusable);
 

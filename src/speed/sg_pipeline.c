@@ -709,8 +709,9 @@ static int rolling_add(struct sg_pipeline *p, struct uentry *u, const struct sg_
         if (partial)
             sg_log_ratelimited(SG_LOG_WARN, 60,
                                "rolling features of user '%s' were rebuilt from fewer events "
-                               "than were folded (older ones expired: --retention is shorter "
-                               "than the model's history)",
+                               "than were folded (older ones expired - --retention is shorter "
+                               "than the model's history - or the profile was restored from "
+                               "the changelog without them)",
                                u->user);
     }
     sg_rolling_add(u->roll, &u->st, m, ev);

@@ -188,12 +188,47 @@ static void test_pick_tie_and_corrupt_profile(void **state)
     sg_buf_release(&b);
 }
 
+/* A changelog without compaction holds every snapshot: past the memory bound the picker
+ * keeps the chunks of the 4 highest offsets only, and still finds the best usable one - here
+ * an older one, the 3 newest being incomplete. */
+static void test_pick_memory_bound(void **state)
+{
+    (void)state;
+    struct sg_buf b;
+    sg_buf_init(&b);
+    struct sg_changelog_pick *pk = sg_changelog_pick_new(SRC, GRP, 1);
+    chunk(&b, 1, SRC, GRP, 1, 0, 0, 1, 0, 4, 1, 0);
+    sg_changelog_pick_set_max_bytes(pk, 3 * b.len); /* about 3 one-chunk snapshots */
+    for (uint64_t id = 1; id <= 40; id++) { /* complete snapshots at offsets 10..400 */
+        chunk(&b, id, SRC, GRP, 1, (int64_t)id * 10, 0, 1, 0, 4, 1, id);
+        add(pk, &b, SG_OK);
+    }
+    for (uint64_t id = 41; id <= 43; id++) { /* 3 newer ones, each missing its last chunk */
+        chunk(&b, id, SRC, GRP, 1, (int64_t)id * 10, 0, 0, 0, 4, 1, id);
+        add(pk, &b, SG_OK);
+    }
+    int64_t next;
+    size_t n, chunks, refused, unusable;
+    assert_int_equal(sg_changelog_pick_best(pk, &next, &n), SG_OK);
+    assert_int_equal(next, 400);
+    struct seen s = {0};
+    sg_changelog_pick_each(pk, note, &s);
+    assert_true(s.tag == 40);
+    sg_changelog_pick_stats(pk, &chunks, &refused, &unusable);
+    assert_int_equal(chunks, 43);
+    assert_int_equal(refused, 0);
+    assert_int_equal(unusable, 42); /* 39 dropped + 3 incomplete */
+    sg_changelog_pick_free(pk);
+    sg_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_round_trip),
         cmocka_unit_test(test_pick_best_complete),
         cmocka_unit_test(test_pick_tie_and_corrupt_profile),
+        cmocka_unit_test(test_pick_memory_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
