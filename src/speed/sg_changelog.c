@@ -366,7 +366,8 @@ struct part_pub {
     uint64_t count;
     uint32_t index;
     int64_t next;
-    int active;
+    int active; /* collecting this round's chunks */
+    int sent;   /* its last chunk is produced: waiting for the acknowledgement */
 };
 
 struct sg_changelog {
@@ -375,9 +376,13 @@ struct sg_changelog {
     rd_kafka_t *prod;
     struct sg_rng rng;
     pthread_mutex_t pub_mu; /* one publication at a time (thread, revoke) */
-    pthread_mutex_t own_mu;
+    pthread_mutex_t own_mu; /* owned, republish */
     unsigned char owned[MAX_PARTS];
+    unsigned char republish[MAX_PARTS]; /* assigned since the last publication */
     unsigned char slot[MAX_PARTS];
+    /* the next offset of each partition's last acknowledged snapshot (-1 none): a partition
+     * that consumed nothing since is not published again */
+    int64_t published[MAX_PARTS];
     struct part_pub *pp; /* per partition, during a publication */
     atomic_long failed;  /* delivery failures of the running publication */
     struct sg_buf msg, key;
@@ -386,7 +391,7 @@ struct sg_changelog {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-    struct sg_counter *published, *errors, *restored_users, *restores;
+    struct sg_counter *published_total, *errors, *restored_users, *restores;
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -459,8 +464,10 @@ int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **ou
     sg_buf_init(&cl->msg);
     sg_buf_init(&cl->key);
     cl->pp = sg_xcalloc(MAX_PARTS, sizeof *cl->pp);
+    for (int i = 0; i < MAX_PARTS; i++)
+        cl->published[i] = -1;
     const char *none[] = {NULL};
-    cl->published = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_snapshots_total",
+    cl->published_total = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_snapshots_total",
                                        "partition snapshots published to the changelog", none);
     cl->errors = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_errors_total",
                                     "changelog publications or restores that failed", none);
@@ -496,6 +503,8 @@ void sg_changelog_own(struct sg_changelog *cl, int32_t partition, int owned)
         return;
     pthread_mutex_lock(&cl->own_mu);
     cl->owned[partition] = (unsigned char)(owned != 0);
+    if (owned) /* whatever was published meanwhile, publish ours again */
+        cl->republish[partition] = 1;
     pthread_mutex_unlock(&cl->own_mu);
 }
 
@@ -563,8 +572,15 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
         if (part < 0 || part >= MAX_PARTS)
             continue;
         struct part_pub *pp = &cl->pp[part];
+        pthread_mutex_lock(&cl->own_mu);
+        if (cl->republish[part])
+            cl->published[part] = -1;
+        cl->republish[part] = 0;
+        pthread_mutex_unlock(&cl->own_mu);
         if (sg_store_view_offset(v, cl->source, part, &pp->next) != SG_OK)
             continue; /* nothing consumed from it yet: nothing to hand over */
+        if (pp->next == cl->published[part])
+            continue; /* nothing consumed since its last snapshot */
         pp->active = 1;
         pp->index = 0;
         pp->count = 0;
@@ -583,6 +599,7 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
         if (produce_chunk(cl, pc.id, part, 1) != SG_OK)
             pc.rc = SG_ERR_KAFKA;
         cl->pp[part].active = 0;
+        cl->pp[part].sent = 1;
         sg_buf_release(&cl->pp[part].buf);
     }
     int rc = pc.rc;
@@ -590,8 +607,15 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
         rd_kafka_resp_err_t e = rd_kafka_flush(cl->prod, timeout_ms);
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR || atomic_load(&cl->failed))
             rc = SG_ERR_KAFKA;
+        for (size_t i = 0; i < n; i++) {
+            if (parts[i] < 0 || parts[i] >= MAX_PARTS || !cl->pp[parts[i]].sent)
+                continue;
+            if (rc == SG_OK)
+                cl->published[parts[i]] = cl->pp[parts[i]].next;
+            cl->pp[parts[i]].sent = 0;
+        }
         if (rc == SG_OK) {
-            sg_counter_add(cl->published, active);
+            sg_counter_add(cl->published_total, active);
             sg_log_debug("changelog: published %zu partition snapshot(s) (%zu profiles "
                          "scanned) in %lld ms", active, users,
                          (long long)(sg_time_mono_ms() - t0));

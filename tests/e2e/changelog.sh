@@ -7,7 +7,7 @@
 # after the snapshot, and end with every user profile and partition offset byte-identical to
 # a single process that consumed the whole topic. Then B stops cleanly - its revoke publishes
 # a last snapshot - and C, again with an empty store, restores everything and has nothing
-# left to consume, with the same profiles. A reference run in another group, without the
+# left to consume, with the same profiles; idle, it publishes each partition once. A reference run in another group, without the
 # changelog, shows that the snapshots of one group are not restored by another.
 set -euo pipefail
 . tests/e2e/lib/e2e.sh
@@ -76,9 +76,17 @@ done
 [ "$(dump_count "$T/b.dump" events)" -eq "$b_events" ] || fail "B's events rows != its count"
 
 echo "== clean handover: C, an empty store, after B's clean stop"
-"$BIN" stream -b "$BOOT" -g g1 -d "$T/c.db" "${SOPTS[@]}" --metrics-listen off --idle-exit 3s \
-    >"$T/C.out" 2>"$T/C.err" || fail "C failed: $(tail -3 "$T/C.err")"
-[ "$(from_changelog C)" -eq 4 ] || fail "C did not restore all 4 partitions from the changelog"
+stream_up C "$T/c.db"
+restored_all() { [ "$(from_changelog C)" -eq 4 ]; }
+wait_for 60 restored_all
+# one snapshot per partition (it was assigned), then none: nothing consumed since
+sleep 3.5
+[ "$(metric "$PORT_C" streamguard_stream_changelog_snapshots_total)" -eq 4 ] ||
+    fail "C published $(metric "$PORT_C" streamguard_stream_changelog_snapshots_total) snapshots, not 4"
+[ "$(metric "$PORT_C" streamguard_stream_changelog_restored_profiles_total)" -eq \
+    "$(dump_count "$T/ref.dump" users)" ] || fail "C's restored profiles metric"
+kill -TERM "$PID_C"
+wait "$PID_C" || fail "C did not stop cleanly"
 jget "$T/C.out" "j['events']" | grep -qx 0 || fail "C consumed events after a clean handover"
 "$BIN" stream --dump-store --db "$T/c.db" >"$T/c.dump"
 cmp <(rows users "$T/ref.dump") <(rows users "$T/c.dump") || fail "C's profiles differ"
