@@ -8,7 +8,8 @@
 # a single process that consumed the whole topic. Then B stops cleanly - its revoke publishes
 # a last snapshot - and C, again with an empty store, restores everything and has nothing
 # left to consume, with the same profiles; idle, it publishes each partition once. A reference run in another group, without the
-# changelog, shows that the snapshots of one group are not restored by another.
+# changelog, shows that the snapshots of one group are not restored by another; a changelog
+# topic with another partition count than the input's is refused at start (exit 2).
 set -euo pipefail
 . tests/e2e/lib/e2e.sh
 
@@ -98,4 +99,14 @@ echo "== another group does not restore g1's snapshots"
     --idle-exit 3s >"$T/O.out" 2>"$T/O.err" || fail "group 'other' failed"
 [ "$(from_changelog O)" -eq 0 ] || fail "group 'other' restored g1's snapshots"
 jget "$T/O.out" "j['events']" | grep -qx $N || fail "group 'other' did not replay the topic"
+
+echo "== a changelog topic without the input topic's partition count is refused at start"
+bg broker8 "$BIN" broker --partitions 8 --topics security-events --bootstrap-file "$T/boot8"
+wait_for 20 test -s "$T/boot8"
+rc=0
+"$BIN" stream -b "$(cat "$T/boot8")" -d "$T/m.db" --metrics-listen off --idle-exit 2s \
+    --changelog >/dev/null 2>"$T/M.err" || rc=$?
+# the development broker auto-creates the missing changelog topic with its default 4
+grep -q 'changelog topic streamguard-profiles-changelog has 4 partitions, the input topic security-events has 8' \
+    "$T/M.err" && [ $rc -eq 2 ] || fail "mismatched changelog topic: exit $rc, $(tail -1 "$T/M.err")"
 echo "PASS"
