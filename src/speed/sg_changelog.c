@@ -653,7 +653,7 @@ static void *thread_main(void *arg)
             if (cl->owned[i])
                 parts[n++] = i;
         pthread_mutex_unlock(&cl->own_mu);
-        sg_changelog_publish(cl, parts, n, 30000);
+        sg_changelog_publish(cl, parts, n, 10000); /* a stop waits for it: keep it short */
         pthread_mutex_lock(&cl->mu);
     }
     pthread_mutex_unlock(&cl->mu);
