@@ -13,8 +13,10 @@
 set -euo pipefail
 . tests/e2e/lib/e2e.sh
 
-N=12000 RATE=3000 USERS=200
-[ $ASAN = 1 ] && N=6000 RATE=1500 USERS=150
+# traffic lasts ~6 s, so that A is killed while it flows; a second wave of N2 arrives while
+# no process runs, so B always has something of its own to consume
+N=12000 RATE=2000 USERS=200 N2=2000
+[ $ASAN = 1 ] && N=6000 RATE=1000 USERS=150 N2=1000
 SOPTS=(--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500
     --metrics-listen 127.0.0.1:0 --batch-size 200 --changelog --set stream.changelog_interval=1s)
 
@@ -46,6 +48,8 @@ wait "$PID_A" 2>/dev/null || true
 echo "killed A after it stored ~$a_events events"
 [ "$(from_changelog A)" -eq 0 ] || fail "A restored from an empty changelog"
 wait "$GEN_PID" || fail "generate failed"
+"$BIN" generate -n $N2 -u $USERS -s 23 -d 1 --start 2026-11-04T00:00:00Z --id-salt wave2 -q \
+    -b "$BOOT" || fail "generate (wave 2)"
 
 echo "== B, an empty store, takes over from the changelog"
 # B's group join completes once A's session has expired; it stops 4 s after the last message
@@ -54,14 +58,14 @@ echo "== B, an empty store, takes over from the changelog"
 grep 'restored\|assigned' "$T/B.err" | sed 's/^/    /'
 [ "$(from_changelog B)" -eq 4 ] || fail "B did not restore all 4 partitions from the changelog"
 b_events=$(jget "$T/B.out" "j['events']")
-echo "B consumed $b_events events after the snapshots (A stored ~$a_events of $N)"
-[ "$b_events" -gt 0 ] && [ "$b_events" -lt "$N" ] ||
+echo "B consumed $b_events events after the snapshots (A stored ~$a_events of the first $N)"
+[ "$b_events" -ge "$N2" ] && [ "$b_events" -lt $((N + N2)) ] ||
     fail "B consumed $b_events events: expected only those after the snapshots"
 
 echo "== reference: one process alone (group ref, no changelog)"
 "$BIN" stream -b "$BOOT" -g ref -d "$T/ref.db" --metrics-listen off --idle-exit 3s \
     --set kafka.session.timeout.ms=6000 >"$T/ref.json" 2>"$T/ref.err" || fail "reference run"
-jget "$T/ref.json" "j['events']" | grep -qx $N || fail "reference stored $(cat "$T/ref.json")"
+jget "$T/ref.json" "j['events']" | grep -qx $((N + N2)) || fail "reference stored $(cat "$T/ref.json")"
 "$BIN" stream --dump-store --db "$T/ref.db" >"$T/ref.dump"
 "$BIN" stream --dump-store --db "$T/b.db" >"$T/b.dump"
 rows() { grep -E "^$1	" "$2" || true; }
@@ -98,7 +102,7 @@ echo "== another group does not restore g1's snapshots"
 "$BIN" stream -b "$BOOT" -g other -d "$T/o.db" "${SOPTS[@]}" --metrics-listen off \
     --idle-exit 3s >"$T/O.out" 2>"$T/O.err" || fail "group 'other' failed"
 [ "$(from_changelog O)" -eq 0 ] || fail "group 'other' restored g1's snapshots"
-jget "$T/O.out" "j['events']" | grep -qx $N || fail "group 'other' did not replay the topic"
+jget "$T/O.out" "j['events']" | grep -qx $((N + N2)) || fail "group 'other' did not replay the topic"
 
 echo "== a changelog topic without the input topic's partition count is refused at start"
 bg broker8 "$BIN" broker --partitions 8 --topics security-events --bootstrap-file "$T/boot8"
