@@ -774,7 +774,8 @@ static void put_profile(void *ctx, const char *user, size_t ul, const void *blob
     rc->n++;
 }
 
-int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t *next_offset)
+int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t newer_than,
+                         int64_t *next_offset)
 {
     int64_t t0 = sg_time_mono_ms();
     struct sg_changelog_pick *pick = sg_changelog_pick_new(cl->source, cl->group, partition);
@@ -782,6 +783,8 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t *ne
     size_t profiles = 0, chunks, refused, unusable;
     if (rc == SG_OK)
         rc = sg_changelog_pick_best(pick, next_offset, &profiles);
+    if (rc == SG_OK && *next_offset <= newer_than)
+        rc = SG_ERR_NOTFOUND; /* the store is as far as the snapshot or further */
     sg_changelog_pick_stats(pick, &chunks, &refused, &unusable);
     if (refused || unusable)
         sg_log_info("changelog %s[%d]: %zu message(s) not snapshot chunks of group %s's "
@@ -798,9 +801,10 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t *ne
         if (rc == SG_OK) {
             sg_counter_inc(cl->restores);
             sg_counter_add(cl->restored_users, rx.n);
-            sg_log_info("restored %s[%d] from changelog %s: %zu profiles, next offset %lld "
+            sg_log_info("restored %s[%d] from changelog %s: %zu profiles, next offset %lld%s "
                         "(%zu chunks read in %lld ms)", cl->source, (int)partition, cl->topic,
-                        rx.n, (long long)*next_offset, chunks,
+                        rx.n, (long long)*next_offset,
+                        newer_than >= 0 ? " (this store had an older one)" : "", chunks,
                         (long long)(sg_time_mono_ms() - t0));
         }
     }

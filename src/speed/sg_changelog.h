@@ -142,8 +142,11 @@ void sg_changelog_start(struct sg_changelog *cl);
 /* Publishes a snapshot of the given partitions now and waits for Kafka's acknowledgement (at
  * most timeout_ms). Partitions the store has no offset for are skipped. SG_OK or SG_ERR_KAFKA. */
 int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n, int timeout_ms);
-/* Restores a partition: SG_OK (profiles and offset written to the store, *next_offset set),
- * SG_ERR_NOTFOUND (no usable snapshot), or an error (Kafka, store). */
-int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t *next_offset);
+/* Restores a partition from its best snapshot if that is newer than `newer_than` (the
+ * store's own next offset for it, -1 when it has none): SG_OK (profiles and offset written
+ * to the store, *next_offset set), SG_ERR_NOTFOUND (no usable or no newer snapshot), or an
+ * error (Kafka, store). */
+int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t newer_than,
+                         int64_t *next_offset);
 
 #endif

@@ -309,20 +309,30 @@ static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts
     c->last_activity = sg_time_mono_ms();
     for (int i = 0; i < parts->cnt; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int64_t next;
-        const char *from = "store";
-        if (sg_store_offset_get(c->o->pipe.store, tp->topic, tp->partition, &next) == SG_OK) {
-            tp->offset = next;
-        } else if (c->cl && sg_changelog_restore(c->cl, tp->partition, &next) == SG_OK) {
-            tp->offset = next; /* the profiles of the last snapshot are in the store now */
-            from = "changelog";
-        } else {
-            tp->offset = RD_KAFKA_OFFSET_BEGINNING; /* rebuild state from the whole log */
-            from = "beginning";
+        int64_t next = -1, restored;
+        const char *from = "beginning"; /* rebuild state from the whole log */
+        if (sg_store_offset_get(c->o->pipe.store, tp->topic, tp->partition, &next) == SG_OK)
+            from = "store";
+        else
+            next = -1;
+        /* with a changelog: its last snapshot when this store never saw the partition, or
+         * saw it less far than the snapshot (another process owned it meanwhile). The
+         * batch in flight is stored first; no open batch holds the partition's users (a
+         * revoke writes them), and those cached from an earlier ownership are dropped. */
+        if (c->cl && !c->failed) {
+            if (sg_pipeline_sync(c->p) != SG_OK) {
+                c->failed = 1;
+                c->fatal_rc = SG_ERR_STORE;
+            } else if (sg_changelog_restore(c->cl, tp->partition, next, &restored) == SG_OK) {
+                next = restored;
+                from = "changelog";
+                sg_pipeline_forget_partition(c->p, tp->partition);
+            }
         }
+        tp->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
         if (tp->partition >= 0 && tp->partition < MAX_PARTITIONS) {
             c->parts[tp->partition].assigned = 1;
-            c->parts[tp->partition].next = tp->offset >= 0 ? tp->offset : -1;
+            c->parts[tp->partition].next = next;
         }
         if (c->cl)
             sg_changelog_own(c->cl, tp->partition, 1);

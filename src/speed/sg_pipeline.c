@@ -546,6 +546,33 @@ static void cache_evict(struct sg_pipeline *p)
     free(all);
 }
 
+size_t sg_pipeline_forget_partition(struct sg_pipeline *p, int32_t partition)
+{
+    if (p->inflight)
+        return 0; /* its profiles may not be in the store yet: sg_pipeline_sync first */
+    struct uentry **keep = sg_xmalloc((p->count + 1) * sizeof *keep);
+    size_t n = 0, dropped = 0;
+    for (size_t i = 0; i < p->cap; i++) {
+        struct uentry *e = p->slots[i];
+        if (!e)
+            continue;
+        if (e->st.partition == partition && !e->dirty) {
+            entry_free(e);
+            dropped++;
+        } else {
+            keep[n++] = e;
+        }
+    }
+    if (dropped) {
+        memset(p->slots, 0, p->cap * sizeof *p->slots);
+        for (size_t i = 0; i < n; i++)
+            cache_insert_slot(p, keep[i]);
+        p->count = n;
+    }
+    free(keep);
+    return dropped;
+}
+
 /* ---- batch bookkeeping ------------------------------------------------------------------ */
 
 static void note_offset(struct sg_pipeline *p, const struct sg_msg *m)

@@ -97,6 +97,12 @@ int sg_pipeline_sync(struct sg_pipeline *p);
 
 size_t sg_pipeline_pending(const struct sg_pipeline *p); /* messages in the open batch */
 
+/* Drops the cached profiles of a partition's users (those changed by no open batch), so that
+ * the next event of each reloads the profile from the store: after the store's profiles of
+ * the partition were replaced (a restore from the changelog). Call after sg_pipeline_sync
+ * (with a batch in flight it drops nothing). Returns how many went. */
+size_t sg_pipeline_forget_partition(struct sg_pipeline *p, int32_t partition);
+
 /* The outbox (only with opts.outbox_ready). sg_pipeline_outbox_put stages a record in the open
  * batch (call it from a sink, during sg_pipeline_add) and returns its seq; seqs continue
  * after the highest one in the store. sg_pipeline_outbox_delivered says that every record

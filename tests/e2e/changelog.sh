@@ -7,7 +7,10 @@
 # after the snapshot, and end with every user profile and partition offset byte-identical to
 # a single process that consumed the whole topic. Then B stops cleanly - its revoke publishes
 # a last snapshot - and C, again with an empty store, restores everything and has nothing
-# left to consume, with the same profiles; idle, it publishes each partition once. A reference run in another group, without the
+# left to consume, with the same profiles; idle, it publishes each partition once. A's old
+# store, rejoining, is behind the changelog: it restores too, instead of catching up. In a
+# second group, X hands a share to Y, gets it back when Y leaves (restoring Y's snapshots and
+# dropping the profiles it had cached), and ends with a single process's profiles. A reference run in another group, without the
 # changelog, shows that the snapshots of one group are not restored by another; a changelog
 # topic with another partition count than the input's is refused at start (exit 2).
 set -euo pipefail
@@ -22,10 +25,11 @@ SOPTS=(--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500
 
 start_broker 4
 
-stream_up() { # stream_up NAME DB [ARGS]: a consumer of group g1 in the background
+GROUP=g1
+stream_up() { # stream_up NAME DB [ARGS]: a consumer of group $GROUP in the background
     local name=$1 db=$2
     shift 2
-    bg "$name" "$BIN" stream -b "$BOOT" -g g1 -d "$db" "${SOPTS[@]}" "$@"
+    bg "$name" "$BIN" stream -b "$BOOT" -g "$GROUP" -d "$db" "${SOPTS[@]}" "$@"
     eval "PID_$name=$BG_PID"
     wait_for 20 grep -q '(port ' "$T/$name.err"
     eval "PORT_$name=$(port_of "$T/$name.err")"
@@ -98,11 +102,65 @@ cmp <(rows users "$T/ref.dump") <(rows users "$T/c.dump") || fail "C's profiles 
 cmp <(rows offsets "$T/ref.dump") <(rows offsets "$T/c.dump") || fail "C's offsets differ"
 echo "C restored every profile and offset, consumed nothing"
 
+echo "== A's old store rejoins: the changelog is further than its offsets, so it restores"
+"$BIN" stream -b "$BOOT" -g g1 -d "$T/a.db" "${SOPTS[@]}" --metrics-listen off --idle-exit 3s \
+    >"$T/A2.out" 2>"$T/A2.err" || fail "A2 failed: $(tail -3 "$T/A2.err")"
+[ "$(grep -c 'this store had an older one' "$T/A2.err")" -eq 4 ] ||
+    fail "A's old store did not restore its 4 partitions from the newer snapshots"
+jget "$T/A2.out" "j['events']" | grep -qx 0 || fail "A's old store consumed events after its restore"
+"$BIN" stream --dump-store --db "$T/a.db" >"$T/a2.dump"
+cmp <(rows users "$T/ref.dump") <(rows users "$T/a2.dump") || fail "A's restored profiles differ"
+cmp <(rows offsets "$T/ref.dump") <(rows offsets "$T/a2.dump") || fail "A's restored offsets differ"
+echo "A's old store restored every profile and offset, consumed nothing"
+
+echo "== group g2: X alone, Y joins and takes a share, Y leaves, X gets it back"
+# X caches the profiles of Y's share before Y takes it; when the share comes back, X's store
+# is behind Y's last snapshot: X restores it and must drop its stale cached profiles
+GROUP=g2
+holds() { echo $(($(grep -c 'assigned security-events\[' "$T/$1.err" || true) -
+    $(grep -c 'revoked security-events\[' "$T/$1.err" || true))); }
+events_of() { metric "$1" streamguard_stream_events_total; }
+stream_up X "$T/x.db"
+x_all() { [ "$(holds X)" -eq 4 ] && [ "$(events_of "$PORT_X")" -eq $((N + N2)) ]; }
+wait_for 60 x_all
+stream_up Y "$T/y.db"
+shared() { [ "$(holds X)" -ge 1 ] && [ "$(holds Y)" -ge 1 ] && [ $(($(holds X) + $(holds Y))) -eq 4 ]; }
+wait_for 60 shared
+[ "$(from_changelog Y)" -eq "$(holds Y)" ] || fail "Y did not restore its share from X's snapshots"
+echo "X holds $(holds X) partitions, Y $(holds Y) (restored from X's snapshots)"
+N3=2000
+"$BIN" generate -n $N3 -u $USERS -s 23 -d 1 --start 2026-11-05T00:00:00Z --id-salt wave3 -q \
+    -b "$BOOT" || fail "generate (wave 3)"
+wave3_in() { [ $(($(events_of "$PORT_X") + $(events_of "$PORT_Y"))) -eq $((N + N2 + N3)) ]; }
+wait_for 60 wave3_in
+y_share=$(holds Y)
+kill -TERM "$PID_Y"
+wait "$PID_Y" || fail "Y did not stop cleanly"
+back() { [ "$(grep -c 'this store had an older one' "$T/X.err")" -eq "$y_share" ]; }
+wait_for 60 back
+echo "X restored Y's $y_share partitions from Y's last snapshots"
+"$BIN" generate -n $N3 -u $USERS -s 23 -d 1 --start 2026-11-06T00:00:00Z --id-salt wave4 -q \
+    -b "$BOOT" || fail "generate (wave 4)"
+y_events=$(jget "$T/Y.out" "j['events']")
+wave4_in() { [ $(($(events_of "$PORT_X") + y_events)) -eq $((N + N2 + 2 * N3)) ]; }
+wait_for 60 wave4_in
+kill -TERM "$PID_X"
+wait "$PID_X" || fail "X did not stop cleanly"
+"$BIN" stream -b "$BOOT" -g ref2 -d "$T/ref2.db" --metrics-listen off --idle-exit 3s \
+    --set kafka.session.timeout.ms=6000 >"$T/ref2.json" 2>"$T/ref2.err" || fail "reference 2"
+jget "$T/ref2.json" "j['events']" | grep -qx $((N + N2 + 2 * N3)) || fail "reference 2 stored $(cat "$T/ref2.json")"
+"$BIN" stream --dump-store --db "$T/ref2.db" >"$T/ref2.dump"
+"$BIN" stream --dump-store --db "$T/x.db" >"$T/x.dump"
+cmp <(rows users "$T/ref2.dump") <(rows users "$T/x.dump") ||
+    fail "X's profiles differ from a single process's after taking its share back"
+cmp <(rows offsets "$T/ref2.dump") <(rows offsets "$T/x.dump") || fail "X's offsets differ"
+echo "X's profiles and offsets == a single process's"
+
 echo "== another group does not restore g1's snapshots"
 "$BIN" stream -b "$BOOT" -g other -d "$T/o.db" "${SOPTS[@]}" --metrics-listen off \
     --idle-exit 3s >"$T/O.out" 2>"$T/O.err" || fail "group 'other' failed"
 [ "$(from_changelog O)" -eq 0 ] || fail "group 'other' restored g1's snapshots"
-jget "$T/O.out" "j['events']" | grep -qx $((N + N2)) || fail "group 'other' did not replay the topic"
+jget "$T/O.out" "j['events']" | grep -qx $((N + N2 + 2 * N3)) || fail "group 'other' did not replay the topic"
 
 echo "== a changelog topic without the input topic's partition count is refused at start"
 bg broker8 "$BIN" broker --partitions 8 --topics security-events --bootstrap-file "$T/boot8"
