@@ -383,6 +383,9 @@ struct sg_changelog {
     /* the next offset of each partition's last acknowledged snapshot (-1 none): a partition
      * that consumed nothing since is not published again */
     int64_t published[MAX_PARTS];
+    /* per changelog partition: the offset after the last chunk this process wrote there. A
+     * high watermark still equal to it means nobody published since: no newer snapshot. */
+    _Atomic int64_t written_end[MAX_PARTS];
     struct part_pub *pp; /* per partition, during a publication */
     atomic_long failed;  /* delivery failures of the running publication */
     struct sg_buf msg, key;
@@ -402,6 +405,10 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         atomic_fetch_add(&cl->failed, 1);
         sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: delivery to %s failed: %s",
                            cl->topic, rd_kafka_err2str(m->err));
+    } else if (m->partition >= 0 && m->partition < MAX_PARTS && m->offset >= 0) {
+        int64_t end = m->offset + 1;
+        if (end > atomic_load(&cl->written_end[m->partition]))
+            atomic_store(&cl->written_end[m->partition], end);
     }
 }
 
@@ -464,8 +471,10 @@ int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **ou
     sg_buf_init(&cl->msg);
     sg_buf_init(&cl->key);
     cl->pp = sg_xcalloc(MAX_PARTS, sizeof *cl->pp);
-    for (int i = 0; i < MAX_PARTS; i++)
+    for (int i = 0; i < MAX_PARTS; i++) {
         cl->published[i] = -1;
+        atomic_init(&cl->written_end[i], -1);
+    }
     const char *none[] = {NULL};
     cl->published_total = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_snapshots_total",
                                        "partition snapshots published to the changelog", none);
@@ -702,8 +711,9 @@ void sg_changelog_free(struct sg_changelog *cl)
 
 /* ---- restore -------------------------------------------------------------------------------- */
 
-/* Reads changelog partition `part` from its low to its high watermark into the picker. */
-static int read_partition(struct sg_changelog *cl, int32_t part, struct sg_changelog_pick *pick)
+/* Reads changelog partition `part` from offset lo to hi into the picker. */
+static int read_partition(struct sg_changelog *cl, int32_t part, int64_t lo, int64_t hi,
+                          struct sg_changelog_pick *pick)
 {
     char err[512];
     rd_kafka_conf_t *conf = sg_kafka_conf_new(cl->o.cfg, cl->o.brokers, err, sizeof err);
@@ -711,7 +721,7 @@ static int read_partition(struct sg_changelog *cl, int32_t part, struct sg_chang
         sg_log_warn("changelog: %s", err);
         return SG_ERR_CONFIG;
     }
-    /* a plain reader: no group, nothing committed */
+    /* a plain reader: assigned, not subscribed; nothing committed */
     sg_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
     sg_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
     sg_kafka_conf_set(conf, "group.id", "streamguard-changelog-restore", err, sizeof err);
@@ -721,42 +731,34 @@ static int read_partition(struct sg_changelog *cl, int32_t part, struct sg_chang
         sg_log_warn("changelog: %s", err);
         return SG_ERR_CONFIG;
     }
-    int64_t lo = 0, hi = 0;
-    rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, cl->topic, part, &lo, &hi, 10000);
     int rc = SG_OK;
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        sg_log_warn("changelog: watermarks of %s[%d]: %s", cl->topic, (int)part,
-                    rd_kafka_err2str(e));
-        rc = SG_ERR_KAFKA;
-    } else if (hi > lo) {
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, cl->topic, part)->offset = lo;
-        rd_kafka_assign(rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
-        int64_t deadline = sg_time_mono_ms() + RESTORE_TIMEOUT_MS, at = lo;
-        while (at < hi) {
-            if (sg_time_mono_ms() > deadline) {
-                sg_log_warn("changelog: reading %s[%d] timed out at offset %lld of %lld",
-                            cl->topic, (int)part, (long long)at, (long long)hi);
-                rc = SG_ERR_KAFKA;
-                break;
-            }
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-            if (!m)
-                continue;
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                at = hi; /* compaction can leave the high watermark past the last message */
-            } else if (m->err) {
-                sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: reading %s[%d]: %s", cl->topic,
-                                   (int)part, rd_kafka_message_errstr(m));
-            } else {
-                sg_changelog_pick_add(pick, m->payload, m->len);
-                at = m->offset + 1;
-            }
-            rd_kafka_message_destroy(m);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, cl->topic, part)->offset = lo;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int64_t deadline = sg_time_mono_ms() + RESTORE_TIMEOUT_MS, at = lo;
+    while (at < hi) {
+        if (sg_time_mono_ms() > deadline) {
+            sg_log_warn("changelog: reading %s[%d] timed out at offset %lld of %lld", cl->topic,
+                        (int)part, (long long)at, (long long)hi);
+            rc = SG_ERR_KAFKA;
+            break;
         }
-        rd_kafka_assign(rk, NULL);
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            at = hi; /* compaction can leave the high watermark past the last message */
+        } else if (m->err) {
+            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: reading %s[%d]: %s", cl->topic,
+                               (int)part, rd_kafka_message_errstr(m));
+        } else {
+            sg_changelog_pick_add(pick, m->payload, m->len);
+            at = m->offset + 1;
+        }
+        rd_kafka_message_destroy(m);
     }
+    rd_kafka_assign(rk, NULL);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return rc;
@@ -777,9 +779,21 @@ static void put_profile(void *ctx, const char *user, size_t ul, const void *blob
 int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t newer_than,
                          int64_t *next_offset)
 {
-    int64_t t0 = sg_time_mono_ms();
+    int64_t t0 = sg_time_mono_ms(), lo = 0, hi = 0;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(cl->prod, cl->topic, partition, &lo, &hi, 10000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        sg_log_warn("changelog: watermarks of %s[%d]: %s", cl->topic, (int)partition,
+                    rd_kafka_err2str(e));
+        sg_counter_inc(cl->errors);
+        return SG_ERR_KAFKA;
+    }
+    if (hi <= lo)
+        return SG_ERR_NOTFOUND; /* empty */
+    if (newer_than >= 0 && hi == atomic_load(&cl->written_end[partition]))
+        return SG_ERR_NOTFOUND; /* our own snapshot is the last one: the store is as far */
     struct sg_changelog_pick *pick = sg_changelog_pick_new(cl->source, cl->group, partition);
-    int rc = read_partition(cl, partition, pick);
+    int rc = read_partition(cl, partition, lo, hi, pick);
     size_t profiles = 0, chunks, refused, unusable;
     if (rc == SG_OK)
         rc = sg_changelog_pick_best(pick, next_offset, &profiles);
