@@ -37,8 +37,8 @@ static void put_bytes(struct sg_buf *b, const void *p, size_t n)
     sg_buf_append(b, p, n);
 }
 
-void sg_changelog_put_header(struct sg_buf *out, uint64_t id, const char *source,
-                             const char *group, int32_t partition, int64_t next_offset, uint32_t index, int last,
+void sg_changelog_put_header(struct sg_buf *out, uint64_t id, const char *source, const char *group,
+                             int32_t partition, int64_t next_offset, uint32_t index, int last,
                              uint64_t count)
 {
     sg_buf_append(out, MAGIC, 4);
@@ -115,8 +115,8 @@ int sg_changelog_chunk_decode(const void *data, size_t len, struct sg_changelog_
 }
 
 void sg_changelog_chunk_each(const struct sg_changelog_chunk *c,
-                             void (*fn)(void *ctx, const char *user, size_t ul,
-                                        const void *blob, size_t bl),
+                             void (*fn)(void *ctx, const char *user, size_t ul, const void *blob,
+                                        size_t bl),
                              void *ctx)
 {
     const uint8_t *p = c->profiles, *u, *b;
@@ -343,8 +343,8 @@ int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, si
 }
 
 void sg_changelog_pick_each(const struct sg_changelog_pick *p,
-                            void (*fn)(void *ctx, const char *user, size_t ul,
-                                       const void *blob, size_t bl),
+                            void (*fn)(void *ctx, const char *user, size_t ul, const void *blob,
+                                       size_t bl),
                             void *ctx)
 {
     for (size_t i = 0; i < p->nchosen; i++)
@@ -362,7 +362,7 @@ void sg_changelog_pick_stats(const struct sg_changelog_pick *p, size_t *chunks, 
 /* ---- the Kafka side ------------------------------------------------------------------------- */
 
 struct part_pub {
-    struct sg_buf buf;  /* the chunk being filled: its profiles */
+    struct sg_buf buf; /* the chunk being filled: its profiles */
     uint64_t count;
     uint32_t index;
     int64_t next;
@@ -403,8 +403,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     struct sg_changelog *cl = opaque;
     if (m->err) {
         atomic_fetch_add(&cl->failed, 1);
-        sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: delivery to %s failed: %s",
-                           cl->topic, rd_kafka_err2str(m->err));
+        sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: delivery to %s failed: %s", cl->topic,
+                           rd_kafka_err2str(m->err));
     } else if (m->partition >= 0 && m->partition < MAX_PARTS && m->offset >= 0) {
         int64_t end = m->offset + 1;
         if (end > atomic_load(&cl->written_end[m->partition]))
@@ -476,15 +476,16 @@ int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **ou
         atomic_init(&cl->written_end[i], -1);
     }
     const char *none[] = {NULL};
-    cl->published_total = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_snapshots_total",
-                                       "partition snapshots published to the changelog", none);
+    cl->published_total =
+        sg_metrics_counter(o->metrics, "streamguard_stream_changelog_snapshots_total",
+                           "partition snapshots published to the changelog", none);
     cl->errors = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_errors_total",
                                     "changelog publications or restores that failed", none);
     cl->restores = sg_metrics_counter(o->metrics, "streamguard_stream_changelog_restores_total",
                                       "partitions restored from the changelog", none);
-    cl->restored_users = sg_metrics_counter(
-        o->metrics, "streamguard_stream_changelog_restored_profiles_total",
-        "user profiles restored from the changelog", none);
+    cl->restored_users =
+        sg_metrics_counter(o->metrics, "streamguard_stream_changelog_restored_profiles_total",
+                           "user profiles restored from the changelog", none);
     *out = cl;
     /* the topic must exist with the input topic's partition count: a snapshot of partition P
      * goes to changelog partition P, where the next owner of P looks for it */
@@ -530,14 +531,13 @@ static int produce_chunk(struct sg_changelog *cl, uint64_t id, int32_t part, int
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             cl->prod, RD_KAFKA_V_TOPIC(cl->topic), RD_KAFKA_V_PARTITION(part),
-            RD_KAFKA_V_KEY(cl->key.data, cl->key.len),
-            RD_KAFKA_V_VALUE(cl->msg.data, cl->msg.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+            RD_KAFKA_V_KEY(cl->key.data, cl->key.len), RD_KAFKA_V_VALUE(cl->msg.data, cl->msg.len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
             break;
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: produce to %s[%d] failed: %s",
-                               cl->topic, (int)part, rd_kafka_err2str(e));
+            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: produce to %s[%d] failed: %s", cl->topic,
+                               (int)part, rd_kafka_err2str(e));
             return SG_ERR_KAFKA;
         }
         rd_kafka_poll(cl->prod, 50);
@@ -626,12 +626,14 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
         if (rc == SG_OK) {
             sg_counter_add(cl->published_total, active);
             sg_log_debug("changelog: published %zu partition snapshot(s) (%zu profiles "
-                         "scanned) in %lld ms", active, users,
-                         (long long)(sg_time_mono_ms() - t0));
+                         "scanned) in %lld ms",
+                         active, users, (long long)(sg_time_mono_ms() - t0));
         } else {
             sg_counter_inc(cl->errors);
-            sg_log_ratelimited(SG_LOG_WARN, 10, "changelog: a snapshot of %zu partition(s) "
-                               "was not acknowledged by Kafka; the next one retries", active);
+            sg_log_ratelimited(SG_LOG_WARN, 10,
+                               "changelog: a snapshot of %zu partition(s) "
+                               "was not acknowledged by Kafka; the next one retries",
+                               active);
         }
     }
     pthread_mutex_unlock(&cl->pub_mu);
@@ -816,8 +818,8 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
             sg_counter_inc(cl->restores);
             sg_counter_add(cl->restored_users, rx.n);
             sg_log_info("restored %s[%d] from changelog %s: %zu profiles, next offset %lld%s "
-                        "(%zu chunks read in %lld ms)", cl->source, (int)partition, cl->topic,
-                        rx.n, (long long)*next_offset,
+                        "(%zu chunks read in %lld ms)",
+                        cl->source, (int)partition, cl->topic, rx.n, (long long)*next_offset,
                         newer_than >= 0 ? " (this store had an older one)" : "", chunks,
                         (long long)(sg_time_mono_ms() - t0));
         }

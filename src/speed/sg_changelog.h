@@ -24,7 +24,8 @@
  *
  * Message value (varints, sg_varint):
  *   "SGCL" | format version (1) | snapshot id (random u64) | source topic len | source topic |
- *   consumer group len | consumer group | partition | next input offset | chunk index | last chunk (0/1) | profile count |
+ *   consumer group len | consumer group | partition | next input offset | chunk index |
+ *   last chunk (0/1) | profile count |
  *   (user len | user | profile len | profile (sg_user_encode)) per profile
  *
  * Restore: the changelog partition is read to its end, chunks of other input topics or other
@@ -67,11 +68,11 @@ struct sg_changelog_chunk {
 };
 
 /* Appends a chunk header (count profiles follow, added with sg_changelog_put_profile). */
-void sg_changelog_put_header(struct sg_buf *out, uint64_t id, const char *source,
-                             const char *group, int32_t partition, int64_t next_offset, uint32_t index, int last,
+void sg_changelog_put_header(struct sg_buf *out, uint64_t id, const char *source, const char *group,
+                             int32_t partition, int64_t next_offset, uint32_t index, int last,
                              uint64_t count);
-void sg_changelog_put_profile(struct sg_buf *out, const char *user, size_t ul,
-                              const void *blob, size_t bl);
+void sg_changelog_put_profile(struct sg_buf *out, const char *user, size_t ul, const void *blob,
+                              size_t bl);
 
 /* Decodes a chunk: SG_OK (its `count` pairs are well-formed, fn not called) or
  * SG_ERR_FORMAT. */
@@ -79,8 +80,8 @@ int sg_changelog_chunk_decode(const void *data, size_t len, struct sg_changelog_
 
 /* Calls fn for each (user, profile) of a decoded chunk. */
 void sg_changelog_chunk_each(const struct sg_changelog_chunk *c,
-                             void (*fn)(void *ctx, const char *user, size_t ul,
-                                        const void *blob, size_t bl),
+                             void (*fn)(void *ctx, const char *user, size_t ul, const void *blob,
+                                        size_t bl),
                              void *ctx);
 
 /* ---- choosing a snapshot (pure) ------------------------------------------------------------ */
@@ -106,8 +107,8 @@ int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *value, size_t
 int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, size_t *profiles);
 /* Calls fn for every profile of the chosen snapshot. */
 void sg_changelog_pick_each(const struct sg_changelog_pick *p,
-                            void (*fn)(void *ctx, const char *user, size_t ul,
-                                       const void *blob, size_t bl),
+                            void (*fn)(void *ctx, const char *user, size_t ul, const void *blob,
+                                       size_t bl),
                             void *ctx);
 /* Chunks added, those refused (not chunks of this partition), and those of unusable
  * snapshots or dropped (the memory bound). */
@@ -123,7 +124,7 @@ struct sg_changelog_opts {
     const char *source;          /* the input topic */
     const char *group;           /* the consumer group */
     struct sg_store *store;
-    int64_t interval_ms;         /* background snapshots (0 = only on revoke) */
+    int64_t interval_ms; /* background snapshots (0 = only on revoke) */
     struct sg_metrics *metrics;
 };
 

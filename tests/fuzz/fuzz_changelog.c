@@ -59,13 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (src && grp) {
         struct sg_buf b;
         sg_buf_init(&b);
-        sg_changelog_put_header(&b, c.id, src, grp, c.partition, c.next_offset, c.index,
-                                c.last, c.count);
+        sg_changelog_put_header(&b, c.id, src, grp, c.partition, c.next_offset, c.index, c.last,
+                                c.count);
         sg_buf_append(&b, p.b.data, p.b.len);
         if (sg_changelog_chunk_decode(b.data, b.len, &d) != SG_OK || d.id != c.id ||
-            d.partition != c.partition || d.next_offset != c.next_offset ||
-            d.index != c.index || d.last != c.last || d.count != c.count ||
-            (size_t)(d.end - d.profiles) != p.b.len ||
+            d.partition != c.partition || d.next_offset != c.next_offset || d.index != c.index ||
+            d.last != c.last || d.count != c.count || (size_t)(d.end - d.profiles) != p.b.len ||
             (p.b.len && memcmp(d.profiles, p.b.data, p.b.len) != 0))
             abort();
         sg_buf_release(&b);

@@ -199,7 +199,7 @@ static void test_pick_memory_bound(void **state)
     struct sg_changelog_pick *pk = sg_changelog_pick_new(SRC, GRP, 1);
     chunk(&b, 1, SRC, GRP, 1, 0, 0, 1, 0, 4, 1, 0);
     sg_changelog_pick_set_max_bytes(pk, 3 * b.len); /* about 3 one-chunk snapshots */
-    for (uint64_t id = 1; id <= 40; id++) { /* complete snapshots at offsets 10..400 */
+    for (uint64_t id = 1; id <= 40; id++) {         /* complete snapshots at offsets 10..400 */
         chunk(&b, id, SRC, GRP, 1, (int64_t)id * 10, 0, 1, 0, 4, 1, id);
         add(pk, &b, SG_OK);
     }
