@@ -366,7 +366,8 @@ struct part_pub {
     uint64_t count;
     uint32_t index;
     int64_t next;
-    int active; /* collecting this round's chunks */
+    unsigned char slot; /* the key slot this round writes */
+    int active;         /* collecting this round's chunks */
     int sent;   /* its last chunk is produced: waiting for the acknowledgement */
 };
 
@@ -379,7 +380,7 @@ struct sg_changelog {
     pthread_mutex_t own_mu; /* owned, republish */
     unsigned char owned[MAX_PARTS];
     unsigned char republish[MAX_PARTS]; /* assigned since the last publication */
-    unsigned char slot[MAX_PARTS];
+    unsigned char slot[MAX_PARTS]; /* the key slot of the last acknowledged snapshot */
     /* the next offset of each partition's last acknowledged snapshot (-1 none): a partition
      * that consumed nothing since is not published again */
     int64_t published[MAX_PARTS];
@@ -527,7 +528,7 @@ static int produce_chunk(struct sg_changelog *cl, uint64_t id, int32_t part, int
                             pp->count);
     sg_buf_append(&cl->msg, pp->buf.data, pp->buf.len);
     sg_buf_reset(&cl->key);
-    sg_buf_printf(&cl->key, "p%d/s%d/c%u", (int)part, (int)cl->slot[part], pp->index);
+    sg_buf_printf(&cl->key, "p%d/s%d/c%u", (int)part, (int)pp->slot, pp->index);
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             cl->prod, RD_KAFKA_V_TOPIC(cl->topic), RD_KAFKA_V_PARTITION(part),
@@ -594,7 +595,12 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
         pp->index = 0;
         pp->count = 0;
         sg_buf_reset(&pp->buf);
-        cl->slot[part] ^= 1;
+        /* into the slot that does not hold the last acknowledged snapshot; cl->slot moves
+         * here only once this one is acknowledged, so a failed round is overwritten by the
+         * next one, never the good snapshot. (A restarted process starts at slot 1, not
+         * knowing which one its predecessor used: at worst a crash in its first round leaves
+         * a compacted topic without a complete snapshot, and the next owner replays.) */
+        pp->slot = cl->slot[part] ^ 1;
         active++;
     }
     atomic_store(&cl->failed, 0);
@@ -619,8 +625,10 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
         for (size_t i = 0; i < n; i++) {
             if (parts[i] < 0 || parts[i] >= MAX_PARTS || !cl->pp[parts[i]].sent)
                 continue;
-            if (rc == SG_OK)
+            if (rc == SG_OK) {
                 cl->published[parts[i]] = cl->pp[parts[i]].next;
+                cl->slot[parts[i]] = cl->pp[parts[i]].slot;
+            }
             cl->pp[parts[i]].sent = 0;
         }
         if (rc == SG_OK) {
