@@ -9,6 +9,7 @@
 
 #include "core/sg_err.h"
 #include "core/sg_mem.h"
+#include "core/sg_varint.h"
 
 void sg_buf_init(struct sg_buf *b)
 {
@@ -215,6 +216,18 @@ static int json_short_decimal(struct sg_buf *b, double v)
         return 1;
     }
     return 0;
+}
+
+void sg_buf_put_varint(struct sg_buf *b, uint64_t v)
+{
+    uint8_t t[SG_VARINT_MAX];
+    sg_buf_append(b, t, sg_varint_encode(v, t));
+}
+
+void sg_buf_put_bytes(struct sg_buf *b, const void *p, size_t n)
+{
+    sg_buf_put_varint(b, n);
+    sg_buf_append(b, p, n);
 }
 
 void sg_buf_json_double(struct sg_buf *b, double v)

@@ -20,6 +20,9 @@ void sg_buf_reserve(struct sg_buf *b, size_t extra);
 void sg_buf_append(struct sg_buf *b, const void *p, size_t n);
 void sg_buf_puts(struct sg_buf *b, const char *s);
 void sg_buf_putc(struct sg_buf *b, char c);
+/* Binary records (outbox, changelog): a varint (sg_varint), and a varint length + the bytes. */
+void sg_buf_put_varint(struct sg_buf *b, uint64_t v);
+void sg_buf_put_bytes(struct sg_buf *b, const void *p, size_t n);
 void sg_buf_printf(struct sg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));

@@ -46,3 +46,15 @@ uint64_t sg_varint_read(const uint8_t **p, const uint8_t *end, int *bad)
     *p += n;
     return v;
 }
+
+int sg_varint_read_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)
+{
+    int bad = 0;
+    uint64_t len = sg_varint_read(p, end, &bad);
+    if (bad || len > (uint64_t)(end - *p))
+        return 0;
+    *s = *p;
+    *n = (size_t)len;
+    *p += len;
+    return 1;
+}

@@ -26,6 +26,11 @@ int sg_varint_decode(const void *p, size_t n, uint64_t *v);
  * sets *bad = 1, moves *p to `end` and returns 0. */
 uint64_t sg_varint_read(const uint8_t **p, const uint8_t *end, int *bad);
 
+/* A length-prefixed byte string (varint length, then the bytes) at *p: returns 1 with *s and
+ * *n set and *p moved past it, or 0 when the length is bad or the bytes do not fit before
+ * `end` (*p is then unspecified). For the binary records read back from stores and topics. */
+int sg_varint_read_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n);
+
 /* Zigzag: 0, -1, 1, -2... <-> 0, 1, 2, 3... (small magnitudes stay short). */
 static inline uint64_t sg_varint_zigzag(int64_t v)
 {

@@ -25,52 +25,27 @@
 
 /* ---- wire format ---------------------------------------------------------------------------- */
 
-static void put_u(struct sg_buf *b, uint64_t v)
-{
-    uint8_t t[SG_VARINT_MAX];
-    sg_buf_append(b, t, sg_varint_encode(v, t));
-}
-
-static void put_bytes(struct sg_buf *b, const void *p, size_t n)
-{
-    put_u(b, n);
-    sg_buf_append(b, p, n);
-}
-
 void sg_changelog_put_header(struct sg_buf *out, uint64_t id, const char *source, const char *group,
                              int32_t partition, int64_t next_offset, uint32_t index, int last,
                              uint64_t count)
 {
     sg_buf_append(out, MAGIC, 4);
-    put_u(out, FORMAT);
-    put_u(out, id);
-    put_bytes(out, source, strlen(source));
-    put_bytes(out, group, strlen(group));
-    put_u(out, (uint64_t)partition);
-    put_u(out, (uint64_t)next_offset);
-    put_u(out, index);
-    put_u(out, last ? 1 : 0);
-    put_u(out, count);
+    sg_buf_put_varint(out, FORMAT);
+    sg_buf_put_varint(out, id);
+    sg_buf_put_bytes(out, source, strlen(source));
+    sg_buf_put_bytes(out, group, strlen(group));
+    sg_buf_put_varint(out, (uint64_t)partition);
+    sg_buf_put_varint(out, (uint64_t)next_offset);
+    sg_buf_put_varint(out, index);
+    sg_buf_put_varint(out, last ? 1 : 0);
+    sg_buf_put_varint(out, count);
 }
 
 void sg_changelog_put_profile(struct sg_buf *out, const char *user, size_t ul, const void *blob,
                               size_t bl)
 {
-    put_bytes(out, user, ul);
-    put_bytes(out, blob, bl);
-}
-
-/* Reads a length-prefixed byte string; 0 when it does not fit in [*p, end). */
-static int get_bytes(const uint8_t **p, const uint8_t *end, const uint8_t **s, size_t *n)
-{
-    int bad = 0;
-    uint64_t len = sg_varint_read(p, end, &bad);
-    if (bad || len > (uint64_t)(end - *p))
-        return 0;
-    *s = *p;
-    *n = (size_t)len;
-    *p += len;
-    return 1;
+    sg_buf_put_bytes(out, user, ul);
+    sg_buf_put_bytes(out, blob, bl);
 }
 
 int sg_changelog_chunk_decode(const void *data, size_t len, struct sg_changelog_chunk *c)
@@ -85,11 +60,11 @@ int sg_changelog_chunk_decode(const void *data, size_t len, struct sg_changelog_
         return SG_ERR_FORMAT;
     c->id = sg_varint_read(&p, end, &bad);
     size_t sl;
-    if (bad || !get_bytes(&p, end, &s, &sl))
+    if (bad || !sg_varint_read_bytes(&p, end, &s, &sl))
         return SG_ERR_FORMAT;
     c->source = (const char *)s;
     c->source_len = sl;
-    if (!get_bytes(&p, end, &s, &sl))
+    if (!sg_varint_read_bytes(&p, end, &s, &sl))
         return SG_ERR_FORMAT;
     c->group = (const char *)s;
     c->group_len = sl;
@@ -108,7 +83,7 @@ int sg_changelog_chunk_decode(const void *data, size_t len, struct sg_changelog_
     c->end = end;
     for (uint64_t i = 0; i < c->count; i++) { /* every pair must be in bounds */
         size_t n;
-        if (!get_bytes(&p, end, &s, &n) || !get_bytes(&p, end, &s, &n))
+        if (!sg_varint_read_bytes(&p, end, &s, &n) || !sg_varint_read_bytes(&p, end, &s, &n))
             return SG_ERR_FORMAT;
     }
     return p == end ? SG_OK : SG_ERR_FORMAT;
@@ -122,7 +97,7 @@ void sg_changelog_chunk_each(const struct sg_changelog_chunk *c,
     const uint8_t *p = c->profiles, *u, *b;
     size_t ul, bl;
     for (uint64_t i = 0; i < c->count; i++) {
-        if (!get_bytes(&p, c->end, &u, &ul) || !get_bytes(&p, c->end, &b, &bl))
+        if (!sg_varint_read_bytes(&p, c->end, &u, &ul) || !sg_varint_read_bytes(&p, c->end, &b, &bl))
             return; /* cannot happen after sg_changelog_chunk_decode */
         fn(ctx, (const char *)u, ul, b, bl);
     }

@@ -8,41 +8,26 @@
 #include "core/sg_mem.h"
 #include "core/sg_varint.h"
 
-static void put_len(struct sg_buf *out, size_t n)
-{
-    uint8_t v[SG_VARINT_MAX];
-    sg_buf_append(out, v, sg_varint_encode(n, v));
-}
-
-static void put_bytes(struct sg_buf *out, const char *p, size_t n)
-{
-    put_len(out, n);
-    sg_buf_append(out, p, n);
-}
-
 void sg_outbox_encode(const struct sg_outbox_rec *r, struct sg_buf *out)
 {
     sg_buf_putc(out, (char)r->kind);
-    put_bytes(out, r->key, r->kl);
+    sg_buf_put_bytes(out, r->key, r->kl);
     size_t nh = r->nh < SG_OUTBOX_MAX_HEADERS ? r->nh : SG_OUTBOX_MAX_HEADERS;
-    put_len(out, nh);
+    sg_buf_put_varint(out, nh);
     for (size_t i = 0; i < nh; i++) {
-        put_bytes(out, r->h[i].name, r->h[i].nl);
-        put_bytes(out, r->h[i].value, r->h[i].vl);
+        sg_buf_put_bytes(out, r->h[i].name, r->h[i].nl);
+        sg_buf_put_bytes(out, r->h[i].value, r->h[i].vl);
     }
     sg_buf_append(out, r->value, r->vl);
 }
 
-/* Reads a length-prefixed byte string; returns 0 when it does not fit in [*p, end). */
+/* sg_varint_read_bytes into a char pointer. */
 static int get_bytes(const uint8_t **p, const uint8_t *end, const char **s, size_t *n)
 {
-    int bad = 0;
-    uint64_t len = sg_varint_read(p, end, &bad);
-    if (bad || len > (uint64_t)(end - *p))
+    const uint8_t *b;
+    if (!sg_varint_read_bytes(p, end, &b, n))
         return 0;
-    *s = (const char *)*p;
-    *n = (size_t)len;
-    *p += len;
+    *s = (const char *)b;
     return 1;
 }
 

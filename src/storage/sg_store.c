@@ -1146,12 +1146,15 @@ int sg_store_query_anomalies(struct sg_store *st, const struct sg_store_query *q
     return rc == SG_OK ? scan_run(&s, fn, ctx, next_cursor) : rc;
 }
 
-size_t sg_store_users_each(struct sg_store *st, const char *after, size_t limit,
-                           void (*fn)(void *ctx, const char *user, size_t user_len,
-                                      const void *blob, size_t blob_len),
-                           void *ctx)
+/* Calls fn for the users CF's rows from `after` (exclusive; NULL = the first), at most
+ * `limit`, read with `ro` (the store's options, or a view's). */
+static size_t users_each(struct sg_store *st, const rocksdb_readoptions_t *ro, const char *after,
+                         size_t limit,
+                         void (*fn)(void *ctx, const char *user, size_t user_len,
+                                    const void *blob, size_t blob_len),
+                         void *ctx)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st->db, st->ropts, st->cf[CF_USERS]);
+    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(st->db, ro, st->cf[CF_USERS]);
     size_t n = 0;
     if (after) {
         rocksdb_iter_seek(it, after, strlen(after));
@@ -1172,6 +1175,14 @@ size_t sg_store_users_each(struct sg_store *st, const char *after, size_t limit,
     }
     rocksdb_iter_destroy(it);
     return n;
+}
+
+size_t sg_store_users_each(struct sg_store *st, const char *after, size_t limit,
+                           void (*fn)(void *ctx, const char *user, size_t user_len,
+                                      const void *blob, size_t blob_len),
+                           void *ctx)
+{
+    return users_each(st, st->ropts, after, limit, fn, ctx);
 }
 
 struct sg_store_view {
@@ -1222,16 +1233,7 @@ size_t sg_store_view_users_each(struct sg_store_view *v,
                                            const void *blob, size_t blob_len),
                                 void *ctx)
 {
-    rocksdb_iterator_t *it = rocksdb_create_iterator_cf(v->st->db, v->ro, v->st->cf[CF_USERS]);
-    size_t n = 0;
-    for (rocksdb_iter_seek_to_first(it); rocksdb_iter_valid(it); rocksdb_iter_next(it), n++) {
-        size_t kl, vl;
-        const char *k = rocksdb_iter_key(it, &kl);
-        const char *val = rocksdb_iter_value(it, &vl);
-        fn(ctx, k, kl, val, vl);
-    }
-    rocksdb_iter_destroy(it);
-    return n;
+    return users_each(v->st, v->ro, NULL, SIZE_MAX, fn, ctx);
 }
 
 int sg_store_dump(struct sg_store *st, FILE *f)

@@ -25,19 +25,10 @@ SOPTS=(--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500
 
 start_broker 4
 
-GROUP=g1
-stream_up() { # stream_up NAME DB [ARGS]: a consumer of group $GROUP in the background
-    local name=$1 db=$2
-    shift 2
-    bg "$name" "$BIN" stream -b "$BOOT" -g "$GROUP" -d "$db" "${SOPTS[@]}" "$@"
-    eval "PID_$name=$BG_PID"
-    wait_for 20 grep -q '(port ' "$T/$name.err"
-    eval "PORT_$name=$(port_of "$T/$name.err")"
-}
 from_changelog() { grep -c 'assigned security-events\[.*(changelog)' "$T/$1.err" || true; }
 
 echo "== A consumes $N events arriving at $RATE/s, publishing snapshots; kill -9 mid-way"
-stream_up A "$T/a.db"
+stream_up A g1 "$T/a.db"
 wait_for 60 grep -q 'assigned security-events' "$T/A.err"
 bg gen "$BIN" generate -n $N -u $USERS -s 23 -d 3 --start 2026-11-01T00:00:00Z -r $RATE -q -b "$BOOT"
 GEN_PID=$BG_PID
@@ -73,10 +64,12 @@ jget "$T/ref.json" "j['events']" | grep -qx $((N + N2)) || fail "reference store
 "$BIN" stream --dump-store --db "$T/ref.db" >"$T/ref.dump"
 "$BIN" stream --dump-store --db "$T/b.db" >"$T/b.dump"
 rows() { grep -E "^$1	" "$2" || true; }
-for cf in users offsets; do
-    cmp <(rows $cf "$T/ref.dump") <(rows $cf "$T/b.dump") ||
-        fail "B's $cf differ from the single-process store's"
-done
+# same_state REFDUMP DUMP WHO: the profiles and offsets of two stores are byte-identical
+same_state() {
+    cmp <(rows users "$1") <(rows users "$2") || fail "$3's profiles differ from the reference's"
+    cmp <(rows offsets "$1") <(rows offsets "$2") || fail "$3's offsets differ from the reference's"
+}
+same_state "$T/ref.dump" "$T/b.dump" B
 echo "B's profiles and offsets == the reference's ($(dump_count "$T/ref.dump" users) users)"
 for cf in events anomalies; do
     comm -23 <(rows $cf "$T/b.dump" | sort) <(rows $cf "$T/ref.dump" | sort) >"$T/extra"
@@ -85,7 +78,7 @@ done
 [ "$(dump_count "$T/b.dump" events)" -eq "$b_events" ] || fail "B's events rows != its count"
 
 echo "== clean handover: C, an empty store, after B's clean stop"
-stream_up C "$T/c.db"
+stream_up C g1 "$T/c.db"
 restored_all() { [ "$(from_changelog C)" -eq 4 ]; }
 wait_for 60 restored_all
 # one snapshot per partition (it was assigned), then none: nothing consumed since
@@ -98,8 +91,7 @@ kill -TERM "$PID_C"
 wait "$PID_C" || fail "C did not stop cleanly"
 jget "$T/C.out" "j['events']" | grep -qx 0 || fail "C consumed events after a clean handover"
 "$BIN" stream --dump-store --db "$T/c.db" >"$T/c.dump"
-cmp <(rows users "$T/ref.dump") <(rows users "$T/c.dump") || fail "C's profiles differ"
-cmp <(rows offsets "$T/ref.dump") <(rows offsets "$T/c.dump") || fail "C's offsets differ"
+same_state "$T/ref.dump" "$T/c.dump" C
 echo "C restored every profile and offset, consumed nothing"
 
 echo "== A's old store rejoins: the changelog is further than its offsets, so it restores"
@@ -109,21 +101,19 @@ echo "== A's old store rejoins: the changelog is further than its offsets, so it
     fail "A's old store did not restore its 4 partitions from the newer snapshots"
 jget "$T/A2.out" "j['events']" | grep -qx 0 || fail "A's old store consumed events after its restore"
 "$BIN" stream --dump-store --db "$T/a.db" >"$T/a2.dump"
-cmp <(rows users "$T/ref.dump") <(rows users "$T/a2.dump") || fail "A's restored profiles differ"
-cmp <(rows offsets "$T/ref.dump") <(rows offsets "$T/a2.dump") || fail "A's restored offsets differ"
+same_state "$T/ref.dump" "$T/a2.dump" "A's old store"
 echo "A's old store restored every profile and offset, consumed nothing"
 
 echo "== group g2: X alone, Y joins and takes a share, Y leaves, X gets it back"
 # X caches the profiles of Y's share before Y takes it; when the share comes back, X's store
 # is behind Y's last snapshot: X restores it and must drop its stale cached profiles
-GROUP=g2
 holds() { echo $(($(grep -c 'assigned security-events\[' "$T/$1.err" || true) -
     $(grep -c 'revoked security-events\[' "$T/$1.err" || true))); }
 events_of() { metric "$1" streamguard_stream_events_total; }
-stream_up X "$T/x.db"
+stream_up X g2 "$T/x.db"
 x_all() { [ "$(holds X)" -eq 4 ] && [ "$(events_of "$PORT_X")" -eq $((N + N2)) ]; }
 wait_for 60 x_all
-stream_up Y "$T/y.db"
+stream_up Y g2 "$T/y.db"
 shared() { [ "$(holds X)" -ge 1 ] && [ "$(holds Y)" -ge 1 ] && [ $(($(holds X) + $(holds Y))) -eq 4 ]; }
 wait_for 60 shared
 [ "$(from_changelog Y)" -eq "$(holds Y)" ] || fail "Y did not restore its share from X's snapshots"
@@ -151,9 +141,7 @@ wait "$PID_X" || fail "X did not stop cleanly"
 jget "$T/ref2.json" "j['events']" | grep -qx $((N + N2 + 2 * N3)) || fail "reference 2 stored $(cat "$T/ref2.json")"
 "$BIN" stream --dump-store --db "$T/ref2.db" >"$T/ref2.dump"
 "$BIN" stream --dump-store --db "$T/x.db" >"$T/x.dump"
-cmp <(rows users "$T/ref2.dump") <(rows users "$T/x.dump") ||
-    fail "X's profiles differ from a single process's after taking its share back"
-cmp <(rows offsets "$T/ref2.dump") <(rows offsets "$T/x.dump") || fail "X's offsets differ"
+same_state "$T/ref2.dump" "$T/x.dump" X
 echo "X's profiles and offsets == a single process's"
 
 echo "== another group does not restore g1's snapshots"

@@ -19,15 +19,6 @@ SOPTS=(--set kafka.session.timeout.ms=6000 --set kafka.heartbeat.interval.ms=500
 
 start_broker 8
 
-# stream_up NAME GROUP DB [ARGS]: a consumer in the background, its metrics port in $PORT_<NAME>
-stream_up() {
-    local name=$1 group=$2 db=$3
-    shift 3
-    bg "$name" "$BIN" stream -b "$BOOT" -g "$group" -d "$db" "${SOPTS[@]}" "$@"
-    eval "PID_$name=$BG_PID"
-    wait_for 20 grep -q '(port ' "$T/$name.err"
-    eval "PORT_$name=$(port_of "$T/$name.err")"
-}
 assigned() { grep -c 'assigned security-events\[' "$T/$1.err" || true; }
 revoked() { grep -c 'revoked security-events\[' "$T/$1.err" || true; }
 

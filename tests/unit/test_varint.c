@@ -134,12 +134,35 @@ static void test_zigzag(void **state)
     }
 }
 
+/* Length-prefixed strings: read in sequence, an empty one, and refused when the length is
+ * truncated or the bytes run past the end. */
+static void test_read_bytes(void **state)
+{
+    (void)state;
+    const uint8_t buf[] = {3, 'a', 'b', 'c', 0, 2, 'x'};
+    const uint8_t *p = buf, *end = buf + sizeof buf, *s;
+    size_t n;
+    assert_int_equal(sg_varint_read_bytes(&p, end, &s, &n), 1);
+    assert_int_equal(n, 3);
+    assert_memory_equal(s, "abc", 3);
+    assert_int_equal(sg_varint_read_bytes(&p, end, &s, &n), 1);
+    assert_int_equal(n, 0);
+    assert_ptr_equal(p, buf + 5);
+    assert_int_equal(sg_varint_read_bytes(&p, end, &s, &n), 0); /* 2 bytes announced, 1 left */
+    const uint8_t cut[] = {0x80}; /* the length itself is truncated */
+    p = cut;
+    assert_int_equal(sg_varint_read_bytes(&p, cut + 1, &s, &n), 0);
+    p = buf;
+    assert_int_equal(sg_varint_read_bytes(&p, buf, &s, &n), 0); /* nothing at all */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_golden),     cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_truncated),  cmocka_unit_test(test_overlong),
         cmocka_unit_test(test_cursor),     cmocka_unit_test(test_zigzag),
+        cmocka_unit_test(test_read_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

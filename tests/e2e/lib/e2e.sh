@@ -1,6 +1,7 @@
 # tests/e2e/lib/e2e.sh: helpers sourced by the whole-system scripts (full_loop, scale_out,
-# bad_input, load, demo): a temp dir, child processes killed on exit, the development broker,
-# waiting for printed ports, small HTTP and store readers. Not a test by itself.
+# changelog, bad_input, load, demo...): a temp dir, child processes killed on exit, the
+# development broker, streams in the background, waiting for printed ports, small HTTP and
+# store readers. Not a test by itself.
 BIN=${STREAMGUARD_BIN:-$PWD/build/streamguard}
 BUILD=${STREAMGUARD_BUILD:-build}
 ASAN=0
@@ -52,6 +53,18 @@ start_broker() {
     bg broker "$BIN" broker --partitions "$1" --bootstrap-file "$T/boot"
     wait_for 20 test -s "$T/boot"
     BOOT=$(cat "$T/boot")
+}
+
+# stream_up NAME GROUP DB [ARGS]: `stream` in consumer group GROUP on $BOOT, with the
+# script's options array SOPTS (which must include --metrics-listen 127.0.0.1:0), in the
+# background; its pid in $PID_<NAME>, its metrics port in $PORT_<NAME>.
+stream_up() {
+    local name=$1 group=$2 db=$3
+    shift 3
+    bg "$name" "$BIN" stream -b "$BOOT" -g "$group" -d "$db" "${SOPTS[@]}" "$@"
+    eval "PID_$name=$BG_PID"
+    wait_for 20 grep -q '(port ' "$T/$name.err"
+    eval "PORT_$name=$(port_of "$T/$name.err")"
 }
 
 # port_of FILE: the port a process printed ("... (port N)" or "http://127.0.0.1:N/").
