@@ -313,8 +313,6 @@ static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts
         const char *from = "beginning"; /* rebuild state from the whole log */
         if (sg_store_offset_get(c->o->pipe.store, tp->topic, tp->partition, &next) == SG_OK)
             from = "store";
-        else
-            next = -1;
         /* with a changelog: its last snapshot when this store never saw the partition, or
          * saw it less far than the snapshot (another process owned it meanwhile). The
          * batch in flight is stored first; no open batch holds the partition's users (a

@@ -518,6 +518,15 @@ static int older(const void *a, const void *b)
     return (x->batch > y->batch) - (x->batch < y->batch);
 }
 
+/* Refills the table with exactly these n entries (after others were freed). */
+static void cache_refill(struct sg_pipeline *p, struct uentry **keep, size_t n)
+{
+    memset(p->slots, 0, p->cap * sizeof *p->slots);
+    for (size_t i = 0; i < n; i++)
+        cache_insert_slot(p, keep[i]);
+    p->count = n;
+}
+
 /* Keeps memory bounded: when over max_users, drops the least recently used profiles. Only
  * profiles whose last change is already in the store (batch < batch_no, nothing in flight)
  * may go; they are reloaded from the store when their user comes back. */
@@ -539,10 +548,7 @@ static void cache_evict(struct sg_pipeline *p)
         }
     for (size_t i = 0; i < drop; i++)
         entry_free(all[i]);
-    memset(p->slots, 0, p->cap * sizeof *p->slots);
-    for (size_t i = drop; i < n; i++)
-        cache_insert_slot(p, all[i]);
-    p->count = n - drop;
+    cache_refill(p, all + drop, n - drop);
     free(all);
 }
 
@@ -563,12 +569,8 @@ size_t sg_pipeline_forget_partition(struct sg_pipeline *p, int32_t partition)
             keep[n++] = e;
         }
     }
-    if (dropped) {
-        memset(p->slots, 0, p->cap * sizeof *p->slots);
-        for (size_t i = 0; i < n; i++)
-            cache_insert_slot(p, keep[i]);
-        p->count = n;
-    }
+    if (dropped)
+        cache_refill(p, keep, n);
     free(keep);
     return dropped;
 }

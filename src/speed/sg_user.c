@@ -388,6 +388,17 @@ static double get_d(struct rd *r)
     return d;
 }
 
+/* The format-3 partition field: the partition + 1, 0 = unknown (-1); past INT32_MAX is bad. */
+static int32_t get_partition(struct rd *r)
+{
+    uint64_t pp = get_u(r);
+    if (pp > (uint64_t)INT32_MAX) {
+        r->bad = 1;
+        return -1;
+    }
+    return (int32_t)pp - 1;
+}
+
 static void get_ewma(struct rd *r, struct sg_ewma *e)
 {
     e->n = (uint32_t)get_u(r);
@@ -465,13 +476,8 @@ int sg_user_decode(struct sg_user_state *u, const void *blob, size_t len)
         sg_user_init(u);
         return SG_ERR_FORMAT;
     }
-    if (version >= 3) {
-        uint64_t pp = get_u(&r);
-        if (pp > (uint64_t)INT32_MAX)
-            r.bad = 1;
-        else
-            u->partition = (int32_t)pp - 1;
-    }
+    if (version >= 3)
+        u->partition = get_partition(&r);
     u->first_ms = get_i(&r);
     u->last_ms = get_i(&r);
     u->n_events = get_u(&r);
@@ -534,8 +540,8 @@ int32_t sg_user_blob_partition(const void *blob, size_t len)
     uint64_t version = get_u(&r);
     if (r.bad || version < 3 || version > FORMAT_VERSION)
         return -1;
-    uint64_t pp = get_u(&r);
-    return r.bad || pp == 0 || pp > (uint64_t)INT32_MAX ? -1 : (int32_t)pp - 1;
+    int32_t part = get_partition(&r);
+    return r.bad ? -1 : part;
 }
 
 static void json_set(struct sg_buf *b, const char *key, const struct sg_seen *arr,

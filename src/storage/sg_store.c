@@ -737,11 +737,12 @@ int sg_store_write(struct sg_store *st, struct sg_store_batch *b, int sync)
 /* ---- point reads ------------------------------------------------------------------------ */
 
 /* Gets a value into a malloc'd buffer; returns SG_OK, SG_ERR_NOTFOUND or SG_ERR_STORE. */
-static int get(struct sg_store *st, enum cf cf, const void *k, size_t kl, char **v, size_t *vl)
+static int get_with(struct sg_store *st, const rocksdb_readoptions_t *ro, enum cf cf,
+                    const void *k, size_t kl, char **v, size_t *vl)
 {
     rocksdb_set_perf_level(rocksdb_disable); /* see sg_store_write */
     char *err = NULL;
-    *v = rocksdb_get_cf(st->db, st->ropts, st->cf[cf], k, kl, vl, &err);
+    *v = rocksdb_get_cf(st->db, ro, st->cf[cf], k, kl, vl, &err);
     if (err) {
         char msg[512];
         int rc = conv_err(err, "read", msg, sizeof msg);
@@ -749,6 +750,12 @@ static int get(struct sg_store *st, enum cf cf, const void *k, size_t kl, char *
         return rc;
     }
     return *v ? SG_OK : SG_ERR_NOTFOUND;
+}
+
+/* get_with the store's own read options. */
+static int get(struct sg_store *st, enum cf cf, const void *k, size_t kl, char **v, size_t *vl)
+{
+    return get_with(st, st->ropts, cf, k, kl, v, vl);
 }
 
 int sg_store_outbox_get(struct sg_store *st, uint64_t seq, struct sg_buf *out)
@@ -766,20 +773,27 @@ int sg_store_outbox_get(struct sg_store *st, uint64_t seq, struct sg_buf *out)
     return rc;
 }
 
-int sg_store_offset_get(struct sg_store *st, const char *source, int32_t partition,
-                        int64_t *next_offset)
+/* A partition's stored next offset, read with `ro` (the store's options, or a view's). */
+static int offset_read(struct sg_store *st, const rocksdb_readoptions_t *ro, const char *source,
+                       int32_t partition, int64_t *next_offset)
 {
     unsigned char k[KMAX];
     size_t kl = offset_key(k, source, partition);
     char *v;
     size_t vl;
-    int rc = get(st, CF_OFFSETS, k, kl, &v, &vl);
+    int rc = get_with(st, ro, CF_OFFSETS, k, kl, &v, &vl);
     if (rc == SG_OK && vl == 8)
         *next_offset = (int64_t)rd64((unsigned char *)v);
     else if (rc == SG_OK)
         rc = SG_ERR_FORMAT;
     rocksdb_free(v);
     return rc;
+}
+
+int sg_store_offset_get(struct sg_store *st, const char *source, int32_t partition,
+                        int64_t *next_offset)
+{
+    return offset_read(st, st->ropts, source, partition, next_offset);
 }
 
 int sg_store_events_seen(struct sg_store *st, size_t n, const char *const *ids,
@@ -1214,18 +1228,7 @@ void sg_store_view_free(struct sg_store_view *v)
 int sg_store_view_offset(struct sg_store_view *v, const char *source, int32_t partition,
                          int64_t *next_offset)
 {
-    unsigned char k[KMAX];
-    size_t kl = offset_key(k, source, partition), vl;
-    char *err = NULL;
-    char *val = rocksdb_get_cf(v->st->db, v->ro, v->st->cf[CF_OFFSETS], (const char *)k, kl,
-                               &vl, &err);
-    if (err)
-        return conv_err(err, "read", NULL, 0);
-    int rc = !val ? SG_ERR_NOTFOUND : vl == 8 ? SG_OK : SG_ERR_FORMAT;
-    if (rc == SG_OK)
-        *next_offset = (int64_t)rd64((unsigned char *)val);
-    rocksdb_free(val);
-    return rc;
+    return offset_read(v->st, v->ro, source, partition, next_offset);
 }
 
 size_t sg_store_view_users_each(struct sg_store_view *v,
