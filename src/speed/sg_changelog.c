@@ -371,6 +371,7 @@ struct sg_changelog {
     pthread_cond_t cv;
     int stop;
     struct sg_counter *published_total, *errors, *restored_users, *restores;
+    struct sg_counter *ignored[2]; /* chunks a restore read and did not use (see below) */
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -462,6 +463,14 @@ int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **ou
     cl->restored_users =
         sg_metrics_counter(o->metrics, "streamguard_stream_changelog_restored_profiles_total",
                            "user profiles restored from the changelog", none);
+    static const char *const why[2] = {"foreign", "unusable"};
+    for (int i = 0; i < 2; i++)
+        cl->ignored[i] = sg_metrics_counter(
+            o->metrics, "streamguard_stream_changelog_ignored_chunks_total",
+            "changelog messages a restore read and ignored: not snapshot chunks of this group's "
+            "partition (foreign: another group or topic, or not a chunk at all), or chunks of "
+            "incomplete or unsound snapshots (unusable)",
+            (const char *[]){"reason", why[i], NULL});
     *out = cl;
     /* the topic must exist with the input topic's partition count: a snapshot of partition P
      * goes to changelog partition P, where the next owner of P looks for it */
@@ -785,6 +794,8 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
     if (rc == SG_OK && *next_offset <= newer_than)
         rc = SG_ERR_NOTFOUND; /* the store is as far as the snapshot or further */
     sg_changelog_pick_stats(pick, &chunks, &refused, &unusable);
+    sg_counter_add(cl->ignored[0], refused);
+    sg_counter_add(cl->ignored[1], unusable);
     if (refused || unusable)
         sg_log_info("changelog %s[%d]: %zu message(s) not snapshot chunks of group %s's "
                     "%s[%d], %zu chunk(s) of incomplete or unsound snapshots: ignored",

@@ -113,6 +113,10 @@ events_of() { metric "$1" streamguard_stream_events_total; }
 stream_up X g2 "$T/x.db"
 x_all() { [ "$(holds X)" -eq 4 ] && [ "$(events_of "$PORT_X")" -eq $((N + N2)) ]; }
 wait_for 60 x_all
+# X's restores read g1's snapshots in every partition, and ignored and counted them
+[ "$(metric "$PORT_X" streamguard_stream_changelog_ignored_chunks_total)" -gt 0 ] ||
+    fail "X did not count g1's chunks as ignored"
+[ "$(from_changelog X)" -eq 0 ] || fail "X restored another group's snapshots"
 stream_up Y g2 "$T/y.db"
 shared() { [ "$(holds X)" -ge 1 ] && [ "$(holds Y)" -ge 1 ] && [ $(($(holds X) + $(holds Y))) -eq 4 ]; }
 wait_for 60 shared
