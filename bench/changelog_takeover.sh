@@ -4,10 +4,11 @@
 # are consumed by process A with --changelog, which stops cleanly (its revoke publishes the
 # last snapshot). Then, alternating, a fresh store takes all partitions over (1) with
 # --changelog: it restores every partition - time from its first "restored" to its last
-# "assigned" log line, plus the profiles restored - and (2) without: it replays the whole
-# log - the stream's busy seconds (first message to last batch stored). Both also report the
-# wall time of the whole process (start to exit, incl. the group join and --idle-exit 2s).
-# Medians of REPS runs each.
+# "assigned" log line, plus the profiles and event ids restored - (2) the same without the
+# event ids for de-duplication (stream.changelog_dedup_messages=0), and (3) without the
+# changelog: it replays the whole log - the stream's busy seconds (first message to last
+# batch stored). All report the wall time of the whole process (start to exit, incl. the
+# group join and --idle-exit 2s). Medians of REPS runs each.
 # Usage: bench/changelog_takeover.sh [N=150000] [REPS=3] [PARTS=16]
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
@@ -33,23 +34,37 @@ B=$(cat "$T/boot")
 "$BIN" stream -b "$B" -g g -d "$T/a.db" "${S[@]}" --changelog > "$T/a.json" 2> "$T/a.err"
 echo "A consumed $(field "$T/a.json" events) events and published its snapshots"
 
-restore=(); rwall=(); replay=(); pwall=(); profiles=()
-for r in $(seq 1 "$REPS"); do
+restore=(); rwall=(); nrestore=(); nrwall=(); replay=(); pwall=(); profiles=(); ids=()
+# take_over NAME EXTRA...: a restoring takeover; sets R_MS (first restore to last assignment)
+# and R_WALL (the process)
+take_over() {
+    local name=$1 t0
+    shift
     t0=$(date +%s%N)
-    "$BIN" stream -b "$B" -g g -d "$T/r$r.db" "${S[@]}" --changelog > "$T/r$r.json" 2> "$T/r$r.err"
-    rwall+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
-    first=$(grep -m1 'restored security-events' "$T/r$r.err" | ms_of)
-    last=$(grep 'assigned security-events' "$T/r$r.err" | tail -1 | ms_of)
-    restore+=("$((last - first))")
+    "$BIN" stream -b "$B" -g g -d "$T/$name.db" "${S[@]}" --changelog "$@" > "$T/$name.json" 2> "$T/$name.err"
+    R_WALL=$(( ($(date +%s%N) - t0) / 1000000 ))
+    local first last
+    first=$(grep -m1 'restored security-events' "$T/$name.err" | ms_of)
+    last=$(grep 'assigned security-events' "$T/$name.err" | tail -1 | ms_of)
+    R_MS=$((last - first))
+    [ "$(field "$T/$name.json" events)" = 0 ] || echo "warning: $name consumed events after its restore"
+}
+for r in $(seq 1 "$REPS"); do
+    take_over "r$r"
+    restore+=("$R_MS"); rwall+=("$R_WALL")
     profiles+=("$(grep -o 'from changelog [^:]*: [0-9]* profiles' "$T/r$r.err" | awk '{s += $(NF-1)} END {print s}')")
-    [ "$(field "$T/r$r.json" events)" = 0 ] || echo "warning: run $r consumed events after its restore"
+    ids+=("$(grep -o 'the event ids of [0-9]* messages' "$T/r$r.err" | awk '{s += $5} END {print s}')")
+    take_over "n$r" --set stream.changelog_dedup_messages=0
+    nrestore+=("$R_MS"); nrwall+=("$R_WALL")
     t0=$(date +%s%N)
     "$BIN" stream -b "$B" -g "p$r" -d "$T/p$r.db" "${S[@]}" > "$T/p$r.json" 2> "$T/p$r.err"
     pwall+=("$(( ($(date +%s%N) - t0) / 1000000 ))")
     replay+=("$(field "$T/p$r.json" busy_seconds)")
-    echo "run $r: restore ${restore[-1]} ms (${profiles[-1]} profiles), process ${rwall[-1]} ms;" \
+    echo "run $r: restore ${restore[-1]} ms (${profiles[-1]} profiles, ${ids[-1]} event ids), process ${rwall[-1]} ms;" \
+        "without the ids ${nrestore[-1]} ms, process ${nrwall[-1]} ms;" \
         "replay $(field "$T/p$r.json" events) events in ${replay[-1]} s, process ${pwall[-1]} ms"
 done
 echo "takeover of $PARTS partitions holding $N events: restore from the changelog" \
     "$(printf '%s\n' "${restore[@]}" | median) ms (median; process $(printf '%s\n' "${rwall[@]}" | median) ms);" \
+    "without the event ids $(printf '%s\n' "${nrestore[@]}" | median) ms (median; process $(printf '%s\n' "${nrwall[@]}" | median) ms);" \
     "replay of the log $(printf '%s\n' "${replay[@]}" | median) s (median; process $(printf '%s\n' "${pwall[@]}" | median) ms)"

@@ -63,6 +63,7 @@ static const struct key table[] = {
     {"stream.alerts", K_BOOL, "true", NOLIM, "publish anomalies to topics.anomalies", F(stream.alerts)},
     {"stream.changelog", K_BOOL, "false", NOLIM, "publish profile snapshots to topics.changelog; a partition this store never saw is restored from the last one instead of replayed from the beginning", F(stream.changelog)},
     {"stream.changelog_interval", K_DURATION, "30s", 1000, 9.2e18, "how often the owned partitions' snapshots are published (also when partitions are revoked)", F(stream.changelog_interval_ms)},
+    {"stream.changelog_dedup_messages", K_INT, "100000", 0, 10000000, "after a restore from the changelog, the event ids of this many input messages before the snapshot go into the dedup index (a later duplicate of one of them is recognised; ~60 bytes of memory each during the restore)", F(stream.changelog_dedup_messages)},
     {"stream.broker_timeout", K_DURATION, "10s", 1000, 9.2e18, "/health turns 503 after this long without an answer from any Kafka broker (consumer), or with the alerts/DLQ producer's messages queued and no delivery report (or after its last failed delivery)", F(stream.broker_timeout_ms)},
 
     {"batch.algorithm", K_STR, "ensemble", NOLIM, "model: ensemble is the rank average of both", F(batch.algorithm), "iforest|kmeans|ensemble"},

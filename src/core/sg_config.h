@@ -31,7 +31,7 @@ struct sg_config {
         char *group, *db, *metrics_listen, *model;
         int64_t retention_ms, batch_size, alerts;
         int64_t broker_timeout_ms;
-        int64_t changelog, changelog_interval_ms;
+        int64_t changelog, changelog_interval_ms, changelog_dedup_messages;
     } stream;
     struct {
         char *algorithm, *k, *output, *group;

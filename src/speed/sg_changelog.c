@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/sg_err.h"
+#include "core/sg_event.h"
 #include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "core/sg_rng.h"
@@ -370,7 +371,7 @@ struct sg_changelog {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
-    struct sg_counter *published_total, *errors, *restored_users, *restores;
+    struct sg_counter *published_total, *errors, *restored_users, *restores, *restored_ids;
     struct sg_counter *ignored[2]; /* chunks a restore read and did not use (see below) */
 };
 
@@ -463,6 +464,10 @@ int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **ou
     cl->restored_users =
         sg_metrics_counter(o->metrics, "streamguard_stream_changelog_restored_profiles_total",
                            "user profiles restored from the changelog", none);
+    cl->restored_ids = sg_metrics_counter(
+        o->metrics, "streamguard_stream_changelog_restored_event_ids_total",
+        "event ids read from the input messages before restored snapshots, for de-duplication",
+        none);
     static const char *const why[2] = {"foreign", "unusable"};
     for (int i = 0; i < 2; i++)
         cl->ignored[i] = sg_metrics_counter(
@@ -705,9 +710,11 @@ void sg_changelog_free(struct sg_changelog *cl)
 
 /* ---- restore -------------------------------------------------------------------------------- */
 
-/* Reads changelog partition `part` from offset lo to hi into the picker. */
-static int read_partition(struct sg_changelog *cl, int32_t part, int64_t lo, int64_t hi,
-                          struct sg_changelog_pick *pick)
+/* Reads partition `part` of `topic` from offset lo to hi (exclusive), calling fn for each
+ * message. */
+static int read_partition(struct sg_changelog *cl, const char *topic, int32_t part, int64_t lo,
+                          int64_t hi, void (*fn)(void *ctx, const rd_kafka_message_t *m),
+                          void *ctx)
 {
     char err[512];
     rd_kafka_conf_t *conf = sg_kafka_conf_new(cl->o.cfg, cl->o.brokers, err, sizeof err);
@@ -727,13 +734,13 @@ static int read_partition(struct sg_changelog *cl, int32_t part, int64_t lo, int
     }
     int rc = SG_OK;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, cl->topic, part)->offset = lo;
+    rd_kafka_topic_partition_list_add(l, topic, part)->offset = lo;
     rd_kafka_assign(rk, l);
     rd_kafka_topic_partition_list_destroy(l);
     int64_t deadline = sg_time_mono_ms() + RESTORE_TIMEOUT_MS, at = lo;
     while (at < hi) {
         if (sg_time_mono_ms() > deadline) {
-            sg_log_warn("changelog: reading %s[%d] timed out at offset %lld of %lld", cl->topic,
+            sg_log_warn("changelog: reading %s[%d] timed out at offset %lld of %lld", topic,
                         (int)part, (long long)at, (long long)hi);
             rc = SG_ERR_KAFKA;
             break;
@@ -744,10 +751,11 @@ static int read_partition(struct sg_changelog *cl, int32_t part, int64_t lo, int
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             at = hi; /* compaction can leave the high watermark past the last message */
         } else if (m->err) {
-            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: reading %s[%d]: %s", cl->topic,
+            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: reading %s[%d]: %s", topic,
                                (int)part, rd_kafka_message_errstr(m));
         } else {
-            sg_changelog_pick_add(pick, m->payload, m->len);
+            if (m->offset < hi)
+                fn(ctx, m);
             at = m->offset + 1;
         }
         rd_kafka_message_destroy(m);
@@ -758,10 +766,51 @@ static int read_partition(struct sg_changelog *cl, int32_t part, int64_t lo, int
     return rc;
 }
 
+static void add_chunk(void *ctx, const rd_kafka_message_t *m)
+{
+    sg_changelog_pick_add(ctx, m->payload, m->len);
+}
+
 struct restore_ctx {
     struct sg_store_batch *b;
-    size_t n;
+    size_t n, ids, undecodable;
+    struct sg_arena arena;
 };
+
+/* An input message before the snapshot: its event id into the dedup index. A message that
+ * does not decode was dead-lettered by the process that consumed it: nothing to note. */
+static void note_event_id(void *ctx, const rd_kafka_message_t *m)
+{
+    struct restore_ctx *rc = ctx;
+    struct sg_event ev;
+    if (m->payload &&
+        sg_event_decode(m->payload, m->len, &ev, &rc->arena, NULL) == SG_OK) {
+        sg_store_batch_put_event_id(rc->b, ev.ts_ms, ev.event_id.p, ev.event_id.len);
+        rc->ids++;
+    } else {
+        rc->undecodable++;
+    }
+    sg_arena_reset(&rc->arena);
+}
+
+/* The ids of the input messages [from, to) of the partition into the restore's batch. */
+static int note_event_ids(struct sg_changelog *cl, int32_t partition, int64_t from, int64_t to,
+                          struct restore_ctx *rx)
+{
+    int64_t lo = 0, hi = 0;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(cl->prod, cl->source, partition, &lo, &hi, 10000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        sg_log_warn("changelog: watermarks of %s[%d]: %s", cl->source, (int)partition,
+                    rd_kafka_err2str(e));
+        return SG_ERR_KAFKA;
+    }
+    if (from < lo)
+        from = lo; /* older messages are gone from the topic */
+    if (from >= to)
+        return SG_OK;
+    return read_partition(cl, cl->source, partition, from, to, note_event_id, rx);
+}
 
 static void put_profile(void *ctx, const char *user, size_t ul, const void *blob, size_t bl)
 {
@@ -787,7 +836,7 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
     if (newer_than >= 0 && hi == atomic_load(&cl->written_end[partition]))
         return SG_ERR_NOTFOUND; /* our own snapshot is the last one: the store is as far */
     struct sg_changelog_pick *pick = sg_changelog_pick_new(cl->source, cl->group, partition);
-    int rc = read_partition(cl, partition, lo, hi, pick);
+    int rc = read_partition(cl, cl->topic, partition, lo, hi, add_chunk, pick);
     size_t profiles = 0, chunks, refused, unusable;
     if (rc == SG_OK)
         rc = sg_changelog_pick_best(pick, next_offset, &profiles);
@@ -802,20 +851,30 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
                     cl->topic, (int)partition, refused, cl->group, cl->source, (int)partition,
                     unusable);
     if (rc == SG_OK) {
-        struct sg_store_batch *b = sg_store_batch_new(cl->o.store);
-        struct restore_ctx rx = {b, 0};
+        struct restore_ctx rx = {.b = sg_store_batch_new(cl->o.store)};
+        sg_arena_init(&rx.arena, 64 * 1024);
+        /* ids from the messages this store did not consume itself, at most dedup_messages */
+        int64_t from = *next_offset - cl->o.dedup_messages;
+        if (from < newer_than)
+            from = newer_than;
+        if (cl->o.dedup_messages > 0)
+            rc = note_event_ids(cl, partition, from, *next_offset, &rx);
+        sg_arena_release(&rx.arena);
         sg_changelog_pick_each(pick, put_profile, &rx);
-        sg_store_batch_put_offset(b, cl->source, partition, *next_offset);
-        rc = sg_store_write(cl->o.store, b, 1);
-        sg_store_batch_free(b);
+        sg_store_batch_put_offset(rx.b, cl->source, partition, *next_offset);
+        if (rc == SG_OK)
+            rc = sg_store_write(cl->o.store, rx.b, 1);
+        sg_store_batch_free(rx.b);
         if (rc == SG_OK) {
             sg_counter_inc(cl->restores);
             sg_counter_add(cl->restored_users, rx.n);
-            sg_log_info("restored %s[%d] from changelog %s: %zu profiles, next offset %lld%s "
-                        "(%zu chunks read in %lld ms)",
+            sg_counter_add(cl->restored_ids, rx.ids);
+            sg_log_info("restored %s[%d] from changelog %s: %zu profiles, next offset %lld%s, "
+                        "the event ids of %zu messages before it (%zu undecodable) for "
+                        "de-duplication (%zu chunks read, %lld ms)",
                         cl->source, (int)partition, cl->topic, rx.n, (long long)*next_offset,
-                        newer_than >= 0 ? " (this store had an older one)" : "", chunks,
-                        (long long)(sg_time_mono_ms() - t0));
+                        newer_than >= 0 ? " (this store had an older one)" : "", rx.ids,
+                        rx.undecodable, chunks, (long long)(sg_time_mono_ms() - t0));
         }
     }
     if (rc != SG_OK && rc != SG_ERR_NOTFOUND)

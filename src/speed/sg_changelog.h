@@ -36,10 +36,18 @@
  * one atomic write; the consumer then seeks the partition there. No usable snapshot: the
  * partition is replayed from the beginning, as without a changelog.
  *
+ * De-duplication across the handover: the old owner's store knew the ids of the events it
+ * stored, the new one does not. So after choosing a snapshot the restore also reads the
+ * input partition's last `stream.changelog_dedup_messages` messages before the snapshot's
+ * offset (or from the store's own offset, when it had one) and writes their event ids - only
+ * the ids - into the store's dedup index, in the same atomic write as the profiles. A
+ * duplicate produced within that many messages of its original (a producer's retry, a
+ * re-sent batch) is then recognised as it would be by a single process; one of an older
+ * message is not.
+ *
  * What the new owner does not get: the events and anomalies the old owner stored (they stay
- * in its store), nor the event ids for de-duplication of messages older than the snapshot.
- * With --model, the rolling features of a restored user are rebuilt from the events this
- * store has (the log says so). */
+ * in its store). With --model, the rolling features of a restored user are rebuilt from the
+ * events this store has (the log says so). */
 #ifndef SG_CHANGELOG_H
 #define SG_CHANGELOG_H
 
@@ -126,6 +134,9 @@ struct sg_changelog_opts {
     struct sg_store *store;
     int64_t interval_ms; /* background snapshots (0 = only on revoke) */
     struct sg_metrics *metrics;
+    /* after a restore, the event ids of up to this many input messages before the
+     * snapshot's offset are read into the store's dedup index (0 = none) */
+    int64_t dedup_messages;
 };
 
 struct sg_changelog;

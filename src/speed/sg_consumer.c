@@ -751,7 +751,8 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
         if (o->changelog_topic) {
             struct sg_changelog_opts co = {o->cfg, o->brokers, o->changelog_topic, o->topic,
                                            o->group, o->pipe.store, o->changelog_interval_ms,
-                                           o->pipe.metrics};
+                                           o->pipe.metrics,
+                                           o->cfg->stream.changelog_dedup_messages};
             rc = sg_changelog_new(&co, &c->cl, errbuf, errlen);
         }
         if (rc == SG_OK) {

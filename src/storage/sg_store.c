@@ -563,15 +563,22 @@ void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts, const char *
                               const char *user, size_t ul, int type, uint64_t seq,
                               const char *json, size_t jl)
 {
-    unsigned char k[KMAX], tsb[8], sq[SG_VARINT_MAX];
+    unsigned char k[KMAX], sq[SG_VARINT_MAX];
     size_t kl = time_key(k, ts, id, idl);
     put_tagged(b->wb, b->st->cf[CF_EVENTS], k, kl, (unsigned char)type, json, jl);
     kl = user_key(k, user, ul, ts, id, idl);
     size_t sl = sg_varint_encode(seq, sq);
     defer_put(b, CF_EVENTS_USER, k, kl, sq, sl);
+    b->count += 2;
+    sg_store_batch_put_event_id(b, ts, id, idl);
+}
+
+void sg_store_batch_put_event_id(struct sg_store_batch *b, int64_t ts, const char *id, size_t idl)
+{
+    unsigned char tsb[8];
     be64(tsb, (uint64_t)ts);
     defer_put(b, CF_EVENT_IDS, id, idl, tsb, 8);
-    b->count += 3;
+    b->count++;
     note_ts(b, ts);
 }
 

@@ -98,6 +98,10 @@ size_t sg_store_batch_count(const struct sg_store_batch *b); /* puts so far */
 void sg_store_batch_put_event(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
                               size_t id_len, const char *user, size_t user_len, int type,
                               uint64_t seq, const char *json, size_t json_len);
+/* Only the dedup index entry of an event stored elsewhere (a partition taken over from another
+ * process: speed/sg_changelog.h), so that a later duplicate of it is recognised. */
+void sg_store_batch_put_event_id(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
+                                 size_t id_len);
 void sg_store_batch_put_anomaly(struct sg_store_batch *b, int64_t ts_ms, const char *event_id,
                                 size_t id_len, const char *user, size_t user_len, int severity,
                                 const char *json, size_t json_len);

@@ -297,6 +297,43 @@ static void retention_in(enum sg_store_mode mode)
     free(dir);
 }
 
+/* An id-only entry (a partition taken over through the changelog): the id counts as seen -
+ * de-duplication - until its time expires, but there is no event to read, in any CF. */
+static void test_event_id_only(void **state)
+{
+    (void)state;
+    char *dir = tmpdir();
+    struct sg_store *st;
+    char err[512];
+    assert_int_equal(sg_store_open(dir, SG_STORE_PRIMARY_APPEND, NULL, DAY, &st, err, sizeof err),
+                     SG_OK);
+    struct sg_store_batch *b = sg_store_batch_new(st);
+    sg_store_batch_put_event_id(b, T0, "elsewhere", 9);
+    assert_int_equal(sg_store_batch_count(b), 1);
+    assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    assert_int_equal(sg_store_event_seen(st, "elsewhere", 9), 1);
+    assert_int_equal(sg_store_watermark(st), T0);
+    struct sg_buf v, cur;
+    sg_buf_init(&v);
+    sg_buf_init(&cur);
+    assert_int_equal(sg_store_event_get(st, "elsewhere", 9, &v), SG_ERR_NOTFOUND);
+    struct rows rs = {0};
+    struct sg_store_query q = {.kind = -1, .limit = 100};
+    assert_int_equal(sg_store_query_events(st, &q, collect, &rs, &cur), SG_OK);
+    assert_int_equal(rs.n, 0);
+    /* it expires with the retention, like the ids of stored events */
+    sg_store_batch_clear(b);
+    sg_store_batch_put_event(b, T0 + 2 * DAY, "late", 4, "u9", 2, 0, 1, "\"late\"", 6);
+    assert_int_equal(sg_store_write(st, b, 0), SG_OK);
+    assert_int_equal(sg_store_event_seen(st, "elsewhere", 9), 0);
+    sg_store_batch_free(b);
+    sg_buf_release(&v);
+    sg_buf_release(&cur);
+    sg_store_close(st);
+    rmrf(dir);
+    free(dir);
+}
+
 static void test_retention(void **state)
 {
     (void)state;
@@ -561,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_queries),
         cmocka_unit_test(test_dump_canonical),
         cmocka_unit_test(test_retention),
+        cmocka_unit_test(test_event_id_only),
         cmocka_unit_test(test_secondary),
         cmocka_unit_test(test_events_seen_batched),
         cmocka_unit_test(test_append_mode),

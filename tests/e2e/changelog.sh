@@ -4,8 +4,9 @@
 # arrives, publishing a snapshot of its partitions' profiles every second, and is killed with
 # SIGKILL mid-way. B, with an empty store, takes the partitions over: it must restore every
 # partition from the changelog (not replay it from the beginning), consume only what came
-# after the snapshot, and end with every user profile and partition offset byte-identical to
-# a single process that consumed the whole topic. Then B stops cleanly - its revoke publishes
+# after the snapshot, recognise re-sent copies of messages A consumed as duplicates, and end
+# with every user profile and partition offset byte-identical to a single process that
+# consumed the whole topic. Then B stops cleanly - its revoke publishes
 # a last snapshot - and C, again with an empty store, restores everything and has nothing
 # left to consume, with the same profiles; idle, it publishes each partition once. A's old
 # store, rejoining, is behind the changelog: it restores too, instead of catching up. In a
@@ -45,6 +46,15 @@ echo "killed A after it stored ~$a_events events"
 wait "$GEN_PID" || fail "generate failed"
 "$BIN" generate -n $N2 -u $USERS -s 23 -d 1 --start 2026-11-04T00:00:00Z --id-salt wave2 -q \
     -b "$BOOT" || fail "generate (wave 2)"
+# duplicates (a producer's retry, say) of the first DUPS messages of each partition, all of
+# them consumed by A before its snapshots: the new owner learns their ids from the messages
+# before the snapshot (stream.changelog_dedup_messages) and must not count them again
+DUPS=75
+command -v kcat >/dev/null || fail "kcat not installed (scripts/deps.sh)"
+for p in 0 1 2 3; do
+    kcat -C -b "$BOOT" -t security-events -p $p -o beginning -c $DUPS -e -q -f '%k\t%s\n' |
+        kcat -P -b "$BOOT" -t security-events -p $p -K '\t'
+done
 
 echo "== B, an empty store, takes over from the changelog"
 # B's group join completes once A's session has expired; it stops 4 s after the last message
@@ -52,6 +62,8 @@ echo "== B, an empty store, takes over from the changelog"
     >"$T/B.out" 2>"$T/B.err" || fail "B failed: $(tail -3 "$T/B.err")"
 grep 'restored\|assigned' "$T/B.err" | sed 's/^/    /'
 [ "$(from_changelog B)" -eq 4 ] || fail "B did not restore all 4 partitions from the changelog"
+[ "$(jget "$T/B.out" "j['duplicates']")" -eq $((4 * DUPS)) ] ||
+    fail "B counted $(jget "$T/B.out" "j['duplicates']") duplicates, not the $((4 * DUPS)) re-sent messages"
 b_events=$(jget "$T/B.out" "j['events']")
 echo "B consumed $b_events events after the snapshots (A stored ~$a_events of the first $N)"
 [ "$b_events" -ge "$N2" ] && [ "$b_events" -lt $((N + N2)) ] ||
@@ -61,6 +73,7 @@ echo "== reference: one process alone (group ref, no changelog)"
 "$BIN" stream -b "$BOOT" -g ref -d "$T/ref.db" --metrics-listen off --idle-exit 3s \
     --set kafka.session.timeout.ms=6000 >"$T/ref.json" 2>"$T/ref.err" || fail "reference run"
 jget "$T/ref.json" "j['events']" | grep -qx $((N + N2)) || fail "reference stored $(cat "$T/ref.json")"
+jget "$T/ref.json" "j['duplicates']" | grep -qx $((4 * DUPS)) || fail "reference: $(cat "$T/ref.json")"
 "$BIN" stream --dump-store --db "$T/ref.db" >"$T/ref.dump"
 "$BIN" stream --dump-store --db "$T/b.db" >"$T/b.dump"
 rows() { grep -E "^$1	" "$2" || true; }
@@ -87,6 +100,9 @@ sleep 3.5
     fail "C published $(metric "$PORT_C" streamguard_stream_changelog_snapshots_total) snapshots, not 4"
 [ "$(metric "$PORT_C" streamguard_stream_changelog_restored_profiles_total)" -eq \
     "$(dump_count "$T/ref.dump" users)" ] || fail "C's restored profiles metric"
+# every message before the snapshots (the whole topic: fewer than stream.changelog_dedup_messages)
+[ "$(metric "$PORT_C" streamguard_stream_changelog_restored_event_ids_total)" -eq \
+    $((N + N2 + 4 * DUPS)) ] || fail "C's restored event ids metric"
 kill -TERM "$PID_C"
 wait "$PID_C" || fail "C did not stop cleanly"
 jget "$T/C.out" "j['events']" | grep -qx 0 || fail "C consumed events after a clean handover"
