@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/sg_config.h"
 #include "core/sg_err.h"
 #include "core/sg_event.h"
 #include "core/sg_hash.h"
@@ -362,7 +363,11 @@ int main(void)
     const char *bin = getenv("STREAMGUARD_BIN") ? getenv("STREAMGUARD_BIN") : "build/streamguard";
     long n = getenv("SG_BENCH_EVENTS") ? atol(getenv("SG_BENCH_EVENTS")) : 200000;
     int reps = getenv("SG_BENCH_REPS") ? atoi(getenv("SG_BENCH_REPS")) : 3;
-    size_t batch = getenv("SG_BENCH_BATCH") ? (size_t)atol(getenv("SG_BENCH_BATCH")) : 4000;
+    struct sg_config defaults; /* the default batch size is the stream's */
+    sg_config_init(&defaults);
+    size_t batch = getenv("SG_BENCH_BATCH") ? (size_t)atol(getenv("SG_BENCH_BATCH"))
+                                            : (size_t)defaults.stream.batch_size;
+    sg_config_release(&defaults);
     if (reps < 1 || reps > 50)
         reps = 3;
     char path[] = "/tmp/bench_stream_in_XXXXXX";

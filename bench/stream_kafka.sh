@@ -6,9 +6,9 @@
 # live at RATE events/s, p50/p99 from the stream's histogram, and the CPU seconds each process
 # used meanwhile; (3) the floor of (2): the same load read by a bare consumer
 # (bench_kafka_floor: the stream's fetch settings, no processing, no store). Medians of REPS
-# runs. The stream runs with its defaults (stream.batch_size
-# 4000; this script used --batch-size 2000 until 2026-11-26 04:30 UTC, from when the default
-# was 1000).
+# runs. The stream runs with its defaults (stream.batch_size 16000 since 2026-11-26 16:30
+# UTC, 4000 before; this script used --batch-size 2000 until 04:30 UTC, when the default was
+# 1000).
 # PARTS is the topic's partition count (the development broker's default is 16). The mock
 # broker scans a partition's retained message sets on every fetch, so its CPU grows with the
 # partitions x producer batches it keeps: at 20K events/s with 16 partitions it needs ~0.8 of

@@ -59,7 +59,7 @@ static const struct key table[] = {
     {"stream.metrics_listen", K_STR, "127.0.0.1:9108", NOLIM, "address of /metrics and /health", F(stream.metrics_listen)},
     {"stream.model", K_STR, "", NOLIM, "batch model directory to load (empty = none)", F(stream.model)},
     {"stream.retention", K_DURATION, "7d", 60000, 9.2e18, "how long events and anomalies are kept", F(stream.retention_ms)},
-    {"stream.batch_size", K_INT, "4000", 1, 1000000, "max messages per poll batch (one RocksDB write each)", F(stream.batch_size)},
+    {"stream.batch_size", K_INT, "16000", 1, 1000000, "max messages per batch (one RocksDB write each); a live stream writes whenever a poll comes back empty, so this bounds the batches of a backlog or a replay", F(stream.batch_size)},
     {"stream.alerts", K_BOOL, "true", NOLIM, "publish anomalies to topics.anomalies", F(stream.alerts)},
     {"stream.changelog", K_BOOL, "false", NOLIM, "publish profile snapshots to topics.changelog; a partition this store never saw is restored from the last one instead of replayed from the beginning", F(stream.changelog)},
     {"stream.changelog_interval", K_DURATION, "30s", 1000, 9.2e18, "how often the owned partitions' snapshots are published (also when partitions are revoked)", F(stream.changelog_interval_ms)},
