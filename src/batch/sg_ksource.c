@@ -141,33 +141,22 @@ static int cmp_id(const void *a, const void *b)
 
 static int load_partitions(struct ks *k, char *errbuf, size_t errlen)
 {
-    rd_kafka_topic_t *t = rd_kafka_topic_new(k->rk, k->topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(k->rk, 0, t, &md, TIMEOUT_MS);
-    rd_kafka_topic_destroy(t);
-    if (e) {
-        snprintf(errbuf, errlen, "kafka metadata for '%s': %s%s", k->topic, rd_kafka_err2str(e),
-                 sg_kafka_err(e) == SG_ERR_UNAVAILABLE ? " (broker unavailable)" : "");
-        return sg_kafka_err(e);
-    }
-    int rc = SG_OK;
-    if (md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
-        snprintf(errbuf, errlen, "kafka topic '%s' does not exist or has no partitions", k->topic);
-        rc = SG_ERR_NOTFOUND;
-    } else {
-        int all = md->topics[0].partition_cnt;
-        int32_t *ids = sg_xcalloc((size_t)all, sizeof *ids);
-        for (int i = 0; i < all; i++)
-            ids[i] = md->topics[0].partitions[i].id;
-        qsort(ids, (size_t)all, sizeof *ids, cmp_id);
-        k->parts = sg_xcalloc((size_t)all, sizeof *k->parts);
-        for (int i = 0; i < all; i++)
-            if (i % k->shares == k->share)
-                k->parts[k->nparts++].id = ids[i];
-        free(ids);
-    }
+    const struct rd_kafka_metadata *md;
+    int rc = sg_kafka_topic_metadata(k->rk, k->topic, TIMEOUT_MS, &md, errbuf, errlen);
+    if (rc != SG_OK)
+        return rc;
+    int all = md->topics[0].partition_cnt;
+    int32_t *ids = sg_xcalloc((size_t)all, sizeof *ids);
+    for (int i = 0; i < all; i++)
+        ids[i] = md->topics[0].partitions[i].id;
     rd_kafka_metadata_destroy(md);
-    return rc;
+    qsort(ids, (size_t)all, sizeof *ids, cmp_id);
+    k->parts = sg_xcalloc((size_t)all, sizeof *k->parts);
+    for (int i = 0; i < all; i++)
+        if (i % k->shares == k->share)
+            k->parts[k->nparts++].id = ids[i];
+    free(ids);
+    return SG_OK;
 }
 
 static int load_offsets(struct ks *k, char *errbuf, size_t errlen)
@@ -253,7 +242,15 @@ struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *
         return NULL;
     }
     rd_kafka_poll_set_consumer(k->rk);
-    if (load_partitions(k, errbuf, errlen) != SG_OK || load_offsets(k, errbuf, errlen) != SG_OK) {
+    int rc = load_partitions(k, errbuf, errlen);
+    if (rc == SG_OK)
+        rc = load_offsets(k, errbuf, errlen);
+    if (rc != SG_OK) {
+        /* the callers tell "unavailable" (exit 3) from other failures by this word */
+        if (rc == SG_ERR_UNAVAILABLE && !strstr(errbuf, "unavailable")) {
+            size_t l = strlen(errbuf);
+            snprintf(errbuf + l, errlen - l, " (broker unavailable)");
+        }
         ks_free(&k->base);
         return NULL;
     }

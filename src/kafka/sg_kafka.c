@@ -48,3 +48,35 @@ int sg_kafka_err(rd_kafka_resp_err_t err)
     default: return SG_ERR_KAFKA;
     }
 }
+
+int sg_kafka_topic_metadata(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                            const struct rd_kafka_metadata **md, char *errbuf, size_t errlen)
+{
+    *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
+    if (!t) {
+        snprintf(errbuf, errlen, "topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return SG_ERR_KAFKA;
+    }
+    const struct rd_kafka_metadata *m = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &m, timeout_ms);
+    rd_kafka_topic_destroy(t);
+    int rc = sg_kafka_err(e);
+    if (e) {
+        if (rc == SG_ERR_UNAVAILABLE)
+            snprintf(errbuf, errlen, "no Kafka broker reachable: %s", rd_kafka_err2str(e));
+        else
+            snprintf(errbuf, errlen, "metadata of topic %s: %s", topic, rd_kafka_err2str(e));
+        return rc;
+    }
+    rd_kafka_resp_err_t te =
+        m->topic_cnt == 1 ? m->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    if (te || m->topics[0].partition_cnt < 1) {
+        snprintf(errbuf, errlen, "topic %s: %s", topic,
+                 te ? rd_kafka_err2str(te) : "no partitions");
+        rd_kafka_metadata_destroy(m);
+        return te ? sg_kafka_err(te) : SG_ERR_NOTFOUND;
+    }
+    *md = m;
+    return SG_OK;
+}

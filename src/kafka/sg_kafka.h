@@ -24,4 +24,13 @@ int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
  * unknown topic/partition -> SG_ERR_NOTFOUND, everything else SG_ERR_KAFKA. */
 int sg_kafka_err(rd_kafka_resp_err_t err);
 
+/* Asks a broker for one topic's metadata (at most timeout_ms). SG_OK: *md holds it as
+ * (*md)->topics[0], with at least one partition; free it with rd_kafka_metadata_destroy.
+ * Otherwise *md is NULL and errbuf says why: SG_ERR_UNAVAILABLE ("no Kafka broker reachable:
+ * ..."), SG_ERR_NOTFOUND ("topic T: ..." - unknown, or without partitions), SG_ERR_KAFKA.
+ * The one metadata lookup of the producer's check, the stream's start, the changelog's and
+ * the batch layer's Kafka reader. */
+int sg_kafka_topic_metadata(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                            const struct rd_kafka_metadata **md, char *errbuf, size_t errlen);
+
 #endif

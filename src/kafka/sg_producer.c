@@ -100,24 +100,10 @@ struct sg_producer *sg_producer_new(const struct sg_config *cfg, const char *bro
 
 int sg_producer_check(struct sg_producer *p, int timeout_ms, char *errbuf, size_t errlen)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(p->rk, 0, p->rkt, &md, timeout_ms);
-    if (err) {
-        int rc = sg_kafka_err(err);
-        snprintf(errbuf, errlen, "%s: %s",
-                 rc == SG_ERR_UNAVAILABLE ? "no Kafka broker reachable" : "metadata request failed",
-                 rd_kafka_err2str(err));
-        return rc;
-    }
-    int rc = SG_OK;
-    if (md->topic_cnt < 1 || md->topics[0].err || md->topics[0].partition_cnt < 1) {
-        rd_kafka_resp_err_t terr =
-            md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-        rc = terr ? sg_kafka_err(terr) : SG_ERR_NOTFOUND;
-        snprintf(errbuf, errlen, "topic %s: %s", p->topic,
-                 terr ? rd_kafka_err2str(terr) : "no partitions");
-    }
-    rd_kafka_metadata_destroy(md);
+    const struct rd_kafka_metadata *md;
+    int rc = sg_kafka_topic_metadata(p->rk, p->topic, timeout_ms, &md, errbuf, errlen);
+    if (md)
+        rd_kafka_metadata_destroy(md);
     return rc;
 }
 

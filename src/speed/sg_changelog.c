@@ -390,26 +390,17 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
+/* A topic's partition count; a topic that is missing (or has none) is a configuration
+ * error here: exit 2 with the fix (see sg_changelog_new). */
 static int partition_count(rd_kafka_t *rk, const char *topic, int *n, char *err, size_t errlen)
 {
-    rd_kafka_topic_t *t = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, 5000);
-    rd_kafka_topic_destroy(t);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(err, errlen, "metadata of topic %s: %s", topic, rd_kafka_err2str(e));
-        return SG_ERR_UNAVAILABLE;
-    }
-    int rc = SG_OK;
-    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(err, errlen, "topic %s: %s", topic,
-                 md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "not found");
-        rc = SG_ERR_CONFIG;
-    } else {
-        *n = md->topics[0].partition_cnt;
-    }
+    const struct rd_kafka_metadata *md;
+    int rc = sg_kafka_topic_metadata(rk, topic, 5000, &md, err, errlen);
+    if (rc != SG_OK)
+        return rc == SG_ERR_NOTFOUND ? SG_ERR_CONFIG : rc;
+    *n = md->topics[0].partition_cnt;
     rd_kafka_metadata_destroy(md);
-    return rc;
+    return SG_OK;
 }
 
 int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **out, char *errbuf,
@@ -713,8 +704,7 @@ void sg_changelog_free(struct sg_changelog *cl)
 /* Reads partition `part` of `topic` from offset lo to hi (exclusive), calling fn for each
  * message. */
 static int read_partition(struct sg_changelog *cl, const char *topic, int32_t part, int64_t lo,
-                          int64_t hi, void (*fn)(void *ctx, const rd_kafka_message_t *m),
-                          void *ctx)
+                          int64_t hi, void (*fn)(void *ctx, const rd_kafka_message_t *m), void *ctx)
 {
     char err[512];
     rd_kafka_conf_t *conf = sg_kafka_conf_new(cl->o.cfg, cl->o.brokers, err, sizeof err);
@@ -751,8 +741,8 @@ static int read_partition(struct sg_changelog *cl, const char *topic, int32_t pa
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
             at = hi; /* compaction can leave the high watermark past the last message */
         } else if (m->err) {
-            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: reading %s[%d]: %s", topic,
-                               (int)part, rd_kafka_message_errstr(m));
+            sg_log_ratelimited(SG_LOG_WARN, 1, "changelog: reading %s[%d]: %s", topic, (int)part,
+                               rd_kafka_message_errstr(m));
         } else {
             if (m->offset < hi)
                 fn(ctx, m);
@@ -783,8 +773,7 @@ static void note_event_id(void *ctx, const rd_kafka_message_t *m)
 {
     struct restore_ctx *rc = ctx;
     struct sg_event ev;
-    if (m->payload &&
-        sg_event_decode(m->payload, m->len, &ev, &rc->arena, NULL) == SG_OK) {
+    if (m->payload && sg_event_decode(m->payload, m->len, &ev, &rc->arena, NULL) == SG_OK) {
         sg_store_batch_put_event_id(rc->b, ev.ts_ms, ev.event_id.p, ev.event_id.len);
         rc->ids++;
     } else {

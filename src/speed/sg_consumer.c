@@ -560,10 +560,9 @@ static int reachable(struct consumer *c)
  * alone meanwhile (seen as a 0.5 s gap with nothing to poll in the broker benchmark). */
 static void warm_up_leaders(struct consumer *c)
 {
-    rd_kafka_topic_t *t = rd_kafka_topic_new(c->rk, c->o->topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    if (t && rd_kafka_metadata(c->rk, 0, t, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        md->topic_cnt == 1) {
+    const struct rd_kafka_metadata *md;
+    char err[256]; /* best effort: a missing topic shows at the subscription */
+    if (sg_kafka_topic_metadata(c->rk, c->o->topic, 5000, &md, err, sizeof err) == SG_OK) {
         const struct rd_kafka_metadata_topic *mt = &md->topics[0];
         for (int i = 0; i < mt->partition_cnt; i++) {
             int first = 1; /* the first partition this leader leads */
@@ -574,11 +573,8 @@ static void warm_up_leaders(struct consumer *c)
                 rd_kafka_query_watermark_offsets(c->rk, c->o->topic, mt->partitions[i].id,
                                                  &lo, &hi, 2000);
         }
-    }
-    if (md)
         rd_kafka_metadata_destroy(md);
-    if (t)
-        rd_kafka_topic_destroy(t);
+    }
 }
 
 static int subscribe(struct consumer *c)
@@ -749,8 +745,13 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
                             "acknowledged then", n);
         }
         if (o->changelog_topic) {
-            struct sg_changelog_opts co = {o->cfg, o->brokers, o->changelog_topic, o->topic,
-                                           o->group, o->pipe.store, o->changelog_interval_ms,
+            struct sg_changelog_opts co = {o->cfg,
+                                           o->brokers,
+                                           o->changelog_topic,
+                                           o->topic,
+                                           o->group,
+                                           o->pipe.store,
+                                           o->changelog_interval_ms,
                                            o->pipe.metrics,
                                            o->cfg->stream.changelog_dedup_messages};
             rc = sg_changelog_new(&co, &c->cl, errbuf, errlen);
