@@ -399,9 +399,7 @@ static void put_corrupt_outbox_record(void)
  * with the batch that consumed their messages, and the next start sends them - the consumed
  * offsets are stored too, so the messages themselves are not read again, and the outbox is
  * the only way these dead letters can still arrive. After the deliveries the outbox is empty
- * (the gauge, and the store's dump has no outbox key). Runs before test_producer_stuck: the
- * mock checks a broker's own error stack before the cluster's, and the one that test leaves
- * (empty, but there) would hide fail_produce's errors. */
+ * (the gauge, and the store's dump has no outbox key). */
 #define LAG "streamguard_stream_consumer_lag_messages{partition=\""
 static void test_outbox_after_kill(void **state)
 {
@@ -452,7 +450,14 @@ int main(void)
         cmocka_unit_test(test_broker_lost_and_back),
         cmocka_unit_test(test_producer_failing),
         cmocka_unit_test(test_outbox_after_kill),
+    };
+    /* On a mock cluster of its own: the broker error stack its delay leaves behind (empty,
+     * but there, and librdkafka 2.0's mock has no call to remove it) would hide the cluster
+     * errors other tests push, which the mock checks only when a broker has no stack. */
+    const struct CMUnitTest stuck[] = {
         cmocka_unit_test(test_producer_stuck),
     };
-    return cmocka_run_group_tests(tests, health_setup, health_teardown);
+    int failed = cmocka_run_group_tests_name("stream_health", tests, health_setup, health_teardown);
+    return failed + cmocka_run_group_tests_name("stream_health_stuck", stuck, health_setup,
+                                                health_teardown);
 }
