@@ -3,8 +3,9 @@
 # (speed/sg_changelog.h). On the development broker (PARTS partitions), N pre-produced events
 # are consumed by process A with --changelog, which stops cleanly (its revoke publishes the
 # last snapshot). Then, alternating, a fresh store takes all partitions over (1) with
-# --changelog: it restores every partition - time from its first "restored" to its last
-# "assigned" log line, plus the profiles and event ids restored - (2) the same without the
+# --changelog: it restores every partition - time from the log line that starts the
+# assignment's restores to its last "assigned" line, plus the profiles and event ids
+# restored - (2) the same without the
 # event ids for de-duplication (stream.changelog_dedup_messages=0), and (3) without the
 # changelog: it replays the whole log - the stream's busy seconds (first message to last
 # batch stored). All report the wall time of the whole process (start to exit, incl. the
@@ -44,7 +45,7 @@ take_over() {
     "$BIN" stream -b "$B" -g g -d "$T/$name.db" "${S[@]}" --changelog "$@" > "$T/$name.json" 2> "$T/$name.err"
     R_WALL=$(( ($(date +%s%N) - t0) / 1000000 ))
     local first last
-    first=$(grep -m1 'restored security-events' "$T/$name.err" | ms_of)
+    first=$(grep -m1 'looking for their snapshots in the changelog' "$T/$name.err" | ms_of)
     last=$(grep 'assigned security-events' "$T/$name.err" | tail -1 | ms_of)
     R_MS=$((last - first))
     [ "$(field "$T/$name.json" events)" = 0 ] || echo "warning: $name consumed events after its restore"

@@ -354,6 +354,7 @@ struct sg_changelog {
     struct sg_rng rng;
     pthread_mutex_t pub_mu; /* one publication at a time (thread, revoke) */
     pthread_mutex_t own_mu; /* owned, republish */
+    pthread_mutex_t write_mu; /* restores write one at a time (the store's watermark) */
     unsigned char owned[MAX_PARTS];
     unsigned char republish[MAX_PARTS]; /* assigned since the last publication */
     unsigned char slot[MAX_PARTS]; /* the key slot of the last acknowledged snapshot */
@@ -436,6 +437,7 @@ int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **ou
     pthread_mutex_init(&cl->pub_mu, NULL);
     pthread_mutex_init(&cl->own_mu, NULL);
     pthread_mutex_init(&cl->mu, NULL);
+    pthread_mutex_init(&cl->write_mu, NULL);
     pthread_cond_init(&cl->cv, NULL);
     sg_buf_init(&cl->msg);
     sg_buf_init(&cl->key);
@@ -687,6 +689,7 @@ void sg_changelog_free(struct sg_changelog *cl)
     }
     pthread_cond_destroy(&cl->cv);
     pthread_mutex_destroy(&cl->mu);
+    pthread_mutex_destroy(&cl->write_mu);
     pthread_mutex_destroy(&cl->own_mu);
     pthread_mutex_destroy(&cl->pub_mu);
     sg_buf_release(&cl->msg);
@@ -851,8 +854,13 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
         sg_arena_release(&rx.arena);
         sg_changelog_pick_each(pick, put_profile, &rx);
         sg_store_batch_put_offset(rx.b, cl->source, partition, *next_offset);
-        if (rc == SG_OK)
+        if (rc == SG_OK) {
+            /* restores of several partitions run in parallel (sg_changelog_restore_many);
+             * concurrent writes could store the watermark out of order */
+            pthread_mutex_lock(&cl->write_mu);
             rc = sg_store_write(cl->o.store, rx.b, 1);
+            pthread_mutex_unlock(&cl->write_mu);
+        }
         sg_store_batch_free(rx.b);
         if (rc == SG_OK) {
             sg_counter_inc(cl->restores);
@@ -870,4 +878,36 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
         sg_counter_inc(cl->errors);
     sg_changelog_pick_free(pick);
     return rc;
+}
+
+struct restore_job {
+    struct sg_changelog *cl;
+    size_t n;
+    const int32_t *parts;
+    const int64_t *newer_than;
+    int64_t *next_offset;
+    int *rc;
+    atomic_size_t next; /* the next partition to take */
+};
+
+static void *restore_worker(void *arg)
+{
+    struct restore_job *j = arg;
+    for (size_t i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+        j->rc[i] = sg_changelog_restore(j->cl, j->parts[i], j->newer_than[i], &j->next_offset[i]);
+    return NULL;
+}
+
+void sg_changelog_restore_many(struct sg_changelog *cl, size_t n, const int32_t *partitions,
+                               const int64_t *newer_than, int64_t *next_offset, int *rc)
+{
+    struct restore_job j = {cl, n, partitions, newer_than, next_offset, rc, 0};
+    pthread_t th[SG_CHANGELOG_RESTORE_THREADS];
+    size_t started = 0;
+    for (; n > 1 && started < SG_CHANGELOG_RESTORE_THREADS - 1 && started < n - 1; started++)
+        if (pthread_create(&th[started], NULL, restore_worker, &j) != 0)
+            break; /* fewer helpers: this thread takes what they leave */
+    restore_worker(&j);
+    for (size_t t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
 }

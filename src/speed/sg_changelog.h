@@ -161,4 +161,14 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
 int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t newer_than,
                          int64_t *next_offset);
 
+/* Threads of sg_changelog_restore_many (the caller's included). */
+#define SG_CHANGELOG_RESTORE_THREADS 4
+
+/* sg_changelog_restore for n partitions at once: rc[i] and next_offset[i] as it returns them
+ * for partitions[i] and newer_than[i]. Most of a restore's time is reading Kafka (the
+ * snapshot, and the messages whose ids it notes), so a takeover of many partitions reads up
+ * to SG_CHANGELOG_RESTORE_THREADS of them in parallel. */
+void sg_changelog_restore_many(struct sg_changelog *cl, size_t n, const int32_t *partitions,
+                               const int64_t *newer_than, int64_t *next_offset, int *rc);
+
 #endif

@@ -307,25 +307,43 @@ static int flush(struct consumer *c, int force)
 static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts)
 {
     c->last_activity = sg_time_mono_ms();
-    for (int i = 0; i < parts->cnt; i++) {
+    size_t n = (size_t)parts->cnt;
+    int32_t *ids = sg_xcalloc(n + 1, sizeof *ids);
+    int64_t *stored = sg_xcalloc(n + 1, sizeof *stored),
+            *restored = sg_xcalloc(n + 1, sizeof *restored);
+    int *rc = sg_xcalloc(n + 1, sizeof *rc);
+    for (size_t i = 0; i < n; i++) {
+        ids[i] = parts->elems[i].partition;
+        int64_t off;
+        rc[i] = SG_ERR_NOTFOUND;
+        stored[i] =
+            sg_store_offset_get(c->o->pipe.store, parts->elems[i].topic, ids[i], &off) == SG_OK
+                ? off
+                : -1;
+    }
+    /* with a changelog: a partition's last snapshot when this store never saw it, or saw it
+     * less far than the snapshot (another process owned it meanwhile). The batch in flight
+     * is stored first; no open batch holds the partitions' users (a revoke writes them), and
+     * those cached from an earlier ownership are dropped. */
+    if (c->cl && !c->failed && n) {
+        if (sg_pipeline_sync(c->p) != SG_OK) {
+            c->failed = 1;
+            c->fatal_rc = SG_ERR_STORE;
+        } else {
+            sg_log_info("assignment of %zu partition(s): looking for their snapshots in the "
+                        "changelog",
+                        n);
+            sg_changelog_restore_many(c->cl, n, ids, stored, restored, rc);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        int64_t next = -1, restored;
-        const char *from = "beginning"; /* rebuild state from the whole log */
-        if (sg_store_offset_get(c->o->pipe.store, tp->topic, tp->partition, &next) == SG_OK)
-            from = "store";
-        /* with a changelog: its last snapshot when this store never saw the partition, or
-         * saw it less far than the snapshot (another process owned it meanwhile). The
-         * batch in flight is stored first; no open batch holds the partition's users (a
-         * revoke writes them), and those cached from an earlier ownership are dropped. */
-        if (c->cl && !c->failed) {
-            if (sg_pipeline_sync(c->p) != SG_OK) {
-                c->failed = 1;
-                c->fatal_rc = SG_ERR_STORE;
-            } else if (sg_changelog_restore(c->cl, tp->partition, next, &restored) == SG_OK) {
-                next = restored;
-                from = "changelog";
-                sg_pipeline_forget_partition(c->p, tp->partition);
-            }
+        int64_t next = stored[i];
+        const char *from = next >= 0 ? "store" : "beginning"; /* beginning: the whole log */
+        if (rc[i] == SG_OK) {
+            next = restored[i];
+            from = "changelog";
+            sg_pipeline_forget_partition(c->p, tp->partition);
         }
         tp->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
         if (tp->partition >= 0 && tp->partition < MAX_PARTITIONS) {
@@ -337,6 +355,10 @@ static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts
         sg_log_info("assigned %s[%d] from offset %lld (%s)", tp->topic, (int)tp->partition,
                     (long long)tp->offset, from);
     }
+    free(ids);
+    free(stored);
+    free(restored);
+    free(rc);
 }
 
 /* Publishes a snapshot of the partitions being revoked, so that their next owner restores
