@@ -30,11 +30,11 @@
  *
  * Restore: the changelog partition is read to its end, chunks of other input topics or other
  * consumer groups (whose stores hold other histories) are ignored, the rest grouped by
- * snapshot id, and
- * the complete snapshot (chunks 0..last all present, every profile decodes and names this
- * partition) with the highest offset wins. Its profiles and the offset go into the store in
- * one atomic write; the consumer then seeks the partition there. No usable snapshot: the
- * partition is replayed from the beginning, as without a changelog.
+ * snapshot id, and the complete snapshot (chunks 0..last all present, every profile decodes
+ * and names this partition) with the highest offset wins. Its profiles and the offset go into
+ * the store in one atomic write; the consumer then seeks the partition there. No usable
+ * snapshot: the partition is replayed from the beginning, as without a changelog. The
+ * partitions of one assignment are restored in parallel (sg_changelog_restore_many).
  *
  * De-duplication across the handover: the old owner's store knew the ids of the events it
  * stored, the new one does not. So after choosing a snapshot the restore also reads the
