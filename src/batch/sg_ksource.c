@@ -201,18 +201,11 @@ static int load_offsets(struct ks *k, char *errbuf, size_t errlen)
     return SG_OK;
 }
 
-struct sg_source *sg_ksource_new(const struct sg_config *cfg, const char *brokers,
-                                 const char *topic, const char *group, uint64_t max_events,
-                                 char *errbuf, size_t errlen)
+int sg_ksource_open(const struct sg_config *cfg, const char *brokers, const char *topic,
+                    const char *group, int share, int shares, struct sg_source **out, char *errbuf,
+                    size_t errlen)
 {
-    (void)max_events; /* the cap is applied by the ingest loop across partitions */
-    return sg_ksource_new_share(cfg, brokers, topic, group, 0, 1, errbuf, errlen);
-}
-
-struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *brokers,
-                                       const char *topic, const char *group, int share,
-                                       int shares, char *errbuf, size_t errlen)
-{
+    *out = NULL;
     struct ks *k = sg_xcalloc(1, sizeof *k);
     k->share = share;
     k->shares = shares > 0 ? shares : 1;
@@ -231,7 +224,7 @@ struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *
         if (conf)
             rd_kafka_conf_destroy(conf);
         ks_free(&k->base);
-        return NULL;
+        return SG_ERR_CONFIG;
     }
     char e[512];
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
@@ -239,22 +232,18 @@ struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *
         rd_kafka_conf_destroy(conf);
         snprintf(errbuf, errlen, "kafka: %s", e);
         ks_free(&k->base);
-        return NULL;
+        return SG_ERR_CONFIG;
     }
     rd_kafka_poll_set_consumer(k->rk);
     int rc = load_partitions(k, errbuf, errlen);
     if (rc == SG_OK)
         rc = load_offsets(k, errbuf, errlen);
     if (rc != SG_OK) {
-        /* the callers tell "unavailable" (exit 3) from other failures by this word */
-        if (rc == SG_ERR_UNAVAILABLE && !strstr(errbuf, "unavailable")) {
-            size_t l = strlen(errbuf);
-            snprintf(errbuf + l, errlen - l, " (broker unavailable)");
-        }
         ks_free(&k->base);
-        return NULL;
+        return rc;
     }
-    return &k->base;
+    *out = &k->base;
+    return SG_OK;
 }
 
 int sg_ksource_commit(struct sg_source *s, char *errbuf, size_t errlen)

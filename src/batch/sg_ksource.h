@@ -11,18 +11,14 @@
 #include "core/sg_config.h"
 
 /* Connects (librdkafka configuration from sg_kafka_conf_new: kafka.* keys + brokers), reads
- * the topic's partitions and watermarks. `group` may be "" or NULL (earliest offsets).
- * `max_events` > 0 caps the total. Returns NULL with errbuf; errbuf contains "unavailable"
- * when the cluster could not be reached. */
-struct sg_source *sg_ksource_new(const struct sg_config *cfg, const char *brokers,
-                                 const char *topic, const char *group, uint64_t max_events,
-                                 char *errbuf, size_t errlen);
-
-/* The same over a share of the partitions (for MPI ranks): partition i, counted in id order,
- * is read by share i % shares (0 <= share < shares); a share may hold none. */
-struct sg_source *sg_ksource_new_share(const struct sg_config *cfg, const char *brokers,
-                                       const char *topic, const char *group, int share,
-                                       int shares, char *errbuf, size_t errlen);
+ * the topic's partitions and watermarks, and sets *out. `group` may be "" or NULL (earliest
+ * offsets). The source reads a share of the partitions (for MPI ranks): partition i, counted
+ * in id order, is read by share i % shares (0 <= share < shares; a share may hold none); a
+ * single reader passes 0 and 1. Returns SG_OK, or an error with errbuf and *out NULL:
+ * SG_ERR_UNAVAILABLE when the cluster could not be reached (the callers' exit code 3). */
+int sg_ksource_open(const struct sg_config *cfg, const char *brokers, const char *topic,
+                    const char *group, int share, int shares, struct sg_source **out, char *errbuf,
+                    size_t errlen);
 
 /* Commits the offsets consumed so far for the group (no-op without a group, or for a source
  * that is not a Kafka source). Returns SG_OK or an error with errbuf. */

@@ -184,14 +184,17 @@ static int run(const struct sg_batch_opts *o, struct sg_config *cfg)
     p.config_json = cj.data;
     p.input_desc = desc.data;
     char err[512] = "";
-    struct sg_source *src =
-        o->brokers ? sg_ksource_new(cfg, o->brokers, cfg->topics.events, cfg->batch.group,
-                                    p.max_events, err, sizeof err)
-                   : sg_source_ndjson_new(o->inputs, (size_t)o->ninputs, err, sizeof err);
+    struct sg_source *src = NULL;
+    int orc = SG_OK;
+    if (o->brokers) /* the ingest loop applies p.max_events across the partitions */
+        orc = sg_ksource_open(cfg, o->brokers, cfg->topics.events, cfg->batch.group, 0, 1, &src,
+                              err, sizeof err);
+    else
+        src = sg_source_ndjson_new(o->inputs, (size_t)o->ninputs, err, sizeof err);
     struct sg_users *users = NULL;
     if (!src) {
         fprintf(stderr, "streamguard batch: %s\n", err);
-        code = o->brokers && strstr(err, "unavailable") ? EXIT_UNAVAIL : EXIT_RUNTIME;
+        code = orc == SG_ERR_UNAVAILABLE ? EXIT_UNAVAIL : EXIT_RUNTIME;
         goto out;
     }
     users = sg_users_new(p.threads * 4); /* finer than threads: dynamic balance */

@@ -175,15 +175,18 @@ static size_t chunk_bytes(const struct sg_batch_opts *o)
     return (o->chunk_kb ? (size_t)o->chunk_kb : 8192) << 10;
 }
 
-/* Opens this rank's input: file pieces, or its share of the Kafka partitions. */
-static struct sg_mpi_shuffle *open_input(struct run *r, char *err, size_t errlen)
+/* Opens this rank's input: file pieces, or its share of the Kafka partitions. Returns NULL
+ * with err on failure; *unavail is set when the broker could not be reached. */
+static struct sg_mpi_shuffle *open_input(struct run *r, int *unavail, char *err, size_t errlen)
 {
+    *unavail = 0;
     if (!r->o->brokers)
         return sg_mpi_shuffle_new(r->c, r->o->inputs, (size_t)r->o->ninputs, chunk_bytes(r->o),
                                   r->p.max_events, err, errlen);
-    struct sg_source *src =
-        sg_ksource_new_share(r->cfg, r->o->brokers, r->cfg->topics.events, r->cfg->batch.group,
-                             r->c->rank, r->c->size, err, errlen);
+    struct sg_source *src = NULL;
+    int rc = sg_ksource_open(r->cfg, r->o->brokers, r->cfg->topics.events, r->cfg->batch.group,
+                             r->c->rank, r->c->size, &src, err, errlen);
+    *unavail = rc == SG_ERR_UNAVAILABLE;
     return src ? sg_mpi_shuffle_new_kafka(r->c, src, 8192, r->p.max_events) : NULL;
 }
 
@@ -192,8 +195,9 @@ static struct sg_users *ingest(struct run *r, int *code)
 {
     char err[512] = "";
     double t0 = now_s();
-    r->sh = open_input(r, err, sizeof err);
-    int bad = r->sh == NULL ? (strstr(err, "unavailable") ? 2 : 1) : 0;
+    int unavail;
+    r->sh = open_input(r, &unavail, err, sizeof err);
+    int bad = r->sh == NULL ? (unavail ? 2 : 1) : 0;
     SG_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, r->c->comm));
     if (bad) {
         if (g_rank == 0 || r->sh == NULL)

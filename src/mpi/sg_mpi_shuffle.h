@@ -33,7 +33,7 @@ struct sg_mpi_shuffle *sg_mpi_shuffle_new(const struct sg_mpi *c, const char *co
                                           size_t n, size_t chunk, uint64_t max_events, char *errbuf,
                                           size_t errlen);
 /* Kafka input: `src` (owned) reads this rank's share of the topic's partitions
- * (sg_ksource_new_share); each round every rank reads up to `per_round` messages, until every
+ * (sg_ksource_open); each round every rank reads up to `per_round` messages, until every
  * share is at its end. Each user's events come from one partition (the producer keys by user),
  * so their order is the partition's, as in a single process. */
 struct sg_mpi_shuffle *sg_mpi_shuffle_new_kafka(const struct sg_mpi *c, struct sg_source *src,

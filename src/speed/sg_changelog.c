@@ -373,6 +373,7 @@ struct sg_changelog {
     pthread_cond_t cv;
     int stop;
     struct sg_counter *published_total, *errors, *restored_users, *restores, *restored_ids;
+    struct sg_counter *undecodable_inputs;
     struct sg_counter *ignored[2]; /* chunks a restore read and did not use (see below) */
 };
 
@@ -460,6 +461,11 @@ int sg_changelog_new(const struct sg_changelog_opts *o, struct sg_changelog **ou
     cl->restored_ids = sg_metrics_counter(
         o->metrics, "streamguard_stream_changelog_restored_event_ids_total",
         "event ids read from the input messages before restored snapshots, for de-duplication",
+        none);
+    cl->undecodable_inputs = sg_metrics_counter(
+        o->metrics, "streamguard_stream_changelog_undecodable_inputs_total",
+        "input messages before restored snapshots that do not decode: no event id to note (the "
+        "process that consumed them dead-lettered them)",
         none);
     static const char *const why[2] = {"foreign", "unusable"};
     for (int i = 0; i < 2; i++)
@@ -852,9 +858,9 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
         if (cl->o.dedup_messages > 0)
             rc = note_event_ids(cl, partition, from, *next_offset, &rx);
         sg_arena_release(&rx.arena);
-        sg_changelog_pick_each(pick, put_profile, &rx);
-        sg_store_batch_put_offset(rx.b, cl->source, partition, *next_offset);
         if (rc == SG_OK) {
+            sg_changelog_pick_each(pick, put_profile, &rx);
+            sg_store_batch_put_offset(rx.b, cl->source, partition, *next_offset);
             /* restores of several partitions run in parallel (sg_changelog_restore_many);
              * concurrent writes could store the watermark out of order */
             pthread_mutex_lock(&cl->write_mu);
@@ -866,6 +872,7 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
             sg_counter_inc(cl->restores);
             sg_counter_add(cl->restored_users, rx.n);
             sg_counter_add(cl->restored_ids, rx.ids);
+            sg_counter_add(cl->undecodable_inputs, rx.undecodable);
             sg_log_info("restored %s[%d] from changelog %s: %zu profiles, next offset %lld%s, "
                         "the event ids of %zu messages before it (%zu undecodable) for "
                         "de-duplication (%zu chunks read, %lld ms)",

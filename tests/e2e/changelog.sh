@@ -46,6 +46,11 @@ echo "killed A after it stored ~$a_events events"
 wait "$GEN_PID" || fail "generate failed"
 "$BIN" generate -n $N2 -u $USERS -s 23 -d 1 --start 2026-11-04T00:00:00Z --id-salt wave2 -q \
     -b "$BOOT" || fail "generate (wave 2)"
+# a message that does not decode in each partition: B dead-letters it; C's restore, reading
+# the input before the snapshots for event ids, skips and counts it
+for p in 0 1 2 3; do
+    printf 'garbage\tnot an event\n' | kcat -P -b "$BOOT" -t security-events -p $p -K '\t'
+done
 # duplicates (a producer's retry, say) of the first DUPS messages of each partition, all of
 # them consumed by A before its snapshots: the new owner learns their ids from the messages
 # before the snapshot (stream.changelog_dedup_messages) and must not count them again
@@ -103,6 +108,8 @@ sleep 3.5
 # every message before the snapshots (the whole topic: fewer than stream.changelog_dedup_messages)
 [ "$(metric "$PORT_C" streamguard_stream_changelog_restored_event_ids_total)" -eq \
     $((N + N2 + 4 * DUPS)) ] || fail "C's restored event ids metric"
+[ "$(metric "$PORT_C" streamguard_stream_changelog_undecodable_inputs_total)" -eq 4 ] ||
+    fail "C's undecodable inputs metric"
 kill -TERM "$PID_C"
 wait "$PID_C" || fail "C did not stop cleanly"
 jget "$T/C.out" "j['events']" | grep -qx 0 || fail "C consumed events after a clean handover"

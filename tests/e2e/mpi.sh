@@ -136,6 +136,14 @@ timeout 120 mpirun --oversubscribe --allow-run-as-root -np 2 "$MPI_BIN" batch -q
 set -e
 [ "$rc" -ne 0 ] && grep -q "no valid events" "$tmp/kg2.err" # nothing new after the commit
 kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; broker_pid=
+echo "== Kafka unreachable: exit 3 (a singleton, no mpirun)"
+set +e
+timeout 60 "$MPI_BIN" batch -q --brokers "$boot" -o "$tmp/kx" "${COMMON[@]}" 2>"$tmp/kx.err"
+rc=$?
+set -e
+[ "$rc" -eq 3 ] || { echo "unreachable broker: exit $rc, want 3"; cat "$tmp/kx.err"; exit 1; }
+grep -q "no Kafka broker reachable" "$tmp/kx.err"
+[ ! -e "$tmp/kx" ]
 
 echo "== a rank that dies or fails: non-zero exit, previous output intact, no temp dir"
 cp -a "$tmp/np4" "$tmp/prev"
