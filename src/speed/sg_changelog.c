@@ -106,9 +106,27 @@ void sg_changelog_chunk_each(const struct sg_changelog_chunk *c,
 
 /* ---- choosing a snapshot -------------------------------------------------------------------- */
 
+void sg_changelog_put_key(struct sg_buf *b, const char *group, const char *source, int32_t part,
+                          int slot, uint32_t index)
+{
+    sg_buf_printf(b, "%s/%s/p%d/s%d/c%u", group, source, (int)part, slot, index);
+}
+
+int sg_changelog_key_slot(const void *key, size_t len)
+{
+    const char *k = key;
+    size_t i = len; /* k[i..len) are the chunk number's digits */
+    while (i > 0 && k[i - 1] >= '0' && k[i - 1] <= '9')
+        i--;
+    if (i == len || i < 5 || memcmp(k + i - 5, "/s", 2) != 0 || memcmp(k + i - 2, "/c", 2) != 0)
+        return -1;
+    return k[i - 3] == '0' || k[i - 3] == '1' ? k[i - 3] - '0' : -1;
+}
+
 struct kept {
     unsigned char *data; /* a copy of the message value */
     size_t len;
+    int slot;                    /* from the message key, -1 if none */
     struct sg_changelog_chunk c; /* points into data */
     size_t order;                /* position in the log */
 };
@@ -123,6 +141,7 @@ struct sg_changelog_pick {
     size_t refused, unusable, dropped;
     const struct kept **chosen; /* the chosen snapshot's chunks by index */
     size_t nchosen;
+    int chosen_slot;
 };
 
 struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *group,
@@ -133,6 +152,7 @@ struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *
     p->group = sg_xstrdup(group);
     p->partition = partition;
     p->max_bytes = SG_CHANGELOG_PICK_MAX_BYTES;
+    p->chosen_slot = -1;
     return p;
 }
 
@@ -194,7 +214,8 @@ void sg_changelog_pick_free(struct sg_changelog_pick *p)
     free(p);
 }
 
-int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *value, size_t len)
+int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *key, size_t keylen,
+                          const void *value, size_t len)
 {
     struct sg_changelog_chunk c;
     if (sg_changelog_chunk_decode(value, len, &c) != SG_OK || c.partition != p->partition ||
@@ -208,6 +229,7 @@ int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *value, size_t
     k->data = sg_xmalloc(len ? len : 1);
     memcpy(k->data, value, len);
     k->len = len;
+    k->slot = key ? sg_changelog_key_slot(key, keylen) : -1;
     sg_changelog_chunk_decode(k->data, len, &k->c); /* re-point into the copy */
     k->order = p->seq++;
     p->n++;
@@ -305,17 +327,24 @@ int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, si
         }
         lo = hi;
     }
+    p->chosen_slot = -1;
     if (!found) {
         p->nchosen = 0;
         return SG_ERR_NOTFOUND;
     }
     usable(p, best_lo, best_hi); /* refills p->chosen */
+    p->chosen_slot = p->chosen[p->nchosen - 1]->slot;
     size_t n = 0;
     for (size_t i = 0; i < p->nchosen; i++)
         n += (size_t)p->chosen[i]->c.count;
     *next_offset = best_next;
     *profiles = n;
     return SG_OK;
+}
+
+int sg_changelog_pick_slot(const struct sg_changelog_pick *p)
+{
+    return p->chosen_slot;
 }
 
 void sg_changelog_pick_each(const struct sg_changelog_pick *p,
@@ -357,7 +386,9 @@ struct sg_changelog {
     pthread_mutex_t write_mu; /* restores write one at a time (the store's watermark) */
     unsigned char owned[MAX_PARTS];
     unsigned char republish[MAX_PARTS]; /* assigned since the last publication */
-    unsigned char slot[MAX_PARTS]; /* the key slot of the last acknowledged snapshot */
+    /* the key slot of the last complete snapshot: ours once acknowledged, or the one a
+     * restore found (atomic: restores run on their own threads) */
+    atomic_uchar slot[MAX_PARTS];
     /* the next offset of each partition's last acknowledged snapshot (-1 none): a partition
      * that consumed nothing since is not published again */
     int64_t published[MAX_PARTS];
@@ -516,7 +547,7 @@ static int produce_chunk(struct sg_changelog *cl, uint64_t id, int32_t part, int
                             pp->count);
     sg_buf_append(&cl->msg, pp->buf.data, pp->buf.len);
     sg_buf_reset(&cl->key);
-    sg_buf_printf(&cl->key, "p%d/s%d/c%u", (int)part, (int)pp->slot, pp->index);
+    sg_changelog_put_key(&cl->key, cl->group, cl->source, part, pp->slot, pp->index);
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
             cl->prod, RD_KAFKA_V_TOPIC(cl->topic), RD_KAFKA_V_PARTITION(part),
@@ -585,10 +616,9 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
         sg_buf_reset(&pp->buf);
         /* into the slot that does not hold the last acknowledged snapshot; cl->slot moves
          * here only once this one is acknowledged, so a failed round is overwritten by the
-         * next one, never the good snapshot. (A restarted process starts at slot 1, not
-         * knowing which one its predecessor used: at worst a crash in its first round leaves
-         * a compacted topic without a complete snapshot, and the next owner replays.) */
-        pp->slot = cl->slot[part] ^ 1;
+         * next one, never the good snapshot. The restore on assignment set cl->slot from
+         * the changelog, so this holds for the first round after a restart or a takeover. */
+        pp->slot = (unsigned char)(atomic_load(&cl->slot[part]) ^ 1);
         active++;
     }
     atomic_store(&cl->failed, 0);
@@ -615,7 +645,7 @@ int sg_changelog_publish(struct sg_changelog *cl, const int32_t *parts, size_t n
                 continue;
             if (rc == SG_OK) {
                 cl->published[parts[i]] = cl->pp[parts[i]].next;
-                cl->slot[parts[i]] = cl->pp[parts[i]].slot;
+                atomic_store(&cl->slot[parts[i]], cl->pp[parts[i]].slot);
             }
             cl->pp[parts[i]].sent = 0;
         }
@@ -767,7 +797,7 @@ static int read_partition(struct sg_changelog *cl, const char *topic, int32_t pa
 
 static void add_chunk(void *ctx, const rd_kafka_message_t *m)
 {
-    sg_changelog_pick_add(ctx, m->payload, m->len);
+    sg_changelog_pick_add(ctx, m->key, m->key_len, m->payload, m->len);
 }
 
 struct restore_ctx {
@@ -838,6 +868,10 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
     size_t profiles = 0, chunks, refused, unusable;
     if (rc == SG_OK)
         rc = sg_changelog_pick_best(pick, next_offset, &profiles);
+    /* our next snapshot goes into the other slot than the last complete one, whoever wrote
+     * it, restored or not: a crash while writing it then leaves that one whole */
+    if (rc == SG_OK && sg_changelog_pick_slot(pick) >= 0)
+        atomic_store(&cl->slot[partition], (unsigned char)sg_changelog_pick_slot(pick));
     if (rc == SG_OK && *next_offset <= newer_than)
         rc = SG_ERR_NOTFOUND; /* the store is as far as the snapshot or further */
     sg_changelog_pick_stats(pick, &chunks, &refused, &unusable);

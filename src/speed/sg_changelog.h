@@ -18,9 +18,14 @@
  * partition number of the changelog topic, which must have as many partitions as the input
  * topic and should be compacted (cleanup.policy=compact).
  *
- * Message key "p<partition>/s<slot>/c<chunk>": successive snapshots of a partition alternate
- * between slots 0 and 1, so on a compacted topic a snapshot being written never overwrites
- * the chunks of the last complete one.
+ * Message key "<group>/<input topic>/p<partition>/s<slot>/c<chunk>" (sg_changelog_put_key):
+ * successive snapshots of a partition alternate between slots 0 and 1, so on a compacted topic
+ * a snapshot being written never overwrites the chunks of the last complete one. A process
+ * learns the slot of the last complete snapshot from the restore on assignment (whoever wrote
+ * it) and writes into the other one. The group and the input topic are in the key so that
+ * groups or input topics sharing one changelog topic do not overwrite each other's chunks when
+ * it is compacted. (Before 2026-11-26 the key was "p<partition>/s<slot>/c<chunk>"; chunks
+ * under those keys still restore, and stay in a compacted topic as one stale snapshot.)
  *
  * Message value (varints, sg_varint):
  *   "SGCL" | format version (1) | snapshot id (random u64) | source topic len | source topic |
@@ -92,6 +97,14 @@ void sg_changelog_chunk_each(const struct sg_changelog_chunk *c,
                                         size_t bl),
                              void *ctx);
 
+/* Appends the message key of chunk `index` of a snapshot of `source`'s partition `part` in
+ * `slot` by `group` (the format above). */
+void sg_changelog_put_key(struct sg_buf *b, const char *group, const char *source, int32_t part,
+                          int slot, uint32_t index);
+/* The slot (0 or 1) a message key names: one that ends in "/s<0|1>/c<digits>" (both key
+ * formats above), else -1. */
+int sg_changelog_key_slot(const void *key, size_t len);
+
 /* ---- choosing a snapshot (pure) ------------------------------------------------------------ */
 
 struct sg_changelog_pick;
@@ -107,12 +120,17 @@ struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *
 void sg_changelog_pick_free(struct sg_changelog_pick *p);
 /* Changes the bound of SG_CHANGELOG_PICK_MAX_BYTES (tests). */
 void sg_changelog_pick_set_max_bytes(struct sg_changelog_pick *p, size_t max_bytes);
-/* Adds a message value (copied). SG_OK, or SG_ERR_FORMAT for a value that is not a chunk of
- * this source, group and partition (ignored, counted in sg_changelog_pick_stats). */
-int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *value, size_t len);
+/* Adds a message (the value is copied; the key, which may be NULL, only gives the slot).
+ * SG_OK, or SG_ERR_FORMAT for a value that is not a chunk of this source, group and partition
+ * (ignored, counted in sg_changelog_pick_stats). */
+int sg_changelog_pick_add(struct sg_changelog_pick *p, const void *key, size_t keylen,
+                          const void *value, size_t len);
 /* Chooses the best usable snapshot: SG_OK with its next input offset and profile count, or
  * SG_ERR_NOTFOUND. */
 int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, size_t *profiles);
+/* The key slot of the snapshot sg_changelog_pick_best chose (that of its last chunk), or -1
+ * when it chose none or the key did not name a slot. */
+int sg_changelog_pick_slot(const struct sg_changelog_pick *p);
 /* Calls fn for every profile of the chosen snapshot. */
 void sg_changelog_pick_each(const struct sg_changelog_pick *p,
                             void (*fn)(void *ctx, const char *user, size_t ul, const void *blob,

@@ -11,7 +11,9 @@
 # left to consume, with the same profiles; idle, it publishes each partition once. A's old
 # store, rejoining, is behind the changelog: it restores too, instead of catching up. In a
 # second group, X hands a share to Y, gets it back when Y leaves (restoring Y's snapshots and
-# dropping the profiles it had cached), and ends with a single process's profiles. A reference run in another group, without the
+# dropping the profiles it had cached), and ends with a single process's profiles. Chunk keys
+# name the group and topic, and successive snapshots alternate key slots across processes.
+# A reference run in another group, without the
 # changelog, shows that the snapshots of one group are not restored by another; a changelog
 # topic with another partition count than the input's is refused at start (exit 2).
 set -euo pipefail
@@ -126,6 +128,19 @@ jget "$T/A2.out" "j['events']" | grep -qx 0 || fail "A's old store consumed even
 "$BIN" stream --dump-store --db "$T/a.db" >"$T/a2.dump"
 same_state "$T/ref.dump" "$T/a2.dump" "A's old store"
 echo "A's old store restored every profile and offset, consumed nothing"
+# every chunk key names its group, input topic, partition, slot and chunk; and each process
+# wrote its first snapshot into the other slot than the one it restored from (C after B's
+# last, A's old store after C's), whatever slot it used before: per partition, the last
+# three snapshots of g1 alternate
+CL=streamguard-profiles-changelog
+kcat -C -b "$BOOT" -t $CL -o beginning -e -q -f '%k\n' >"$T/keys"
+grep -qvE '^(g1|g2)/security-events/p[0-3]/s[01]/c[0-9]+$' "$T/keys" &&
+    fail "changelog keys not in the group/topic/partition/slot/chunk form: $(grep -vE '^g' "$T/keys" | head -3)"
+for p in 0 1 2 3; do
+    slots=$(grep -E "^g1/security-events/p$p/s[01]/c0$" "$T/keys" | tail -3 | sed 's/.*s\(.\)\/c0$/\1/' | tr -d '\n')
+    [ "$slots" = 010 ] || [ "$slots" = 101 ] ||
+        fail "partition $p: the last three snapshots of g1 used slots $slots (want alternating)"
+done
 
 echo "== group g2: X alone, Y joins and takes a share, Y leaves, X gets it back"
 # X caches the profiles of Y's share before Y takes it; when the share comes back, X's store

@@ -3,7 +3,8 @@
  * truncated or corrupted chunk - so arbitrary bytes must decode or be refused without
  * crashing or reading past them. A decoded chunk must re-encode to a chunk that decodes to
  * the same fields and pairs, and the picker, fed the chunk (twice: a re-sent copy), must
- * choose or refuse it without touching memory it does not own. */
+ * choose or refuse it without touching memory it does not own. The same bytes as a message
+ * key give slot 0, 1 or -1. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,9 @@ static char *cstr(const char *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct sg_changelog_chunk c, d;
+    int slot = sg_changelog_key_slot(data, size); /* any bytes as a message key */
+    if (slot < -1 || slot > 1)
+        abort();
     if (sg_changelog_chunk_decode(data, size, &c) != SG_OK)
         return 0;
     struct pairs p = {.n = 0};
@@ -69,8 +73,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         sg_buf_release(&b);
         struct sg_changelog_pick *pk = sg_changelog_pick_new(src, grp, c.partition);
-        if (sg_changelog_pick_add(pk, data, size) != SG_OK ||
-            sg_changelog_pick_add(pk, data, size) != SG_OK)
+        if (sg_changelog_pick_add(pk, data, size, data, size) != SG_OK ||
+            sg_changelog_pick_add(pk, NULL, 0, data, size) != SG_OK)
             abort(); /* its own source, group and partition */
         int64_t next;
         size_t n = 0, seen = 0;

@@ -3,7 +3,9 @@
  * highest offset and skips incomplete ones (a missing middle chunk, no chunk marked last),
  * snapshots whose profiles do not decode or name another partition, and chunks of another
  * input topic, consumer group or partition; a re-sent chunk counts once; between two
- * complete snapshots at the same offset the later in the log wins. */
+ * complete snapshots at the same offset the later in the log wins. Message keys name the
+ * group, input topic, partition, slot and chunk, and the picker reports the slot of the
+ * snapshot it chose. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -53,7 +55,7 @@ static void chunk(struct sg_buf *out, uint64_t id, const char *src, const char *
 
 static void add(struct sg_changelog_pick *pk, const struct sg_buf *b, int want)
 {
-    assert_int_equal(sg_changelog_pick_add(pk, b->data, b->len), want);
+    assert_int_equal(sg_changelog_pick_add(pk, NULL, 0, b->data, b->len), want);
 }
 
 struct seen {
@@ -105,6 +107,56 @@ static void test_chunk_round_trip(void **state)
     sg_buf_release(&b);
 }
 
+static void test_keys_and_slot(void **state)
+{
+    (void)state;
+    struct sg_buf k, b;
+    sg_buf_init(&k);
+    sg_buf_init(&b);
+    sg_changelog_put_key(&k, GRP, SRC, 3, 1, 12);
+    assert_string_equal(k.data, GRP "/" SRC "/p3/s1/c12");
+    assert_int_equal(sg_changelog_key_slot(k.data, k.len), 1);
+    assert_int_equal(sg_changelog_key_slot("p0/s0/c0", 8), 0); /* the older format */
+    assert_int_equal(sg_changelog_key_slot("a/b/p0/s1/c7", 12), 1);
+    static const char *const bad[] = {"",       "c0",        "s0/c0",    "/s0/c", "/s2/c0",
+                                      "/s0/d0", "p0/s0/c0x", "x/s00/c1", "/s0c1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(sg_changelog_key_slot(bad[i], strlen(bad[i])), -1);
+    /* the picker reports the chosen snapshot's slot: the complete one at offset 200 in slot
+     * 0, not the incomplete newer one in slot 1 being written over it */
+    struct sg_changelog_pick *pk = sg_changelog_pick_new(SRC, GRP, 3);
+    assert_int_equal(sg_changelog_pick_slot(pk), -1);
+    chunk(&b, 1, SRC, GRP, 3, 100, 0, 1, 0, 2, 3, 1);
+    sg_buf_reset(&k);
+    sg_changelog_put_key(&k, GRP, SRC, 3, 1, 0);
+    assert_int_equal(sg_changelog_pick_add(pk, k.data, k.len, b.data, b.len), SG_OK);
+    chunk(&b, 2, SRC, GRP, 3, 200, 0, 1, 0, 2, 3, 2);
+    sg_buf_reset(&k);
+    sg_changelog_put_key(&k, GRP, SRC, 3, 0, 0);
+    assert_int_equal(sg_changelog_pick_add(pk, k.data, k.len, b.data, b.len), SG_OK);
+    chunk(&b, 3, SRC, GRP, 3, 300, 0, 0, 0, 2, 3, 3); /* chunk 0 of 2: incomplete */
+    sg_buf_reset(&k);
+    sg_changelog_put_key(&k, GRP, SRC, 3, 1, 0);
+    assert_int_equal(sg_changelog_pick_add(pk, k.data, k.len, b.data, b.len), SG_OK);
+    int64_t next;
+    size_t n;
+    assert_int_equal(sg_changelog_pick_best(pk, &next, &n), SG_OK);
+    assert_int_equal(next, 200);
+    assert_int_equal(sg_changelog_pick_slot(pk), 0);
+    sg_changelog_pick_free(pk);
+    /* without keys the slot is unknown */
+    pk = sg_changelog_pick_new(SRC, GRP, 3);
+    assert_int_equal(sg_changelog_pick_add(pk, NULL, 0, b.data, b.len), SG_OK);
+    chunk(&b, 3, SRC, GRP, 3, 300, 1, 1, 2, 2, 3, 3);
+    assert_int_equal(sg_changelog_pick_add(pk, NULL, 0, b.data, b.len), SG_OK);
+    assert_int_equal(sg_changelog_pick_best(pk, &next, &n), SG_OK);
+    assert_int_equal(next, 300);
+    assert_int_equal(sg_changelog_pick_slot(pk), -1);
+    sg_changelog_pick_free(pk);
+    sg_buf_release(&k);
+    sg_buf_release(&b);
+}
+
 static void test_pick_best_complete(void **state)
 {
     (void)state;
@@ -138,7 +190,7 @@ static void test_pick_best_complete(void **state)
     add(pk, &b, SG_ERR_FORMAT);
     chunk(&b, 7, SRC, GRP, 1, 900, 0, 1, 0, 5, 1, 7);
     add(pk, &b, SG_ERR_FORMAT);
-    assert_int_equal(sg_changelog_pick_add(pk, "hello", 5), SG_ERR_FORMAT);
+    assert_int_equal(sg_changelog_pick_add(pk, NULL, 0, "hello", 5), SG_ERR_FORMAT);
     assert_int_equal(sg_changelog_pick_best(pk, &next, &n), SG_OK);
     assert_int_equal(next, 100);
     assert_int_equal(n, 7);
@@ -226,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chunk_round_trip),
+        cmocka_unit_test(test_keys_and_slot),
         cmocka_unit_test(test_pick_best_complete),
         cmocka_unit_test(test_pick_tie_and_corrupt_profile),
         cmocka_unit_test(test_pick_memory_bound),
