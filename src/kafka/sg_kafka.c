@@ -2,8 +2,10 @@
 #include "kafka/sg_kafka.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "core/sg_err.h"
+#include "core/sg_log.h"
 
 int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errbuf,
                       size_t errlen)
@@ -16,10 +18,27 @@ int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
     return SG_OK;
 }
 
+/* librdkafka's own log lines (by default "%3|<time>|FAIL|streamguard#consumer-1| ...") go
+ * through sg_log, so that every line a process writes has one format. A failed connection
+ * attempt (facility FAIL) is logged by librdkafka at error level and reported again as an
+ * error - by the stream's error callback, or by the command's own "no Kafka broker
+ * reachable" - so it is debug here. Other errors and warnings (those of a client without an
+ * error callback, a configuration warning) are warn; the rest (the `kafka.debug` contexts)
+ * debug. Called on librdkafka's threads. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    const char *name = rk ? rd_kafka_name(rk) : "librdkafka";
+    if (level <= 4 /* syslog's warning */ && strcmp(fac, "FAIL") != 0)
+        sg_log_ratelimited(SG_LOG_WARN, 5, "kafka %s %s: %s", name, fac, buf);
+    else
+        sg_log_debug("kafka %s %s: %s", name, fac, buf);
+}
+
 rd_kafka_conf_t *sg_kafka_conf_new(const struct sg_config *cfg, const char *brokers,
                                    char *errbuf, size_t errlen)
 {
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     if (sg_kafka_conf_set(conf, "client.id", "streamguard", errbuf, errlen) != SG_OK)
         goto fail;
     for (size_t i = 0; cfg && i < cfg->kafka_count; i++)

@@ -11,8 +11,9 @@
 
 /* Builds a librdkafka configuration: every kafka.* key of `cfg` verbatim, then
  * bootstrap.servers = `brokers` when non-NULL (a --brokers flag wins over the file), and
- * client.id = "streamguard". Returns a new conf (ownership passes to rd_kafka_new, or free with
- * rd_kafka_conf_destroy), or NULL with a message naming the bad property in errbuf. */
+ * client.id = "streamguard"; librdkafka's log lines go through sg_log. Returns a new conf
+ * (ownership passes to rd_kafka_new, or free with rd_kafka_conf_destroy), or NULL with a
+ * message naming the bad property in errbuf. */
 rd_kafka_conf_t *sg_kafka_conf_new(const struct sg_config *cfg, const char *brokers,
                                    char *errbuf, size_t errlen);
 

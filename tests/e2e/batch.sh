@@ -223,6 +223,8 @@ t1=$(date +%s)
 set -e
 [ $rc -eq 1 ] || fail "missing topic: exit $rc ($(cat "$tmp/e"))"
 [ $rc2 -eq 3 ] || fail "unreachable broker: exit $rc2, want 3 ($(cat "$tmp/e2"))"
+# librdkafka's own lines ("%3|...|FAIL|...") go through our log: none in its raw format
+! grep -q '^%[0-9]|' "$tmp/e2" || fail "raw librdkafka log lines: $(grep '^%' "$tmp/e2" | head -2)"
 [ $((t1 - t0)) -le 30 ] || fail "unreachable broker took $((t1 - t0)) s"
 
 # CLI: --help 0, usage errors 2, missing input file 1.

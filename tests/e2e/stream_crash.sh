@@ -120,6 +120,10 @@ rc=0
 "$BIN" stream --brokers 127.0.0.1:1 --db "$T/nobroker.db" --metrics-listen off \
     > /dev/null 2> "$T/nobroker.log" || rc=$?
 [ "$rc" -eq 3 ] && grep -q "no Kafka broker reachable" "$T/nobroker.log"
+# librdkafka's own lines ("%3|...|FAIL|...") go through our log: none in its raw format
+if grep -q '^%[0-9]|' "$T/nobroker.log"; then
+    echo "raw librdkafka log lines:"; grep '^%' "$T/nobroker.log" | head -3; exit 1
+fi
 # usage errors: exit code 2
 rc=0; "$BIN" stream --batch-size 0 --input "$T/in.ndjson" --db "$T/x.db" 2> /dev/null || rc=$?
 [ "$rc" -eq 2 ]
