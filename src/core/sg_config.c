@@ -493,5 +493,7 @@ void sg_config_docs(struct sg_buf *out)
         sg_buf_printf(out, " | %s |\n", k->help);
     }
     sg_buf_puts(out, "| `kafka.*` | string | | | any librdkafka property, e.g. "
-                     "`kafka.bootstrap.servers`, `kafka.security.protocol` |\n");
+                     "`kafka.bootstrap.servers`, `kafka.security.protocol`; given to every "
+                     "client (consumers and producers alike), which ignores the other role's "
+                     "properties (logged at debug) |\n");
 }

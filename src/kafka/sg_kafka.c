@@ -23,13 +23,17 @@ int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
  * attempt (facility FAIL) is logged by librdkafka at error level and reported again as an
  * error - by the stream's error callback, or by the command's own "no Kafka broker
  * reachable" - so it is debug here. Other errors and warnings (those of a client without an
- * error callback, a configuration warning) are warn; the rest (the `kafka.debug` contexts)
- * debug. Called on librdkafka's threads (sg_log_write is thread-safe; the rate limiter, with
+ * error callback, a configuration warning other than a property of the other role) are warn;
+ * the rest (the `kafka.debug` contexts) debug. Called on librdkafka's threads (sg_log_write is thread-safe; the rate limiter, with
  * its per-site state, is not used here). */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const char *name = rk ? rd_kafka_name(rk) : "librdkafka";
-    if (level <= 4 /* syslog's warning */ && strcmp(fac, "FAIL") != 0)
+    /* kafka.* applies to every client: a consumer property in a producer (or the reverse)
+     * is expected, and librdkafka's CONFWARN about it is not worth a warning */
+    int other_role = strcmp(fac, "CONFWARN") == 0 &&
+                     strstr(buf, " property and will be ignored by this ") != NULL;
+    if (level <= 4 /* syslog's warning */ && strcmp(fac, "FAIL") != 0 && !other_role)
         sg_log_warn("kafka %s %s: %s", name, fac, buf); /* librdkafka folds repeats */
     else
         sg_log_debug("kafka %s %s: %s", name, fac, buf);
