@@ -24,8 +24,8 @@ int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value,
  * error - by the stream's error callback, or by the command's own "no Kafka broker
  * reachable" - so it is debug here. Other errors and warnings (those of a client without an
  * error callback, a configuration warning other than a property of the other role) are warn;
- * the rest (the `kafka.debug` contexts) debug. Called on librdkafka's threads (sg_log_write is thread-safe; the rate limiter, with
- * its per-site state, is not used here). */
+ * the rest (the `kafka.debug` contexts) debug. Called on librdkafka's threads (sg_log_write is
+ * thread-safe; the rate limiter, with its per-site state, is not used here). */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const char *name = rk ? rd_kafka_name(rk) : "librdkafka";
