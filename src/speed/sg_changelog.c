@@ -141,7 +141,6 @@ struct sg_changelog_pick {
     size_t refused, unusable, dropped;
     const struct kept **chosen; /* the chosen snapshot's chunks by index */
     size_t nchosen;
-    int chosen_slot;
 };
 
 struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *group,
@@ -152,7 +151,6 @@ struct sg_changelog_pick *sg_changelog_pick_new(const char *source, const char *
     p->group = sg_xstrdup(group);
     p->partition = partition;
     p->max_bytes = SG_CHANGELOG_PICK_MAX_BYTES;
-    p->chosen_slot = -1;
     return p;
 }
 
@@ -327,13 +325,11 @@ int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, si
         }
         lo = hi;
     }
-    p->chosen_slot = -1;
     if (!found) {
         p->nchosen = 0;
         return SG_ERR_NOTFOUND;
     }
     usable(p, best_lo, best_hi); /* refills p->chosen */
-    p->chosen_slot = p->chosen[p->nchosen - 1]->slot;
     size_t n = 0;
     for (size_t i = 0; i < p->nchosen; i++)
         n += (size_t)p->chosen[i]->c.count;
@@ -344,7 +340,7 @@ int sg_changelog_pick_best(struct sg_changelog_pick *p, int64_t *next_offset, si
 
 int sg_changelog_pick_slot(const struct sg_changelog_pick *p)
 {
-    return p->chosen_slot;
+    return p->nchosen ? p->chosen[p->nchosen - 1]->slot : -1;
 }
 
 void sg_changelog_pick_each(const struct sg_changelog_pick *p,
@@ -870,8 +866,9 @@ int sg_changelog_restore(struct sg_changelog *cl, int32_t partition, int64_t new
         rc = sg_changelog_pick_best(pick, next_offset, &profiles);
     /* our next snapshot goes into the other slot than the last complete one, whoever wrote
      * it, restored or not: a crash while writing it then leaves that one whole */
-    if (rc == SG_OK && sg_changelog_pick_slot(pick) >= 0)
-        atomic_store(&cl->slot[partition], (unsigned char)sg_changelog_pick_slot(pick));
+    int slot = rc == SG_OK ? sg_changelog_pick_slot(pick) : -1;
+    if (slot >= 0)
+        atomic_store(&cl->slot[partition], (unsigned char)slot);
     if (rc == SG_OK && *next_offset <= newer_than)
         rc = SG_ERR_NOTFOUND; /* the store is as far as the snapshot or further */
     sg_changelog_pick_stats(pick, &chunks, &refused, &unusable);
