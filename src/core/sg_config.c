@@ -386,13 +386,51 @@ int sg_config_load(struct sg_config *c, const char *path, char *err, size_t n)
     return rc;
 }
 
+/* Appends s as a YAML double-quoted scalar that loads back to s. A JSON string almost is one;
+ * but YAML 1.1 (libyaml) takes NEL, LS and PS (U+0085, U+2028, U+2029) as line breaks,
+ * folding them (and the spaces before them) when it reads the scalar back, and refuses the
+ * other C1 controls and U+FFFE/U+FFFF as unprintable. Those the JSON writer copies raw are
+ * escaped here (\uXXXX, an escape both have); everything else is the JSON writer's. */
+static void yaml_str(struct sg_buf *out, const char *s)
+{
+    struct sg_buf j;
+    sg_buf_init(&j);
+    sg_buf_json_str(&j, s, strlen(s));
+    const unsigned char *u = (const unsigned char *)j.data;
+    size_t run = 0;
+    for (size_t i = 0; i < j.len;) {
+        unsigned cp = 0;
+        size_t len = 0;
+        if (u[i] == 0xC2 && i + 1 < j.len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
+            cp = u[i + 1];
+            len = 2;
+        } else if (i + 2 < j.len &&
+                   ((u[i] == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) ||
+                    (u[i] == 0xEF && u[i + 1] == 0xBF && (u[i + 2] == 0xBE || u[i + 2] == 0xBF)))) {
+            cp = ((unsigned)(u[i] & 0x0F) << 12) | ((unsigned)(u[i + 1] & 0x3F) << 6) |
+                 (unsigned)(u[i + 2] & 0x3F);
+            len = 3;
+        }
+        if (!len) {
+            i++;
+            continue;
+        }
+        sg_buf_append(out, j.data + run, i - run);
+        sg_buf_printf(out, "\\u%04x", cp);
+        i += len;
+        run = i;
+    }
+    sg_buf_append(out, j.data + run, j.len - run);
+    sg_buf_release(&j);
+}
+
 static void value_text(const struct sg_config *c, const struct key *k, struct sg_buf *out)
 {
     const char *base = (const char *)c + k->off;
     switch (k->kind) {
     case K_STR: {
         const char *s = *(char *const *)(const void *)base;
-        sg_buf_json_str(out, s, strlen(s)); /* a JSON string is a valid YAML scalar */
+        yaml_str(out, s);
         break;
     }
     case K_INT: sg_buf_printf(out, "%lld", (long long)*(const int64_t *)(const void *)base); break;
@@ -451,9 +489,9 @@ void sg_config_dump(const struct sg_config *c, int comments, struct sg_buf *out)
     sg_buf_puts(out, "kafka:\n");
     for (size_t i = 0; i < c->kafka_count; i++) {
         sg_buf_puts(out, "  ");
-        sg_buf_json_str(out, c->kafka_keys[i], strlen(c->kafka_keys[i]));
+        yaml_str(out, c->kafka_keys[i]);
         sg_buf_puts(out, ": ");
-        sg_buf_json_str(out, c->kafka_values[i], strlen(c->kafka_values[i]));
+        yaml_str(out, c->kafka_values[i]);
         sg_buf_putc(out, '\n');
     }
 }
