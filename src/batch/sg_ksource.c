@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/sg_err.h"
+#include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "kafka/sg_kafka.h"
 
@@ -31,6 +32,7 @@ struct ks {
     int nparts, open_parts;
     rd_kafka_message_t **held;
     size_t nheld, held_cap;
+    int opened; /* sg_ksource_open succeeded: client errors are worth a warning now */
 };
 
 static void release_held(struct ks *k)
@@ -133,6 +135,21 @@ static void ks_free(struct sg_source *s)
     free(k);
 }
 
+/* Client-level errors ("1/1 brokers are down"). While opening, the open's own error says
+ * what went wrong ("no Kafka broker reachable"), so they are debug; during the read a warning
+ * tells why the read stalls (librdkafka keeps retrying; ks_next gives up after 60 s without a
+ * message). Without this callback librdkafka would log every one of them as an error. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    const struct ks *k = opaque;
+    if (k->opened)
+        sg_log_warn("kafka %s: %s (%s)", rd_kafka_name(rk), reason,
+                    rd_kafka_err2name((rd_kafka_resp_err_t)err));
+    else
+        sg_log_debug("kafka %s: %s (%s)", rd_kafka_name(rk), reason,
+                     rd_kafka_err2name((rd_kafka_resp_err_t)err));
+}
+
 static int cmp_id(const void *a, const void *b)
 {
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -226,6 +243,8 @@ int sg_ksource_open(const struct sg_config *cfg, const char *brokers, const char
         ks_free(&k->base);
         return SG_ERR_CONFIG;
     }
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_opaque(conf, k);
     char e[512];
     k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof e);
     if (!k->rk) {
@@ -242,6 +261,7 @@ int sg_ksource_open(const struct sg_config *cfg, const char *brokers, const char
         ks_free(&k->base);
         return rc;
     }
+    k->opened = 1;
     *out = &k->base;
     return SG_OK;
 }

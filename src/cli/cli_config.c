@@ -64,6 +64,8 @@ int cli_configure(struct sg_config *cfg, const char *path, const struct cli_sets
     for (size_t i = 0; rc == EXIT_OK && i < nflags; i++)
         if (flags[i].value)
             rc = cli_set(cfg, flags[i].key, flags[i].value);
+    if (rc == EXIT_OK)
+        cli_apply_log_level(cfg);
     return rc;
 }
 

@@ -251,6 +251,7 @@ int cmd_batch(int argc, char **argv)
         code = EXIT_USAGE;
         goto out;
     }
+    cli_apply_log_level(&cfg);
     if (sg_batch_opts_resolve(&o, &cfg, err, sizeof err) != SG_OK) {
         code = cli_usage_error("batch", "%s", err);
         goto out;

@@ -125,10 +125,7 @@ static int apply_config(struct sg_config *cfg, const struct serve_args *a)
         {"serve.listen", a->listen},
         {"serve.token_file", a->token_file},
     };
-    int rc = cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
-    if (rc == EXIT_OK)
-        cli_apply_log_level(cfg);
-    return rc;
+    return cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
 }
 
 int cmd_serve(int argc, char **argv)

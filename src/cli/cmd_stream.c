@@ -134,10 +134,7 @@ static int configure(struct sg_config *cfg, const struct args *a)
         {"stream.alerts", a->no_alerts ? "false" : NULL},
         {"stream.changelog", a->changelog ? "true" : NULL},
     };
-    int rc = cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
-    if (rc == EXIT_OK)
-        cli_apply_log_level(cfg);
-    return rc;
+    return cli_configure(cfg, a->config, &a->sets, flags, sizeof flags / sizeof flags[0]);
 }
 
 static int dump_store(const char *db, int64_t retention_ms)

@@ -35,14 +35,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         snprintf(p->first_error, sizeof p->first_error, "%s", rd_kafka_err2str(m->err));
 }
 
-/* librdkafka logs connection trouble on its own; route it to our log at debug level so a
- * missing broker gives one clear message from us (sg_producer_check, delivery counts)
- * instead of a stream of retries. */
-static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+/* Client-level errors ("1/1 brokers are down" while nothing answers): without an error
+ * callback librdkafka would log each as an error line. They are debug here, so that a missing
+ * broker gives one clear message from us (sg_producer_check, the delivery counts) instead of
+ * a stream of retries. librdkafka's other log lines go through sg_kafka_conf_new's callback,
+ * as they do for the stream's and the batch's clients. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)rk;
-    (void)level;
-    sg_log_debug("kafka %s: %s", fac, buf);
+    (void)opaque;
+    sg_log_debug("kafka %s: %s (%s)", rd_kafka_name(rk), reason,
+                 rd_kafka_err2name((rd_kafka_resp_err_t)err));
 }
 
 static int set_default(rd_kafka_conf_t *conf, const struct sg_config *cfg, const char *key,
@@ -77,7 +79,7 @@ struct sg_producer *sg_producer_new(const struct sg_config *cfg, const char *bro
         }
     struct sg_producer *p = sg_xcalloc(1, sizeof *p);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    rd_kafka_conf_set_log_cb(conf, on_log);
+    rd_kafka_conf_set_error_cb(conf, on_error);
     rd_kafka_conf_set_opaque(conf, p);
     char err[512];
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

@@ -17,6 +17,7 @@
 #include "core/sg_buf.h"
 #include "core/sg_config.h"
 #include "core/sg_err.h"
+#include "core/sg_log.h"
 #include "core/sg_time.h"
 #include "mpi/sg_mpi.h"
 #include "mpi/sg_mpi_fit.h"
@@ -87,8 +88,12 @@ static int load_config(struct sg_config *cfg, struct sg_batch_opts *o)
         p = "conf/streamguard.yaml";
     if (p && sg_config_load(cfg, p, err, sizeof err) != SG_OK)
         return usage_error("%s", err);
-    if (sg_batch_opts_apply(o, cfg, err, sizeof err) != SG_OK ||
-        sg_batch_opts_resolve(o, cfg, err, sizeof err) != SG_OK)
+    if (sg_batch_opts_apply(o, cfg, err, sizeof err) != SG_OK)
+        return usage_error("%s", err);
+    enum sg_log_level lvl;
+    if (sg_log_parse_level(cfg->log.level, &lvl) == SG_OK) /* the table checked the value */
+        sg_log_set_level(lvl);
+    if (sg_batch_opts_resolve(o, cfg, err, sizeof err) != SG_OK)
         return usage_error("%s", err);
     return EXIT_OK;
 }

@@ -220,11 +220,16 @@ kill "$broker_pid"; wait "$broker_pid" 2>/dev/null; broker_pid=
 t0=$(date +%s)
 timeout 60 "$BIN" batch --brokers 127.0.0.1:1 -o "$tmp/x" -q 2>"$tmp/e2"; rc2=$?
 t1=$(date +%s)
+timeout 60 "$BIN" batch --brokers 127.0.0.1:1 -o "$tmp/x" -q --set log.level=debug 2>"$tmp/e3"
 set -e
 [ $rc -eq 1 ] || fail "missing topic: exit $rc ($(cat "$tmp/e"))"
 [ $rc2 -eq 3 ] || fail "unreachable broker: exit $rc2, want 3 ($(cat "$tmp/e2"))"
 # librdkafka's own lines ("%3|...|FAIL|...") go through our log: none in its raw format
 ! grep -q '^%[0-9]|' "$tmp/e2" || fail "raw librdkafka log lines: $(grep '^%' "$tmp/e2" | head -2)"
+# ... at debug level, which log.level shows (it applies to every command, not only stream/serve)
+[ "$(wc -l <"$tmp/e2")" -eq 1 ] || fail "unreachable broker: more than our one line: $(cat "$tmp/e2")"
+grep -q ' debug kafka streamguard#consumer-[0-9]* FAIL: ' "$tmp/e3" \
+    || fail "log.level=debug shows no librdkafka lines: $(head -3 "$tmp/e3")"
 [ $((t1 - t0)) -le 30 ] || fail "unreachable broker took $((t1 - t0)) s"
 
 # CLI: --help 0, usage errors 2, missing input file 1.

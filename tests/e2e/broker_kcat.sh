@@ -67,6 +67,8 @@ set +e
 t0=$(date +%s)
 "$BIN" generate -n 10 --brokers 127.0.0.1:1 >/dev/null 2>"$tmp/e5"; rc5=$?
 t1=$(date +%s)
+printf 'log:\n  level: debug\n' >"$tmp/debug.yaml"
+"$BIN" generate -n 10 --brokers 127.0.0.1:1 -c "$tmp/debug.yaml" >/dev/null 2>"$tmp/e8"
 "$BIN" generate --help >/dev/null; rc6=$?
 "$BIN" broker --help >/dev/null; rc7=$?
 set -e
@@ -75,6 +77,10 @@ set -e
 [ "$(wc -l <"$tmp/e1")" -eq 1 ] || fail "usage error is not one line: $(cat "$tmp/e1")"
 [ $rc5 -eq 3 ] || fail "unreachable broker exited $rc5, want 3"
 grep -q "no Kafka broker reachable" "$tmp/e5" || fail "unclear message: $(cat "$tmp/e5")"
+[ "$(wc -l <"$tmp/e5")" -eq 1 ] || fail "unreachable broker: more than our one line: $(cat "$tmp/e5")"
+# librdkafka's lines go through our log, at debug level (log.level applies to generate too)
+grep -q ' debug kafka streamguard#producer-[0-9]* FAIL: ' "$tmp/e8" \
+    || fail "log.level=debug shows no librdkafka lines: $(head -3 "$tmp/e8")"
 [ $((t1 - t0)) -le 10 ] || fail "unreachable broker took $((t1 - t0)) s"
 [ $rc6 -eq 0 ] && [ $rc7 -eq 0 ] || fail "--help exited $rc6 $rc7"
 
