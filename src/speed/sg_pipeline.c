@@ -167,6 +167,11 @@ static double store_size(void *ctx)
     return (double)sg_store_size_bytes(ctx);
 }
 
+static double store_write_stall(void *ctx)
+{
+    return (double)sg_store_write_stall(ctx);
+}
+
 static void register_metrics(struct sg_pipeline *p)
 {
     struct sg_metrics *r = p->o.metrics;
@@ -214,6 +219,9 @@ static void register_metrics(struct sg_pipeline *p)
                                     "newest event time stored (Unix seconds)", NULL);
     sg_metrics_gauge_fn(r, "streamguard_store_size_bytes",
                         "RocksDB size: SST files plus memtables", NULL, store_size, p->o.store);
+    sg_metrics_gauge_fn(r, "streamguard_store_write_stall",
+                        "RocksDB write throttling: 0 none, 1 delayed, 2 stopped", NULL,
+                        store_write_stall, p->o.store);
 }
 
 static struct reason_stat *reason_stat(struct sg_pipeline *p, const char *name)

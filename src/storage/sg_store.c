@@ -181,7 +181,14 @@ static void tune(struct sg_store *st)
     rocksdb_options_t *o = st->opts;
     rocksdb_options_set_create_if_missing(o, 1);
     rocksdb_options_set_create_missing_column_families(o, 1);
-    rocksdb_options_set_info_log_level(o, 2 /* WARN */);
+    /* RocksDB's own LOG file gets fatal errors only. Debian's librocksdb is built with its
+     * assertions on: once an append to LOG has failed (the disk is full), the next append
+     * asserts and aborts the process (WritableFileWriter::AssertFalseAndGetStatusForPrevError),
+     * and the write error RocksDB then reports is itself logged at error level. At this level
+     * a full disk is the clear error of the failed write (exit 1, tests/e2e/stream_disk_full.sh);
+     * at WARN it was an abort. Nothing here reads LOG: write stalls, flushes and compactions
+     * are in the store's properties (/metrics). */
+    rocksdb_options_set_info_log_level(o, 4 /* FATAL */);
     rocksdb_options_set_keep_log_file_num(o, 2);
     rocksdb_options_set_max_background_jobs(o, 2);
     rocksdb_options_set_compression(o, rocksdb_lz4_compression);
@@ -920,8 +927,7 @@ int sg_store_event_get(struct sg_store *st, const char *id, size_t idl, struct s
 uint64_t sg_store_size_bytes(struct sg_store *st)
 {
     static const char *const props[] = {"rocksdb.total-sst-files-size",
-                                        "rocksdb.cur-size-all-mem-tables",
-                                        "rocksdb.estimate-live-data-size"};
+                                        "rocksdb.cur-size-all-mem-tables"};
     uint64_t total = 0;
     for (int i = 0; i < CF_COUNT; i++) {
         for (int p = 0; p < 2; p++) {
@@ -931,6 +937,16 @@ uint64_t sg_store_size_bytes(struct sg_store *st)
         }
     }
     return total;
+}
+
+int sg_store_write_stall(struct sg_store *st)
+{
+    uint64_t stopped = 0, rate = 0;
+    if (rocksdb_property_int(st->db, "rocksdb.is-write-stopped", &stopped) == 0 && stopped)
+        return 2;
+    if (rocksdb_property_int(st->db, "rocksdb.actual-delayed-write-rate", &rate) == 0 && rate)
+        return 1;
+    return 0;
 }
 
 /* ---- queries ---------------------------------------------------------------------------- */

@@ -163,6 +163,11 @@ int sg_store_event_get(struct sg_store *st, const char *event_id, size_t id_len,
 /* Approximate bytes on disk + in memtables, over all column families. */
 uint64_t sg_store_size_bytes(struct sg_store *st);
 
+/* RocksDB's write throttling now: 0 none, 1 writes delayed (flushes or compactions behind),
+ * 2 writes stopped. RocksDB's own LOG is not written below fatal level (tune()), so this is
+ * where a stall shows. Thread-safe. */
+int sg_store_write_stall(struct sg_store *st);
+
 /* ---- queries for the serving layer ------------------------------------------------------ */
 
 /* One row handed to a query callback; every pointer is borrowed until the callback returns. */

@@ -111,6 +111,7 @@ PY
 if command -v promtool > /dev/null; then promtool check metrics < "$T/metrics.txt"; fi
 grep -q 'streamguard_stream_processing_seconds_count' "$T/metrics.txt"
 grep -q 'streamguard_store_size_bytes' "$T/metrics.txt"
+grep -q '^streamguard_store_write_stall 0$' "$T/metrics.txt" # 3000 events: RocksDB keeps up
 kill -TERM "$pid"
 exec 3>&-
 wait "$pid"
