@@ -16,6 +16,8 @@ struct sinks {
     struct sg_buf buf;
     int failed;
     size_t line_size; /* whole size of the current line (only a prefix may be kept) */
+    const char *path;
+    uint64_t invalid; /* invalid lines of this run (the totals also count earlier runs') */
 };
 
 static void put_base64(struct sg_buf *b, const unsigned char *s, size_t n)
@@ -54,6 +56,11 @@ void sg_replay_dlq_record(struct sg_buf *b, const struct sg_msg *m,
 static void dlq_sink(void *ctx, const struct sg_msg *m, const struct sg_event_error *err)
 {
     struct sinks *s = ctx;
+    s->invalid++;
+    /* as the Kafka consumer logs its invalid messages: without a dead-letter file this line
+     * (and the count) are all that is left of them */
+    sg_log_ratelimited(SG_LOG_WARN, 1, "invalid line %lld of %s: %s: %s", (long long)m->offset,
+                       s->path, sg_event_reason_name(err->reason), err->message);
     if (!s->dlq)
         return;
     sg_buf_reset(&s->buf);
@@ -172,7 +179,7 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
     if (!is_stdin && fstat(fileno(in), &sb) == 0 && S_ISREG(sb.st_mode) &&
         sg_store_offset_get(o->pipe.store, source, 0, &skip_to) == SG_OK)
         sg_log_info("replay: resuming %s at line %lld", o->path, (long long)skip_to);
-    struct sinks s = {o->dlq, o->alerts, {0}, 0, 0};
+    struct sinks s = {o->dlq, o->alerts, {0}, 0, 0, is_stdin ? "standard input" : o->path, 0};
     sg_buf_init(&s.buf);
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
@@ -227,6 +234,10 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         rc = src;
     *totals = sg_pipeline_totals(p);
     sg_pipeline_free(p);
+    if (s.invalid && !o->dlq)
+        sg_log_warn("%llu invalid line(s) of %s were counted, not kept: no dead-letter file "
+                    "(stream --dlq FILE keeps each with its reason)",
+                    (unsigned long long)s.invalid, s.path);
 out:
     sg_buf_release(&s.buf);
     if (!is_stdin)

@@ -15,7 +15,7 @@ struct sg_replay_opts {
     const char *path;        /* "-" = stdin */
     struct sg_pipeline_opts pipe; /* its alert/dlq/sink_ctx are set by sg_replay_run */
     size_t batch_size;
-    FILE *dlq;               /* NULL = counted only */
+    FILE *dlq;               /* NULL = counted and logged only */
     FILE *alerts;            /* NULL = stored only */
     volatile int *stop;      /* set by a signal: finish the batch, write, return */
 };

@@ -60,6 +60,14 @@ for i, (name, kind, reason) in enumerate(man):
 print("replay reasons:", dict(sorted(collections.Counter(r["reason"] for r in recs).items())))
 PY
 "$BIN" stream --dump-store --db "$T/replay.db" >"$T/replay.dump"
+# without --dlq the invalid lines are still logged (rate-limited: the first one here), and
+# the end of the run says how many were not kept
+"$BIN" stream -i "$T/mix.ndjson" -d "$T/nodlq.db" --metrics-listen off >/dev/null 2>"$T/nodlq.err" \
+    || fail "stream --input without --dlq exited $?"
+grep -q "warn  invalid line 1 of $T/mix.ndjson: [a-z_]*: " "$T/nodlq.err" \
+    || fail "no log line for invalid line 1: $(head -3 "$T/nodlq.err")"
+grep -q "warn  $BAD invalid line(s) of $T/mix.ndjson were counted, not kept" "$T/nodlq.err" \
+    || fail "no closing warning about $BAD invalid lines not kept: $(tail -3 "$T/nodlq.err")"
 [ "$(dump_count "$T/replay.dump" events)" -eq $VALID ] || fail "replay stored $(dump_count "$T/replay.dump" events) events"
 [ "$(stat_of "$T/replay.dump" 'invalid.*')" -eq "$BAD" ] || fail "replay store counters"
 
