@@ -14,6 +14,8 @@ PKGS=(
     libgflags-dev libbz2-dev
     # test
     libcmocka-dev kcat python3 python3-sklearn python3-numpy
+    # the zstd command line (compressed input tests; gzip is always there)
+    zstd
     # the MPI batch driver (build/streamguard-mpi) and its tests
     openmpi-bin libopenmpi-dev
     # `promtool check metrics` validates the /metrics text format

@@ -1,6 +1,6 @@
-/* sg_source: NDJSON input (files, directories, stdin; plain, gzip via zlib, zstd via libzstd)
- * split into line batches in one 8 MiB buffer. Lines are handed out as views into that buffer,
- * so a batch ends where the buffer would have to move. */
+/* sg_source: NDJSON input (files, directories, stdin; plain, gzip or zstd through
+ * core/sg_zread) split into line batches in one 8 MiB buffer. Lines are handed out as views into
+ * that buffer, so a batch ends where the buffer would have to move. */
 #include "batch/sg_source.h"
 
 #include <dirent.h>
@@ -12,29 +12,20 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "core/sg_err.h"
 #include "core/sg_mem.h"
+#include "core/sg_zread.h"
 
 #define BUF_CAP (8u << 20) /* > SG_EVENT_MAX_BYTES: any acceptable line fits */
-#define ZIN_CAP (256u << 10)
-
-enum kind { K_PLAIN, K_GZ, K_ZST };
 
 struct nd {
     struct sg_source base;
     char **files;
     size_t nfiles, cur;
-    int open; /* a file is open */
-    enum kind kind;
-    int fd;
-    gzFile gz;
-    ZSTD_DCtx *zd;
-    char *zin;
-    ZSTD_inBuffer zib;
-    int zin_eof;
+    int open; /* a file is open: mapped (map) or read through z */
+    struct sg_zread *z;
+    int fd; /* of the mapping */
     char *buf;
     size_t start, end;
     int skipping; /* inside a line longer than the buffer */
@@ -70,12 +61,6 @@ static void push(struct sg_msgbatch *b, const char *p, size_t len)
     b->n++;
 }
 
-static int ends_with(const char *s, const char *suf)
-{
-    size_t a = strlen(s), b = strlen(suf);
-    return a >= b && !strcmp(s + a - b, suf);
-}
-
 static void close_file(struct nd *d)
 {
     if (!d->open)
@@ -83,110 +68,44 @@ static void close_file(struct nd *d)
     if (d->map) {
         munmap((void *)d->map, d->map_len);
         d->map = NULL;
-    }
-    if (d->kind == K_GZ)
-        gzclose(d->gz);
-    else if (d->fd > 0)
         close(d->fd);
+    }
+    sg_zread_free(d->z);
+    d->z = NULL;
     d->open = 0;
 }
 
 static int open_file(struct nd *d, char *errbuf, size_t errlen)
 {
     const char *path = d->files[d->cur];
-    d->kind = ends_with(path, ".gz") ? K_GZ : ends_with(path, ".zst") ? K_ZST : K_PLAIN;
-    if (!strcmp(path, "-"))
-        d->kind = K_GZ; /* zlib passes plain bytes through and inflates gzip: both work */
-    d->fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : 0;
-    if (d->fd < 0) {
+    int is_stdin = !strcmp(path, "-");
+    /* stdin: zlib passes plain bytes through and inflates gzip, so both work */
+    enum sg_zkind kind = is_stdin ? SG_Z_GZIP : sg_zkind_of(path);
+    int fd = is_stdin ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
         return sg_err_from_errno(errno);
     }
-    if (d->kind == K_GZ && !(d->gz = gzdopen(d->fd, "rb"))) {
-        close(d->fd);
-        snprintf(errbuf, errlen, "%s: cannot start gzip decompression", path);
-        return SG_ERR_IO;
-    }
-    if (d->kind == K_ZST) {
-        if (!d->zd)
-            d->zd = ZSTD_createDCtx();
-        else
-            ZSTD_DCtx_reset(d->zd, ZSTD_reset_session_only);
-        if (!d->zin)
-            d->zin = sg_xmalloc(ZIN_CAP);
-        d->zib = (ZSTD_inBuffer){d->zin, 0, 0};
-        d->zin_eof = 0;
-    }
-    d->open = 1;
     d->stream_eof = 0;
     d->skipping = 0;
     struct stat st;
-    if (d->kind == K_PLAIN && d->fd > 0 && fstat(d->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_size > 0) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, d->fd, 0);
+    if (kind == SG_Z_PLAIN && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m != MAP_FAILED) { /* else: fall back to read() */
             madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
             d->map = m;
             d->map_len = (size_t)st.st_size;
             d->map_pos = d->map_released = 0;
+            d->fd = fd;
+            d->open = 1;
             return SG_OK;
         }
     }
-    posix_fadvise(d->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    if (!(d->z = sg_zread_new(fd, kind, path, errbuf, errlen)))
+        return SG_ERR_IO;
+    d->open = 1;
     return SG_OK;
-}
-
-static ssize_t read_zst(struct nd *d, char *dst, size_t cap, char *errbuf, size_t errlen)
-{
-    ZSTD_outBuffer ob = {dst, cap, 0};
-    while (ob.pos == 0) {
-        if (d->zib.pos == d->zib.size && !d->zin_eof) {
-            ssize_t r = read(d->fd, d->zin, ZIN_CAP);
-            if (r < 0) {
-                snprintf(errbuf, errlen, "%s: %s", d->files[d->cur], strerror(errno));
-                return -1;
-            }
-            if (r == 0)
-                d->zin_eof = 1;
-            d->zib = (ZSTD_inBuffer){d->zin, (size_t)r, 0};
-        }
-        size_t rc = ZSTD_decompressStream(d->zd, &ob, &d->zib);
-        if (ZSTD_isError(rc)) {
-            snprintf(errbuf, errlen, "%s: zstd: %s", d->files[d->cur], ZSTD_getErrorName(rc));
-            return -1;
-        }
-        if (ob.pos == 0 && d->zin_eof && d->zib.pos == d->zib.size) {
-            if (rc != 0) {
-                snprintf(errbuf, errlen, "%s: zstd: truncated input", d->files[d->cur]);
-                return -1;
-            }
-            return 0;
-        }
-    }
-    return (ssize_t)ob.pos;
-}
-
-/* Reads into dst; returns bytes, 0 at end of stream, -1 on error (errbuf set). */
-static ssize_t read_some(struct nd *d, char *dst, size_t cap, char *errbuf, size_t errlen)
-{
-    if (d->kind == K_ZST)
-        return read_zst(d, dst, cap, errbuf, errlen);
-    if (d->kind == K_GZ) {
-        int r = gzread(d->gz, dst, (unsigned)cap);
-        if (r < 0) {
-            int code;
-            snprintf(errbuf, errlen, "%s: gzip: %s", d->files[d->cur], gzerror(d->gz, &code));
-            return -1;
-        }
-        return r;
-    }
-    ssize_t r;
-    do
-        r = read(d->fd, dst, cap);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        snprintf(errbuf, errlen, "%s: %s", d->files[d->cur], strerror(errno));
-    return r;
 }
 
 static int blank(const char *p, size_t n)
@@ -302,7 +221,7 @@ static int nd_next(struct sg_source *s, struct sg_msgbatch *b, size_t max, char 
         if (b->n > 0)
             break; /* refilling would move bytes the batch points to */
         refill_room(d);
-        ssize_t r = read_some(d, d->buf + d->end, BUF_CAP - d->end, errbuf, errlen);
+        ssize_t r = sg_zread_read(d->z, d->buf + d->end, BUF_CAP - d->end, errbuf, errlen);
         if (r < 0)
             return SG_ERR_IO;
         if (r == 0)
@@ -320,8 +239,6 @@ static void nd_free(struct sg_source *s)
     for (size_t i = 0; i < d->nfiles; i++)
         free(d->files[i]);
     free(d->files);
-    ZSTD_freeDCtx(d->zd);
-    free(d->zin);
     free(d->buf);
     free(d);
 }

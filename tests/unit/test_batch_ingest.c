@@ -98,6 +98,15 @@ static int setup(void **state)
     gzFile gz = gzopen(path, "wb");
     assert_int_equal(gzwrite(gz, b.data, (unsigned)b.len), (int)b.len);
     gzclose(gz);
+    /* the first half of that file: zlib reports the early end only through gzerror */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *gzb = sg_xmalloc(b.len); /* more than the compressed size */
+    size_t gzn = fread(gzb, 1, b.len, f);
+    fclose(f);
+    assert_true(gzn > 100 && gzn < b.len);
+    write_file("truncated.gz", gzb, gzn / 2);
+    free(gzb);
     size_t cap = ZSTD_compressBound(b.len);
     void *z = sg_xmalloc(cap);
     size_t zn = ZSTD_compress(z, cap, b.data, b.len, 3);
@@ -206,6 +215,10 @@ static void test_errors_and_cap(void **state)
     ingest(&r, "truncated.zst", 2, 0);
     assert_int_equal(r.rc, SG_ERR_IO);
     assert_non_null(strstr(r.err, "zstd"));
+    done(&r);
+    ingest(&r, "truncated.gz", 2, 0);
+    assert_int_equal(r.rc, SG_ERR_IO);
+    assert_non_null(strstr(r.err, "gzip: truncated input"));
     done(&r);
     ingest(&r, "plain.ndjson", 2, 500);
     assert_int_equal(r.rc, SG_OK);
