@@ -224,6 +224,11 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
     }
     if (rc == SG_OK && o->stop && *o->stop)
         rc = SG_ERR_INTERRUPTED; /* a signal interrupted the read (EINTR): stop cleanly */
+    if (rc == SG_OK && !rd.err && lineno + 1 < skip_to) /* a rotated or rewritten file */
+        sg_log_warn("%s has %lld lines, but this store has read it up to line %lld: it is not "
+                    "the file the store knows under that name, and nothing of it was read "
+                    "(replay it into a new --db, or under another name)",
+                    o->path, (long long)lineno, (long long)(skip_to - 1));
     if (rc == SG_OK && rd.err) {
         snprintf(errbuf, errlen, "%s", rd.errmsg);
         rc = SG_ERR_IO;

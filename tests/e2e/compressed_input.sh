@@ -6,7 +6,7 @@
 # equals the plain file's; a truncated compressed file fails with exit 1 and a clear message,
 # keeping the batches before the damage, and the same path completed later resumes from the
 # stored line to the same store. Standard input is read as it is (zcat FILE.gz | stream
-# --input -).
+# --input -). A shorter file under a name the store read further (rotated) gets a warning.
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 T=$(mktemp -d)
@@ -75,4 +75,14 @@ for ext in gz zst; do
     content "$T/part_$ext.db" | cmp - "$T/plain.dump" || { echo "FAIL resumed .$ext: store differs"; exit 1; }
     echo "truncated .$ext: exit 1 ($msg), $stored events kept; completed: resumed to the same store"
 done
+# a shorter file under a name the store has read further (a rotated file): nothing is read,
+# and the log says why
+head -n 500 "$T/in.ndjson" > "$T/short.ndjson"
+cp "$T/in.ndjson" "$T/rotated.ndjson"
+replay "$T/rotated.ndjson" "$T/rot.db"
+cp "$T/short.ndjson" "$T/rotated.ndjson"
+replay "$T/rotated.ndjson" "$T/rot.db"
+grep -q "rotated.ndjson has 500 lines, but this store has read it up to line 20000" "$T/err.log" \
+    || { echo "FAIL rotated file: no warning"; cat "$T/err.log"; exit 1; }
+echo "rotated file: $(grep -o 'has 500 lines.*line 20000' "$T/err.log")"
 echo "compressed_input: ok"
