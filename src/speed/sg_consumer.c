@@ -666,8 +666,15 @@ static int handle(struct consumer *c, rd_kafka_message_t *m)
         return SG_OK; /* a message of a partition revoked meanwhile: the next owner has it */
     rd_kafka_timestamp_type_t tt;
     int64_t ts = rd_kafka_message_timestamp(m, &tt);
-    struct sg_msg msg = {m->payload ? m->payload : "", m->len, c->o->topic, pn, m->offset,
-                         tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts};
+    struct sg_msg msg = {m->payload ? m->payload : "",
+                         m->len,
+                         c->o->topic,
+                         pn,
+                         m->offset,
+                         tt == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts,
+                         m->key,
+                         m->key_len,
+                         1};
     c->parts[pn].next = m->offset + 1;
     return sg_pipeline_add(c->p, &msg);
 }

@@ -52,7 +52,7 @@ struct stats {
 
 struct mets {
     struct sg_counter *events[SG_EV_TYPE_COUNT], *dups, *invalid[SG_REASON_COUNT],
-        *anom[SG_SEV_COUNT], *batches;
+        *anom[SG_SEV_COUNT], *batches, *key_mismatch[2];
     struct sg_histogram *detect, *write, *lag, *e2e, *in_stream, *batch_size;
     struct sg_gauge *users_cached, *watermark;
 };
@@ -193,6 +193,13 @@ static void register_metrics(struct sg_pipeline *p)
                                         (const char *[]){"severity", sg_detect_severity_name(s), NULL});
     m->batches = sg_metrics_counter(r, "streamguard_stream_batches_total",
                                     "batches written to the store", NULL);
+    static const char *const key_reasons[2] = {"unkeyed", "other_key"};
+    for (int i = 0; i < 2; i++)
+        m->key_mismatch[i] = sg_metrics_counter(
+            r, "streamguard_stream_key_mismatch_total",
+            "valid events whose Kafka message key is not their user (the user's history is "
+            "split between partitions), by reason",
+            (const char *[]){"reason", key_reasons[i], NULL});
     m->detect = sg_metrics_histogram(r, "streamguard_stream_processing_seconds",
                                      "per-event decode + detection + profile update time", NULL,
                                      detect_bounds, sizeof detect_bounds / sizeof *detect_bounds);
@@ -831,6 +838,30 @@ static int drain(struct sg_pipeline *p)
     return SG_OK;
 }
 
+/* Producers must key events by user: a user's profile lives with its partition. An event
+ * whose key is another (or none) is processed like any other, but its user's history is split
+ * between partitions - and, with several stream processes, between stores - so it is counted
+ * and logged for the operator to fix the producer. */
+static void check_key(struct sg_pipeline *p, const struct sg_msg *m, const struct sg_event *ev)
+{
+    if (m->key && m->key_len == ev->user.len && !memcmp(m->key, ev->user.p, m->key_len))
+        return;
+    sg_counter_inc(p->m.key_mismatch[m->key != NULL]);
+    if (m->key)
+        sg_log_ratelimited(SG_LOG_WARN, 1,
+                           "message %s[%d]@%lld: key '%.*s' is not its user '%.*s' (producers "
+                           "must key events by user)",
+                           m->source, (int)m->partition, (long long)m->offset,
+                           (int)(m->key_len > 64 ? 64 : m->key_len), m->key, (int)ev->user.len,
+                           ev->user.p);
+    else
+        sg_log_ratelimited(SG_LOG_WARN, 1,
+                           "message %s[%d]@%lld: no key (producers must key events by user, "
+                           "here '%.*s')",
+                           m->source, (int)m->partition, (long long)m->offset, (int)ev->user.len,
+                           ev->user.p);
+}
+
 int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
 {
     int64_t t0 = sg_time_mono_ns();
@@ -844,6 +875,8 @@ int sg_pipeline_add(struct sg_pipeline *p, const struct sg_msg *m)
         invalid(p, m, &err);
         return SG_OK;
     }
+    if (m->check_key)
+        check_key(p, m, &q->ev);
     if (batch_seen(p, &q->ev.event_id)) {
         duplicate(p);
         return SG_OK;

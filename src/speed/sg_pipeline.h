@@ -22,6 +22,11 @@ struct sg_msg {
     int32_t partition;
     int64_t offset;     /* offset (Kafka) or 1-based line number (file) */
     int64_t msg_ts_ms;  /* producer timestamp, or -1 when unknown */
+    /* Kafka: the message key, which must be the event's user (a user's state lives with its
+     * partition); key == NULL is an unkeyed message. check_key = 0 (replays): not checked. */
+    const char *key;
+    size_t key_len;
+    int check_key;
 };
 
 /* Sinks, called during sg_pipeline_add or sg_pipeline_flush, before the batch is written. A

@@ -212,7 +212,8 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         lineno++;
         if (lineno < skip_to)
             continue;
-        struct sg_msg m = {line, (size_t)n, source, 0, lineno, -1};
+        struct sg_msg m = {
+            .data = line, .len = (size_t)n, .source = source, .offset = lineno, .msg_ts_ms = -1};
         if ((rc = sg_pipeline_add(p, &m)) != SG_OK)
             break;
         if (sg_pipeline_pending(p) >= bs && (rc = sg_pipeline_flush(p)) != SG_OK)

@@ -72,7 +72,8 @@ static void add(struct fixture *f, int i, int64_t msg_ts)
                      "\"event_type\":\"auth_attempt\",\"user\":\"u%d\","
                      "\"source_ip\":\"10.0.0.%d\",\"status\":\"success\",\"threat_score\":0.1}",
                      i, i / 60 % 60, i % 60, i % 5, i % 250 + 1);
-    struct sg_msg m = {json, (size_t)n, "test", 0, i, msg_ts};
+    struct sg_msg m = {
+        .data = json, .len = (size_t)n, .source = "test", .offset = i, .msg_ts_ms = msg_ts};
     assert_int_equal(sg_pipeline_add(f->p, &m), SG_OK);
 }
 
@@ -85,7 +86,8 @@ static void add_failed_login(struct fixture *f, int i)
                      "\"event_type\":\"auth_attempt\",\"user\":\"u%d\","
                      "\"source_ip\":\"10.0.0.%d\",\"status\":\"failed\"}",
                      i, i / 60, i % 60, i % 2, i + 1);
-    struct sg_msg m = {json, (size_t)n, "test", 0, i, -1};
+    struct sg_msg m = {
+        .data = json, .len = (size_t)n, .source = "test", .offset = i, .msg_ts_ms = -1};
     assert_int_equal(sg_pipeline_add(f->p, &m), SG_OK);
 }
 
@@ -165,7 +167,11 @@ static void test_stored_dups_and_profiles(void **state)
     int per_user[5] = {40, 40, 40, 40, 40}, invalid = 0;
     for (int k = 0; k < 150; k++) {
         if (k % 10 == 9) {
-            struct sg_msg m = {"{\"event_id\":", 12, "test", 0, 5000 + k, -1};
+            struct sg_msg m = {.data = "{\"event_id\":",
+                               .len = 12,
+                               .source = "test",
+                               .offset = 5000 + k,
+                               .msg_ts_ms = -1};
             assert_int_equal(sg_pipeline_add(f.p, &m), SG_OK);
             invalid++;
         } else if (k % 2) {
