@@ -48,7 +48,7 @@ static void help(void)
            "  -c, --config FILE       configuration file (default conf/streamguard.yaml)\n"
            "      --set KEY=VALUE     override a configuration key (repeatable)\n"
            "  -h, --help              this help\n\n"
-           "SIGINT/SIGTERM finish the current batch, write it, commit and exit 0.\n"
+           "SIGINT/SIGTERM/SIGHUP finish the current batch, write it, commit and exit 0.\n"
            "Prints a JSON summary line on stdout at the end.\n");
 }
 

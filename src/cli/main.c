@@ -75,6 +75,8 @@ volatile int *cli_stop_flag(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* a closed terminal: stop as cleanly as on SIGTERM rather than die mid-batch */
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     return &stop_flag;
 }

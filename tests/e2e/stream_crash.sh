@@ -116,6 +116,18 @@ kill -TERM "$pid"
 exec 3>&-
 wait "$pid"
 python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['events']+s['invalid']+s['duplicates']==3000, s" "$T/term.json"
+# SIGHUP (the terminal went away) stops as cleanly
+mkfifo "$T/fifo2"
+"$BIN" stream --input - --db "$T/hup.db" --metrics-listen off < "$T/fifo2" > "$T/hup.json" \
+    2> "$T/hup.log" &
+pid=$!
+exec 3> "$T/fifo2"
+head -n 1000 "$T/in.ndjson" >&3
+sleep 1
+kill -HUP "$pid"
+exec 3>&-
+wait "$pid"
+python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['events']+s['invalid']+s['duplicates']==1000, s" "$T/hup.json"
 # no broker: exit code 3 (dependency unavailable) after a short wait, nothing half-done
 rc=0
 "$BIN" stream --brokers 127.0.0.1:1 --db "$T/nobroker.db" --metrics-listen off \
