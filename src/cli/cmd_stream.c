@@ -2,6 +2,7 @@
  * (or replay NDJSON with --input), detect anomalies per user, store everything in RocksDB with
  * exactly-once effects, publish anomalies, serve /metrics and /health. Also `--dump-store`
  * (canonical store content, for comparisons). The work is in src/speed; this file is options. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -280,11 +281,11 @@ static int run(const struct sg_config *cfg, const struct args *a, struct sg_stor
             sg_log_warn("stream.changelog applies to Kafka consumption only: ignored with "
                         "--input");
         if (a->dlq_file && !(dlq = fopen(a->dlq_file, "ab"))) {
-            snprintf(err, sizeof err, "%s: cannot open", a->dlq_file);
+            snprintf(err, sizeof err, "%s: %s", a->dlq_file, strerror(errno));
             rc = SG_ERR_IO;
         }
         if (rc == SG_OK && a->alerts_file && !(alerts = fopen(a->alerts_file, "ab"))) {
-            snprintf(err, sizeof err, "%s: cannot open", a->alerts_file);
+            snprintf(err, sizeof err, "%s: %s", a->alerts_file, strerror(errno));
             rc = SG_ERR_IO;
         }
         struct sg_replay_opts ro = {a->input, po, (size_t)cfg->stream.batch_size, dlq, alerts,
