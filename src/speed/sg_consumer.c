@@ -307,6 +307,16 @@ static int flush(struct consumer *c, int force)
 static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts)
 {
     c->last_activity = sg_time_mono_ms();
+    for (int i = 0; i < parts->cnt && !c->failed; i++)
+        if (parts->elems[i].partition < 0 || parts->elems[i].partition >= MAX_PARTITIONS) {
+            /* its messages could be neither processed nor skipped knowingly: stop */
+            c->failed = 1;
+            c->fatal_rc = SG_ERR_CONFIG;
+            snprintf(c->errbuf, sizeof c->errbuf,
+                     "%s[%d]: this build handles partition ids 0..%d (MAX_PARTITIONS, "
+                     "src/speed/sg_consumer.c)",
+                     parts->elems[i].topic, (int)parts->elems[i].partition, MAX_PARTITIONS - 1);
+        }
     size_t n = (size_t)parts->cnt;
     int32_t *ids = sg_xcalloc(n + 1, sizeof *ids);
     int64_t *stored = sg_xcalloc(n + 1, sizeof *stored),

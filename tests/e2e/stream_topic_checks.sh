@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# stream_keys.sh: producers must key events by user (a user's profile lives with its
-# partition). Events keyed by another user, or not keyed at all, are still processed, but the
+# stream_topic_checks.sh: mistakes of producers and topics that the stream must make visible.
+# (1) Producers must key events by user (a user's profile lives with its partition). Events keyed by another user, or not keyed at all, are still processed, but the
 # stream counts them in streamguard_stream_key_mismatch_total{reason="other_key"|"unkeyed"}
 # and logs them (rate-limited), so that the operator can fix the producer. Events keyed
 # correctly count nothing. Messages are produced with kcat, an independent client.
+# (2) A topic with more partitions than the consumer handles (ids >= 4096) stops the stream
+# with a clear error instead of its messages being skipped without a trace.
 set -euo pipefail
 . tests/e2e/lib/e2e.sh
 command -v kcat >/dev/null || fail "kcat not installed (scripts/deps.sh)"
@@ -41,4 +43,14 @@ grep -q "warn  message security-events\[[0-9]\]@[0-9]*: no key (producers must k
 kill -TERM "$PID_s"
 wait "$PID_s" || fail "stream exited $?"
 [ "$("$BIN" stream --dump-store --db "$T/db" | grep -c '^events	')" -eq 30 ] || fail "not all 30 events stored"
-echo "stream_keys: 6 wrongly keyed and 4 unkeyed of 30 events counted and logged; all 30 stored"
+echo "keys: 6 wrongly keyed and 4 unkeyed of 30 events counted and logged; all 30 stored"
+
+bg broker2 "$BIN" broker --partitions 4097 --bootstrap-file "$T/boot2"
+wait_for 20 test -s "$T/boot2"
+rc=0
+"$BIN" stream -b "$(cat "$T/boot2")" -d "$T/db2" --metrics-listen off --no-alerts \
+    --idle-exit 5s > /dev/null 2> "$T/many.err" || rc=$?
+[ "$rc" -eq 2 ] || fail "4097 partitions: exit $rc, want 2 ($(tail -n 2 "$T/many.err"))"
+grep -q "security-events\[4096\]: this build handles partition ids 0..4095" "$T/many.err" \
+    || fail "4097 partitions: unclear message: $(tail -n 1 "$T/many.err")"
+echo "partitions: $(tail -n 1 "$T/many.err")"
