@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/sg_err.h"
+#include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "core/sg_zread.h"
 
@@ -269,8 +270,14 @@ static int add_dir(struct nd *d, size_t *cap, const char *dir, char *errbuf, siz
         if (de->d_name[0] == '.')
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        if (stat(path, &st) != 0)
+            continue; /* gone since readdir */
+        if (S_ISREG(st.st_mode))
             add_file(d, cap, path);
+        else /* an archive kept in dated subdirectories would otherwise be half read */
+            sg_log_warn("%s: not read (%s; input directories are read one level deep, give "
+                        "each directory)",
+                        path, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
     }
     closedir(dp);
     qsort(d->files + first, d->nfiles - first, sizeof *d->files, cmp_str);

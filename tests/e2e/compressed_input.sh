@@ -33,6 +33,14 @@ for f in ("in.ndjson.gz", "in.ndjson.zst"):
     assert report(f) == plain, f
 print("batch: the same report from the plain, .gz and .zst files")
 PY
+# a directory is read one level deep: a subdirectory is named in a warning, not read silently
+mkdir -p "$T/archive/2026-11"
+cp "$T/in.ndjson.gz" "$T/archive/2026-11/"
+cp "$T/in.ndjson.zst" "$T/archive/"
+"$BIN" batch --input "$T/archive" --out "$T/batch_dir" -q 2> "$T/batch.err" \
+    || { echo "FAIL batch of a directory: exit $?"; cat "$T/batch.err"; exit 1; }
+grep -q "warn  $T/archive/2026-11: not read (a directory" "$T/batch.err" \
+    || { echo "FAIL: no warning for the subdirectory"; cat "$T/batch.err"; exit 1; }
 
 replay() { # replay INPUT DB: exit code; the summary in $T/out.json, the log in $T/err.log
     local rc=0
