@@ -153,6 +153,35 @@ static double expected_score(const struct sg_model *m, const struct user_events 
                                 : 0.5 * s.anomaly_score / t;
 }
 
+/* sg_modelwatch: a model.json that stops loading (a half-copied file, a bad edit) leaves the
+ * model in service untouched; the next good file is taken. The polls use interval 0. */
+static void test_reload_keeps_a_good_model(void **state)
+{
+    (void)state;
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s/watched", dir);
+    sh("rm -rf %s && cp -r %s/batch/model %s", path, dir, path);
+    struct sg_modelwatch *w = sg_modelwatch_new(path, err, sizeof err);
+    assert_non_null(w);
+    const struct sg_model *m = sg_modelwatch_get(w);
+    uint64_t id = m->id;
+    double threshold = m->threshold;
+    assert_int_equal(sg_modelwatch_generation(w), 1);
+    assert_int_equal(sg_modelwatch_poll(w, 0), 0); /* unchanged */
+    sh("cp %s/model.json %s/good.json && head -c 100 %s/good.json > %s/model.json", path, dir, dir,
+       path);
+    assert_int_equal(sg_modelwatch_poll(w, 0), 0); /* broken: refused */
+    assert_int_equal(sg_modelwatch_generation(w), 1);
+    assert_ptr_equal(sg_modelwatch_get(w), m);
+    assert_true(m->id == id && m->threshold == threshold); /* still whole */
+    assert_int_equal(sg_modelwatch_poll(w, 0), 0);         /* not retried until it changes */
+    sh("cp %s/good.json %s/model.json && touch -d '+1 second' %s/model.json", dir, path, path);
+    assert_int_equal(sg_modelwatch_poll(w, 0), 1); /* a good file again: taken */
+    assert_int_equal(sg_modelwatch_generation(w), 2);
+    assert_true(sg_modelwatch_get(w)->id == id);
+    sg_modelwatch_free(w);
+}
+
 static void test_scores_match_the_model(void **state)
 {
     (void)state;
@@ -280,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scores_match_the_model),
+        cmocka_unit_test(test_reload_keeps_a_good_model),
         cmocka_unit_test(test_calibration),
         cmocka_unit_test(test_rebuild_many_pages),
     };
