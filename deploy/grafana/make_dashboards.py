@@ -64,6 +64,8 @@ ROWS = {
              [q("sum(streamguard_stream_invalid_total)", "invalid")], "stat"),
             ("Duplicates dropped / s", "ops",
              [q("sum(rate(streamguard_stream_duplicates_total[5m]))", "duplicates")], "ts"),
+            ("Events not keyed by their user / s (fix the producer)", "ops",
+             [q("sum by (reason) (rate(streamguard_stream_key_mismatch_total[5m]))", "{{reason}}")], "ts"),
         ]),
         ("Batch run results", [
             ("Anomalous users (latest run)", "short", [q("streamguard_batch_anomalous_users", "anomalous")], "stat"),
@@ -75,6 +77,8 @@ ROWS = {
         ]),
         ("Storage and serving", [
             ("Store size", "bytes", [q("max(streamguard_store_size_bytes)", "bytes")], "ts"),
+            ("RocksDB write throttling (0 none, 1 delayed, 2 stopped)", "short",
+             [q("max(streamguard_store_write_stall)", "stall")], "ts"),
             ("Users cached by the speed layer", "short", [q("sum(streamguard_stream_users_cached)", "users")], "ts"),
             ("Store key comparisons per API request", "short",
              [q("sum(rate(streamguard_serve_store_key_compares_total[5m])) / "
