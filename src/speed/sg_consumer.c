@@ -28,7 +28,9 @@
 
 struct part {
     int assigned;
-    int64_t next; /* next offset to consume (last consumed + 1), -1 unknown */
+    int64_t next;   /* next offset to consume (last consumed + 1), -1 unknown */
+    int64_t resume; /* where the store (or changelog) said to resume, until the first message
+                     * of the assignment arrives; -1: no check */
     struct sg_gauge *lag;
 };
 
@@ -47,6 +49,8 @@ struct consumer {
     struct sg_gauge *outbox_gauge;
     /* records that cannot be sent anywhere: a corrupt store, a sink topic switched off */
     struct sg_counter *outbox_dropped[2];
+    /* resume checks (check_resume): offsets lost to retention, partitions whose log restarted */
+    struct sg_counter *offsets_lost, *rewinds;
     int64_t last_retry; /* monotonic ms */
     struct sg_buf rec, rbuf; /* encoding (pipeline thread), retry reads (loop thread) */
     int failed;   /* a store write failed: stop */
@@ -359,6 +363,7 @@ static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts
         if (tp->partition >= 0 && tp->partition < MAX_PARTITIONS) {
             c->parts[tp->partition].assigned = 1;
             c->parts[tp->partition].next = next;
+            c->parts[tp->partition].resume = next;
         }
         if (c->cl)
             sg_changelog_own(c->cl, tp->partition, 1);
@@ -656,6 +661,35 @@ static void backpressure(struct consumer *c)
 
 /* ---- the loop --------------------------------------------------------------------------- */
 
+/* The first message of an assignment should be at the offset the store (or the changelog)
+ * resumes from. When Kafka no longer has that offset, the consumer starts at the earliest one
+ * (auto.offset.reset) without an error; this makes the jump visible. Further: Kafka retention
+ * deleted messages this group never read (a process down longer than the retention). Back: the
+ * partition's log restarts below what the store read (the topic was deleted and created
+ * again) - its messages are processed, events already stored count as duplicates. A jump of
+ * a few offsets can also be transaction markers at the resume point. */
+static void check_resume(struct consumer *c, int32_t pn, int64_t offset)
+{
+    struct part *pt = &c->parts[pn];
+    int64_t want = pt->resume;
+    pt->resume = -1;
+    if (want < 0 || offset == want)
+        return;
+    if (offset > want) {
+        sg_counter_add(c->offsets_lost, (uint64_t)(offset - want));
+        sg_log_warn("%s[%d]: resumed at offset %lld, but the store had read up to %lld: the %lld "
+                    "messages between were deleted from the topic before this group read them "
+                    "(Kafka retention shorter than an outage?)",
+                    c->o->topic, (int)pn, (long long)offset, (long long)want,
+                    (long long)(offset - want));
+    } else {
+        sg_counter_inc(c->rewinds);
+        sg_log_warn("%s[%d]: the partition's log restarts at offset %lld, below the %lld this "
+                    "store had read (topic deleted and created again?): reading it from there",
+                    c->o->topic, (int)pn, (long long)offset, (long long)want);
+    }
+}
+
 static int handle(struct consumer *c, rd_kafka_message_t *m)
 {
     if (m->err) {
@@ -685,6 +719,8 @@ static int handle(struct consumer *c, rd_kafka_message_t *m)
                          m->key,
                          m->key_len,
                          1};
+    if (c->parts[pn].resume >= 0)
+        check_resume(c, pn, m->offset);
     c->parts[pn].next = m->offset + 1;
     return sg_pipeline_add(c->p, &msg);
 }
@@ -767,6 +803,16 @@ int sg_consumer_run(const struct sg_consumer_opts *o, struct sg_pipeline_totals 
                 (const char *[]){"reason", why[i], NULL});
         sg_outbox_track_init(&c->track, sg_pipeline_outbox_below(c->p));
     }
+    c->offsets_lost = sg_metrics_counter(
+        o->pipe.metrics, "streamguard_stream_offsets_lost_total",
+        "offsets between where the store resumed a partition and the first message Kafka still "
+        "had (deleted by retention before this group read them)",
+        NULL);
+    c->rewinds = sg_metrics_counter(
+        o->pipe.metrics, "streamguard_stream_partition_rewinds_total",
+        "assignments whose partition log restarted below the offset the store had read (topic "
+        "created again)",
+        NULL);
     c->rk = make_consumer(c, errbuf, errlen);
     if (!c->rk) {
         rc = SG_ERR_CONFIG;

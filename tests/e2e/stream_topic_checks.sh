@@ -5,7 +5,8 @@
 # and logs them (rate-limited), so that the operator can fix the producer. Events keyed
 # correctly count nothing. Messages are produced with kcat, an independent client.
 # (2) A topic with more partitions than the consumer handles (ids >= 4096) stops the stream
-# with a clear error instead of its messages being skipped without a trace.
+# with a clear error instead of its messages being skipped without a trace. (3) A partition
+# whose log restarts below the offset the store resumes from is named in a warning.
 set -euo pipefail
 . tests/e2e/lib/e2e.sh
 command -v kcat >/dev/null || fail "kcat not installed (scripts/deps.sh)"
@@ -54,3 +55,23 @@ rc=0
 grep -q "security-events\[4096\]: this build handles partition ids 0..4095" "$T/many.err" \
     || fail "4097 partitions: unclear message: $(tail -n 1 "$T/many.err")"
 echo "partitions: $(tail -n 1 "$T/many.err")"
+
+# (3) The topic deleted and created again (here: a new development broker) while a store
+# holds offsets beyond its new end: Kafka resets the consumer to the earliest offset without an
+# error; the stream says so for each partition, counts it, and reads the new log.
+bg broker3 "$BIN" broker --partitions 4 --bootstrap-file "$T/boot3"
+wait_for 20 test -s "$T/boot3"
+"$BIN" generate -n 2000 -u 40 -s 5 -q -b "$(cat "$T/boot3")"
+RUN=(--metrics-listen off --no-alerts --idle-exit 3s --set kafka.session.timeout.ms=6000)
+"$BIN" stream -b "$(cat "$T/boot3")" -g g3 -d "$T/db3" "${RUN[@]}" > /dev/null 2> "$T/first.err" \
+    || fail "first stream: exit $?"
+! grep -q "log restarts\|deleted from the topic" "$T/first.err" || fail "false resume warning"
+bg broker4 "$BIN" broker --partitions 4 --bootstrap-file "$T/boot4"
+wait_for 20 test -s "$T/boot4"
+"$BIN" generate -n 400 -u 40 -s 6 -q -b "$(cat "$T/boot4")"
+"$BIN" stream -b "$(cat "$T/boot4")" -g g3 -d "$T/db3" "${RUN[@]}" > "$T/second.json" \
+    2> "$T/second.err" || fail "second stream: exit $?"
+n=$(grep -c "warn  security-events\[[0-3]\]: the partition's log restarts at offset 0, below the [0-9]* this store had read" "$T/second.err" || true)
+[ "$n" -eq 4 ] || fail "rewind warnings: $n, want 4: $(grep warn "$T/second.err" | head -3)"
+[ "$(jget "$T/second.json" "j['events']")" -eq 400 ] || fail "the new log was not read: $(cat "$T/second.json")"
+echo "rewind: 4 partitions restarting below the stored offsets named, their 400 new events read"
