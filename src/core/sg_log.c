@@ -29,13 +29,48 @@ int sg_log_parse_level(const char *s, enum sg_log_level *out)
     return SG_ERR_INVALID;
 }
 
+/* Copies the message with control characters escaped as \xNN: C0 controls and DEL, and the
+ * UTF-8 forms of the C1 controls (NEL among them) and of U+2028/U+2029. Messages quote what
+ * arrives from outside - user names, Kafka keys, file names - and a name holding a line break
+ * must not forge a log line of its own. Other bytes, UTF-8 included, are kept. */
+static void escape_controls(const char *in, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *s = (const unsigned char *)in;
+    size_t o = 0;
+    for (size_t i = 0; s[i] && o + 5 < cap; i++) {
+        size_t n = 0; /* bytes of a code point to escape */
+        if (s[i] < 0x20 || s[i] == 0x7f)
+            n = 1;
+        else if (s[i] == 0xc2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
+            n = 2;
+        else if (s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+            n = 3;
+        if (!n) {
+            out[o++] = (char)s[i];
+            continue;
+        }
+        if (o + 4 * n + 1 > cap)
+            break;
+        for (size_t k = 0; k < n; k++, i++) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[s[i] >> 4];
+            out[o++] = hex[s[i] & 15];
+        }
+        i--;
+    }
+    out[o] = 0;
+}
+
 void sg_log_write(enum sg_log_level level, const char *file, int line, const char *fmt, ...)
 {
-    char msg[1024];
+    char raw[1024], msg[4 * sizeof raw];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    escape_controls(raw, msg, sizeof msg);
     char ts[40];
     sg_time_format_rfc3339(sg_time_now_ms(), ts, sizeof ts);
     const char *base = strrchr(file, '/');

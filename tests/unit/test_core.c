@@ -17,6 +17,7 @@
 #include "core/sg_buf.h"
 #include "core/sg_config.h"
 #include "core/sg_err.h"
+#include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "core/sg_rng.h"
 #include "core/sg_substr.h"
@@ -346,6 +347,31 @@ static int substr_reference(const char *const *needles, const char *str, size_t 
     return 0;
 }
 
+/* A log line quotes outside data (user names, Kafka keys, file names): control characters
+ * and Unicode line breaks come out escaped, so one call is one line. */
+static void test_log_escapes_line_breaks(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/sg_log_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(dup2(fd, 2) == 2);
+    sg_log_warn("key '%s' end", "a\nb\r\x01\x7f\xc2\x85\xe2\x80\xa8\xc3\xa9");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[512] = {0};
+    assert_true(pread(fd, buf, sizeof buf - 1, 0) > 0);
+    close(fd);
+    unlink(path);
+    const char *m = strstr(buf, " warn  ");
+    assert_non_null(m);
+    assert_string_equal(
+        m, " warn  key 'a\\x0ab\\x0d\\x01\\x7f\\xc2\\x85\\xe2\\x80\\xa8\xc3\xa9' end\n");
+}
+
 static void test_substr_any(void **state)
 {
     (void)state;
@@ -381,7 +407,7 @@ int main(void)
         cmocka_unit_test(test_arena),       cmocka_unit_test(test_rng),
         cmocka_unit_test(test_config_load), cmocka_unit_test(test_config_files_in_sync),
         cmocka_unit_test(test_read_file),   cmocka_unit_test(test_config_dump_round_trip),
-        cmocka_unit_test(test_substr_any),
+        cmocka_unit_test(test_substr_any),  cmocka_unit_test(test_log_escapes_line_breaks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
