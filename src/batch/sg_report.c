@@ -187,6 +187,33 @@ void sg_report_json(const struct sg_batch_data *data, const struct sg_model *m,
     sg_buf_puts(out, "]}\n");
 }
 
+/* A user name as a Markdown code span: nothing inside one is a link, an image, HTML or
+ * emphasis, so a name an attacker chose (failed logins carry any user name) renders as the
+ * text it is, and the raw file stays readable. The fence is one backtick longer than the
+ * longest run in the name; a '|' is escaped, as GitHub tables require even in code spans. */
+static void md_code(struct sg_buf *out, const char *s, size_t n)
+{
+    size_t run = 0, longest = 0;
+    for (size_t i = 0; i < n; i++) {
+        run = s[i] == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    int pad = n && (s[0] == '`' || s[n - 1] == '`');
+    for (size_t i = 0; i <= longest; i++)
+        sg_buf_putc(out, '`');
+    if (pad)
+        sg_buf_putc(out, ' ');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '|')
+            sg_buf_putc(out, '\\');
+        sg_buf_putc(out, s[i]);
+    }
+    if (pad)
+        sg_buf_putc(out, ' ');
+    for (size_t i = 0; i <= longest; i++)
+        sg_buf_putc(out, '`');
+}
+
 void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
                   const struct sg_batch_params *p, const struct sg_ingest_stats *st,
                   const struct sg_batch_timings *t, size_t top, struct sg_buf *out)
@@ -245,11 +272,7 @@ void sg_report_md(const struct sg_batch_data *data, const struct sg_model *m,
         size_t i = idx[j];
         const struct sg_user *u = data->users[i];
         sg_buf_puts(out, "| ");
-        for (uint32_t c = 0; c < u->len; c++) { /* a '|' in a name must not split the row */
-            if (u->name[c] == '|')
-                sg_buf_putc(out, '\\');
-            sg_buf_putc(out, u->name[c]);
-        }
+        md_code(out, u->name, u->len);
         sg_buf_printf(out, " | %.4f | %u | %.3f | ", data->score[i], u->f.n,
                       u->f.n ? u->f.threat_sum / u->f.n : 0);
         int fi[SG_BATCH_TOP_FEATURES];

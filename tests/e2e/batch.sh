@@ -232,6 +232,41 @@ grep -q ' debug kafka streamguard#consumer-[0-9]* FAIL: ' "$tmp/e3" \
     || fail "log.level=debug shows no librdkafka lines: $(head -3 "$tmp/e3")"
 [ $((t1 - t0)) -le 30 ] || fail "unreachable broker took $((t1 - t0)) s"
 
+# A user name chosen by an attacker (failed logins carry any name) stays text in the Markdown
+# report: rendered by an independent renderer (markdown-it, GitHub-style tables), the cell is
+# exactly the name - no link, no HTML, no extra column.
+"$BIN" generate -n 4000 -u 40 -a 0 -s 8 -q -o "$tmp/md.ndjson"
+python3 - "$tmp/md.ndjson" <<'PY'
+import json, sys
+u = "[click](http://evil.example)<b>x|y`z www.evil.example"
+with open(sys.argv[1], "a") as f:
+    for i in range(150):
+        f.write(json.dumps({"event_id": f"evil{i}", "timestamp": f"2026-11-0{1 + i % 6}T{i % 24:02d}:00:00Z",
+                            "event_type": "auth_attempt", "user": u, "status": "failed",
+                            "source_ip": f"203.0.{i % 250}.{i * 7 % 250 + 1}"}) + "\n")
+PY
+"$BIN" batch -i "$tmp/md.ndjson" -o "$tmp/mdout" -q --contamination 0.5
+if [ -d tests/node_modules/markdown-it ]; then
+    cat >"$tmp/md.mjs" <<'JS'
+import { createRequire } from 'node:module';
+const require = createRequire(process.cwd() + '/tests/package.json');
+const md = require('markdown-it')({ linkify: true });
+const fs = require('node:fs');
+const html = md.render(fs.readFileSync(process.argv[2], 'utf8'));
+const name = '[click](http://evil.example)<b>x|y`z www.evil.example';
+const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const rows = html.split('<tr>').filter((r) => r.includes('click'));
+if (rows.length !== 1) throw new Error('the name is in ' + rows.length + ' table rows');
+if (!rows[0].includes('<td><code>' + esc(name) + '</code></td>')) throw new Error('cell: ' + rows[0]);
+if (/<a |<b>/.test(html)) throw new Error('the name became markup');
+console.log('markdown: the hostile name renders as one code cell, no link, no HTML');
+JS
+    node "$tmp/md.mjs" "$tmp/mdout/anomaly_report.md" || fail "hostile user name in the Markdown report"
+else
+    grep -qF '| ``[click](http://evil.example)<b>x\|y`z www.evil.example`` |' "$tmp/mdout/anomaly_report.md" \
+        || fail "hostile user name not a code span: $(grep click "$tmp/mdout/anomaly_report.md")"
+fi
+
 # CLI: --help 0, usage errors 2, missing input file 1.
 "$BIN" batch --help | grep -q -- '--contamination' || fail "--help"
 set +e
