@@ -160,7 +160,8 @@ void sg_kmeans_mark_large(struct sg_kmeans *km)
         }
     }
     for (int c = 0; c < km->k; c++)
-        km->large[c] = c == arg || (double)km->size[c] >= SG_KMEANS_SMALL_SHARE * (double)total;
+        km->large[c] = c == arg || ((double)km->size[c] >= SG_KMEANS_SMALL_SHARE * (double)total &&
+                                    km->size[c] >= SG_KMEANS_SMALL_MIN);
 }
 
 double sg_kmeans_score(const struct sg_kmeans *km, const double *x)

@@ -221,6 +221,32 @@ static void test_kmeans_small_cluster(void **state)
     free(X);
 }
 
+/* A small population: 40 users in one blob and one far outlier. The outlier's own cluster
+ * holds 2.4 % of the users, above the 2 % share, but one user is no normal behaviour: it is
+ * small by the minimum size, and the outlier's distance is to the blob. */
+static void test_kmeans_singleton_in_small_population(void **state)
+{
+    (void)state;
+    size_t n = 41, d = 2;
+    struct sg_rng r;
+    sg_rng_seed(&r, 9);
+    double *X = sg_xmalloc(n * d * sizeof *X);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < d; j++)
+            X[i * d + j] = i < 40 ? sg_rng_normal(&r) : 30.0;
+    struct sg_kmeans_params p = {.k = 3, .max_iter = 20, .tol = 1e-4, .seed = 1};
+    struct sg_kmeans km;
+    sg_kmeans_fit(&km, X, n, d, &p);
+    double near;
+    int c = sg_kmeans_nearest(&km, X + 40 * d, &near);
+    assert_true(near < 1e-9);
+    assert_int_equal(km.size[c], 1);
+    assert_false(km.large[c]);
+    assert_true(sg_kmeans_score(&km, X + 40 * d) > 35); /* ~ 30 * sqrt(2) from the blob */
+    sg_kmeans_release(&km);
+    free(X);
+}
+
 /* The steps sg_kmeans exports for the MPI fit: assignment, update, the silhouette core. */
 static void test_kmeans_steps(void **state)
 {
@@ -260,9 +286,13 @@ static void test_kmeans_steps(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_scaler),  cmocka_unit_test(test_c_values),
-        cmocka_unit_test(test_iforest), cmocka_unit_test(test_iforest_tiny),
-        cmocka_unit_test(test_kmeans),  cmocka_unit_test(test_kmeans_small_cluster),
+        cmocka_unit_test(test_scaler),
+        cmocka_unit_test(test_c_values),
+        cmocka_unit_test(test_iforest),
+        cmocka_unit_test(test_iforest_tiny),
+        cmocka_unit_test(test_kmeans),
+        cmocka_unit_test(test_kmeans_small_cluster),
+        cmocka_unit_test(test_kmeans_singleton_in_small_population),
         cmocka_unit_test(test_kmeans_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
