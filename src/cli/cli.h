@@ -55,13 +55,10 @@ int cli_sets_add(struct cli_sets *s, const char *cmd, const char *arg);
 
 /* Loads the file (cli_load_config), applies `sets` in order (NULL: none), then each flag in
  * `flags` that has a value, so a flag wins over --set and --set over the file, then sets the
- * log level (cli_apply_log_level). Stops at the first error and prints it. Returns EXIT_OK or
+ * log level (log.level). Stops at the first error and prints it. Returns EXIT_OK or
  * EXIT_USAGE. */
 int cli_configure(struct sg_config *cfg, const char *path, const struct cli_sets *sets,
                   const struct cli_flag_key *flags, size_t nflags);
-
-/* Sets the operator log level from cfg->log.level (already validated by the table). */
-void cli_apply_log_level(const struct sg_config *cfg);
 
 /* Prints "streamguard <cmd>: <message>" plus a --help hint on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

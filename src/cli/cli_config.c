@@ -65,13 +65,6 @@ int cli_configure(struct sg_config *cfg, const char *path, const struct cli_sets
         if (flags[i].value)
             rc = cli_set(cfg, flags[i].key, flags[i].value);
     if (rc == EXIT_OK)
-        cli_apply_log_level(cfg);
+        sg_log_set_level_name(cfg->log.level); /* the key's table checked the name */
     return rc;
-}
-
-void cli_apply_log_level(const struct sg_config *cfg)
-{
-    enum sg_log_level lvl;
-    if (sg_log_parse_level(cfg->log.level, &lvl) == SG_OK)
-        sg_log_set_level(lvl);
 }

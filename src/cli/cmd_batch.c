@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "core/sg_buf.h"
 #include "core/sg_err.h"
+#include "core/sg_log.h"
 #include "core/sg_time.h"
 
 static void help(void)
@@ -251,7 +252,7 @@ int cmd_batch(int argc, char **argv)
         code = EXIT_USAGE;
         goto out;
     }
-    cli_apply_log_level(&cfg);
+    sg_log_set_level_name(cfg.log.level);
     if (sg_batch_opts_resolve(&o, &cfg, err, sizeof err) != SG_OK) {
         code = cli_usage_error("batch", "%s", err);
         goto out;

@@ -18,11 +18,11 @@ void sg_log_set_level(enum sg_log_level level)
     sg_log_level_current = (int)level;
 }
 
-int sg_log_parse_level(const char *s, enum sg_log_level *out)
+int sg_log_set_level_name(const char *name)
 {
     for (int i = 0; i < 4; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            *out = (enum sg_log_level)i;
+        if (strcmp(name, names[i]) == 0) {
+            sg_log_set_level((enum sg_log_level)i);
             return SG_OK;
         }
     }

@@ -11,8 +11,9 @@ enum sg_log_level { SG_LOG_ERROR = 0, SG_LOG_WARN = 1, SG_LOG_INFO = 2, SG_LOG_D
 extern int sg_log_level_current;
 
 void sg_log_set_level(enum sg_log_level level);
-/* Parses "error|warn|info|debug"; returns SG_OK or SG_ERR_INVALID. */
-int sg_log_parse_level(const char *s, enum sg_log_level *out);
+/* Sets the level by name, "error|warn|info|debug" (log.level); SG_OK, or SG_ERR_INVALID and
+ * the level unchanged. Every command applies its configuration with it. */
+int sg_log_set_level_name(const char *name);
 void sg_log_write(enum sg_log_level level, const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* True at most `per_sec` times per second for the given call-site state. */

@@ -90,9 +90,7 @@ static int load_config(struct sg_config *cfg, struct sg_batch_opts *o)
         return usage_error("%s", err);
     if (sg_batch_opts_apply(o, cfg, err, sizeof err) != SG_OK)
         return usage_error("%s", err);
-    enum sg_log_level lvl;
-    if (sg_log_parse_level(cfg->log.level, &lvl) == SG_OK) /* the table checked the value */
-        sg_log_set_level(lvl);
+    sg_log_set_level_name(cfg->log.level); /* the key's table checked the name */
     if (sg_batch_opts_resolve(o, cfg, err, sizeof err) != SG_OK)
         return usage_error("%s", err);
     return EXIT_OK;
