@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "core/sg_err.h"
-#include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "kafka/sg_kafka.h"
 
@@ -142,12 +141,7 @@ static void ks_free(struct sg_source *s)
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     const struct ks *k = opaque;
-    if (k->opened)
-        sg_log_warn("kafka %s: %s (%s)", rd_kafka_name(rk), reason,
-                    rd_kafka_err2name((rd_kafka_resp_err_t)err));
-    else
-        sg_log_debug("kafka %s: %s (%s)", rd_kafka_name(rk), reason,
-                     rd_kafka_err2name((rd_kafka_resp_err_t)err));
+    sg_kafka_log_client_error(rk, err, reason, k->opened);
 }
 
 static int cmp_id(const void *a, const void *b)

@@ -39,6 +39,15 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
         sg_log_debug("kafka %s %s: %s", name, fac, buf);
 }
 
+void sg_kafka_log_client_error(rd_kafka_t *rk, int err, const char *reason, int warn)
+{
+    const char *name = rd_kafka_err2name((rd_kafka_resp_err_t)err);
+    if (warn)
+        sg_log_warn("kafka %s: %s (%s)", rd_kafka_name(rk), reason, name);
+    else
+        sg_log_debug("kafka %s: %s (%s)", rd_kafka_name(rk), reason, name);
+}
+
 rd_kafka_conf_t *sg_kafka_conf_new(const struct sg_config *cfg, const char *brokers,
                                    char *errbuf, size_t errlen)
 {

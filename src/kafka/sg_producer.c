@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "core/sg_err.h"
-#include "core/sg_log.h"
 #include "core/sg_mem.h"
 #include "kafka/sg_kafka.h"
 
@@ -43,8 +42,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)opaque;
-    sg_log_debug("kafka %s: %s (%s)", rd_kafka_name(rk), reason,
-                 rd_kafka_err2name((rd_kafka_resp_err_t)err));
+    sg_kafka_log_client_error(rk, err, reason, 0);
 }
 
 static int set_default(rd_kafka_conf_t *conf, const struct sg_config *cfg, const char *key,
