@@ -118,6 +118,16 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+size_t sg_utf8_break_len(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (n >= 2 && u[0] == 0xC2 && u[1] >= 0x80 && u[1] <= 0x9F)
+        return 2;
+    if (n >= 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))
+        return 3;
+    return 0;
+}
+
 void sg_buf_json_str(struct sg_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

@@ -29,6 +29,10 @@ void sg_buf_vprintf(struct sg_buf *b, const char *fmt, va_list ap)
 /* Appends `s` (n bytes) as a JSON string literal with quotes; invalid UTF-8 bytes become
  * U+FFFD so the output is always valid JSON. */
 void sg_buf_json_str(struct sg_buf *b, const char *s, size_t n);
+/* Bytes of the UTF-8 form of a C1 control (U+0080..U+009F, NEL among them) or of U+2028/U+2029
+ * at s (n bytes readable), else 0. Readers take them as line breaks (or refuse them), and a
+ * JSON string carries them raw: the log and the configuration dump escape them. */
+size_t sg_utf8_break_len(const char *s, size_t n);
 /* Appends a double as JSON (shortest round-trip form; NaN/Inf become null). */
 void sg_buf_json_double(struct sg_buf *b, double v);
 /* Appends the whole file at `path` (at most `max_bytes`; 0 = no limit). Returns SG_OK,

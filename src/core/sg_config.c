@@ -399,22 +399,18 @@ static void yaml_str(struct sg_buf *out, const char *s)
     const unsigned char *u = (const unsigned char *)j.data;
     size_t run = 0;
     for (size_t i = 0; i < j.len;) {
-        unsigned cp = 0;
-        size_t len = 0;
-        if (u[i] == 0xC2 && i + 1 < j.len && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F) {
-            cp = u[i + 1];
-            len = 2;
-        } else if (i + 2 < j.len &&
-                   ((u[i] == 0xE2 && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9)) ||
-                    (u[i] == 0xEF && u[i + 1] == 0xBF && (u[i + 2] == 0xBE || u[i + 2] == 0xBF)))) {
-            cp = ((unsigned)(u[i] & 0x0F) << 12) | ((unsigned)(u[i + 1] & 0x3F) << 6) |
-                 (unsigned)(u[i + 2] & 0x3F);
-            len = 3;
-        }
+        size_t len = sg_utf8_break_len(j.data + i, j.len - i);
+        if (!len && i + 2 < j.len && u[i] == 0xEF && u[i + 1] == 0xBF &&
+            (u[i + 2] == 0xBE || u[i + 2] == 0xBF))
+            len = 3; /* U+FFFE, U+FFFF */
         if (!len) {
             i++;
             continue;
         }
+        unsigned cp = len == 2
+                          ? u[i + 1]
+                          : ((unsigned)(u[i] & 0x0F) << 12) | ((unsigned)(u[i + 1] & 0x3F) << 6) |
+                                (unsigned)(u[i + 2] & 0x3F);
         sg_buf_append(out, j.data + run, i - run);
         sg_buf_printf(out, "\\u%04x", cp);
         i += len;

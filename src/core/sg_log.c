@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/sg_buf.h"
 #include "core/sg_err.h"
 #include "core/sg_time.h"
 
@@ -37,15 +38,10 @@ static void escape_controls(const char *in, char *out, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)in;
-    size_t o = 0;
-    for (size_t i = 0; s[i] && o + 5 < cap; i++) {
-        size_t n = 0; /* bytes of a code point to escape */
-        if (s[i] < 0x20 || s[i] == 0x7f)
-            n = 1;
-        else if (s[i] == 0xc2 && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
-            n = 2;
-        else if (s[i] == 0xe2 && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
-            n = 3;
+    size_t o = 0, len = strlen(in);
+    for (size_t i = 0; i < len && o + 5 < cap; i++) {
+        /* bytes of a code point to escape */
+        size_t n = s[i] < 0x20 || s[i] == 0x7f ? 1 : sg_utf8_break_len(in + i, len - i);
         if (!n) {
             out[o++] = (char)s[i];
             continue;
