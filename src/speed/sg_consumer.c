@@ -28,9 +28,8 @@
 
 struct part {
     int assigned;
-    int64_t next;   /* next offset to consume (last consumed + 1), -1 unknown */
-    int64_t resume; /* where the store (or changelog) said to resume, until the first message
-                     * of the assignment arrives; -1: no check */
+    int64_t next;     /* next offset to consume (last consumed + 1), -1 unknown */
+    int check_resume; /* assigned at a known offset (next), no message since: check_resume */
     struct sg_gauge *lag;
 };
 
@@ -363,7 +362,7 @@ static void on_assign(struct consumer *c, rd_kafka_topic_partition_list_t *parts
         if (tp->partition >= 0 && tp->partition < MAX_PARTITIONS) {
             c->parts[tp->partition].assigned = 1;
             c->parts[tp->partition].next = next;
-            c->parts[tp->partition].resume = next;
+            c->parts[tp->partition].check_resume = next >= 0;
         }
         if (c->cl)
             sg_changelog_own(c->cl, tp->partition, 1);
@@ -671,9 +670,9 @@ static void backpressure(struct consumer *c)
 static void check_resume(struct consumer *c, int32_t pn, int64_t offset)
 {
     struct part *pt = &c->parts[pn];
-    int64_t want = pt->resume;
-    pt->resume = -1;
-    if (want < 0 || offset == want)
+    int64_t want = pt->next; /* where the assignment resumed: no message has moved it yet */
+    pt->check_resume = 0;
+    if (offset == want)
         return;
     if (offset > want) {
         sg_counter_add(c->offsets_lost, (uint64_t)(offset - want));
@@ -719,7 +718,7 @@ static int handle(struct consumer *c, rd_kafka_message_t *m)
                          m->key,
                          m->key_len,
                          1};
-    if (c->parts[pn].resume >= 0)
+    if (c->parts[pn].check_resume)
         check_resume(c, pn, m->offset);
     c->parts[pn].next = m->offset + 1;
     return sg_pipeline_add(c->p, &msg);
