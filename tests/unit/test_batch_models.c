@@ -195,30 +195,37 @@ static void test_kmeans(void **state)
     free(X);
 }
 
-static void test_kmeans_small_cluster(void **state)
+/* `blob` points around the origin and `out` identical outliers at (at, at): k-means++ gives
+ * the outliers their own cluster (distance 0 to it), but that cluster must be small, so their
+ * anomaly distance is to the blob's cluster (~ at * sqrt(2)). */
+static void check_outliers_cluster_small(size_t blob, size_t out, double at, uint64_t seed)
 {
-    (void)state;
-    /* 600 points in one blob + 3 identical far outliers: k-means++ gives the outliers their own
-     * cluster (distance 0 to it), but their anomaly distance is to the large cluster */
-    size_t n = 603, d = 2;
+    size_t n = blob + out, d = 2;
     struct sg_rng r;
-    sg_rng_seed(&r, 5);
+    sg_rng_seed(&r, seed);
     double *X = sg_xmalloc(n * d * sizeof *X);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < d; j++)
-            X[i * d + j] = i < 600 ? sg_rng_normal(&r) : 50.0;
+            X[i * d + j] = i < blob ? sg_rng_normal(&r) : at;
     struct sg_kmeans_params p = {.k = 3, .max_iter = 20, .tol = 1e-4, .seed = 1};
     struct sg_kmeans km;
     sg_kmeans_fit(&km, X, n, d, &p);
     double near;
-    int c = sg_kmeans_nearest(&km, X + 600 * d, &near);
+    int c = sg_kmeans_nearest(&km, X + blob * d, &near);
     assert_true(near < 1e-9);
-    assert_int_equal(km.size[c], 3);
+    assert_int_equal(km.size[c], out);
     assert_false(km.large[c]);
-    assert_true(sg_kmeans_score(&km, X + 600 * d) > 60); /* ~ 50 * sqrt(2) from the blob */
+    assert_true(sg_kmeans_score(&km, X + blob * d) > 1.2 * at);
     assert_true(sg_kmeans_score(&km, X) < 5);
     sg_kmeans_release(&km);
     free(X);
+}
+
+/* 600 points in one blob + 3 far outliers: their cluster holds 0.5 % of the rows. */
+static void test_kmeans_small_cluster(void **state)
+{
+    (void)state;
+    check_outliers_cluster_small(600, 3, 50.0, 5);
 }
 
 /* A small population: 40 users in one blob and one far outlier. The outlier's own cluster
@@ -227,24 +234,7 @@ static void test_kmeans_small_cluster(void **state)
 static void test_kmeans_singleton_in_small_population(void **state)
 {
     (void)state;
-    size_t n = 41, d = 2;
-    struct sg_rng r;
-    sg_rng_seed(&r, 9);
-    double *X = sg_xmalloc(n * d * sizeof *X);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < d; j++)
-            X[i * d + j] = i < 40 ? sg_rng_normal(&r) : 30.0;
-    struct sg_kmeans_params p = {.k = 3, .max_iter = 20, .tol = 1e-4, .seed = 1};
-    struct sg_kmeans km;
-    sg_kmeans_fit(&km, X, n, d, &p);
-    double near;
-    int c = sg_kmeans_nearest(&km, X + 40 * d, &near);
-    assert_true(near < 1e-9);
-    assert_int_equal(km.size[c], 1);
-    assert_false(km.large[c]);
-    assert_true(sg_kmeans_score(&km, X + 40 * d) > 35); /* ~ 30 * sqrt(2) from the blob */
-    sg_kmeans_release(&km);
-    free(X);
+    check_outliers_cluster_small(40, 1, 30.0, 9);
 }
 
 /* The steps sg_kmeans exports for the MPI fit: assignment, update, the silhouette core. */
