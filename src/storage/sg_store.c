@@ -930,7 +930,7 @@ uint64_t sg_store_size_bytes(struct sg_store *st)
                                         "rocksdb.cur-size-all-mem-tables"};
     uint64_t total = 0;
     for (int i = 0; i < CF_COUNT; i++) {
-        for (int p = 0; p < 2; p++) {
+        for (size_t p = 0; p < sizeof props / sizeof *props; p++) {
             uint64_t v = 0;
             if (rocksdb_property_int_cf(st->db, st->cf[i], props[p], &v) == 0)
                 total += v;
