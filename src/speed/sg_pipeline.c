@@ -1113,7 +1113,7 @@ int sg_pipeline_flush(struct sg_pipeline *p)
         return SG_OK;
     int rc = drain(p);
     if (rc == SG_OK && p->o.sink_flush)
-        rc = p->o.sink_flush(p->o.sink_ctx);
+        rc = p->o.sink_flush(p->o.sink_ctx, b->batch);
     if (rc != SG_OK)
         return rc; /* like a failed sg_pipeline_add: the caller stops, the batch is dropped */
     b->us = sg_xgrow(b->us, &b->us_cap, p->ndirty, sizeof *b->us);

@@ -37,9 +37,10 @@ typedef void (*sg_alert_fn)(void *ctx, const char *user, size_t user_len, const 
 typedef void (*sg_dlq_fn)(void *ctx, const struct sg_msg *m, const struct sg_event_error *err);
 /* Makes everything handed to the sinks so far durable (file flush, producer flush); called by
  * sg_pipeline_flush after the batch's last record went to the sinks and before the batch is
- * written, so that no alert or DLQ record is lost for a stored batch. Returns SG_OK or an
- * error (the batch is then not written). */
-typedef int (*sg_sink_flush_fn)(void *ctx);
+ * written, so that no alert or DLQ record is lost for a stored batch. It may stage into the
+ * batch what the sinks need after a crash (a file's length: sg_store_batch_put_sink). Returns
+ * SG_OK or an error (the batch is then not written). */
+typedef int (*sg_sink_flush_fn)(void *ctx, struct sg_store_batch *batch);
 /* The outbox (speed/sg_outbox.h): a record staged with sg_pipeline_outbox_put is written with
  * its batch and handed to this callback - on the pipeline's writer thread - once the batch is
  * stored, in seq order. */

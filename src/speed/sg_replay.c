@@ -156,14 +156,71 @@ static ssize_t read_line(struct reader *r, char **buf, size_t *cap, size_t *whol
     return (ssize_t)n;
 }
 
-/* The pipeline's sink_flush: the sink files are flushed before each batch is written, so a
- * sink record is never lost for a stored batch. */
-static int sinks_flush(void *ctx)
+/* Sink files are flushed before each batch is written, so a sink record is never lost for a
+ * stored batch; but a crash (or a failed write) after the flush and before the write leaves
+ * the records of a batch the store does not have, and the rerun writes them again. So the
+ * store keeps where each file ended (its device, inode and length) - recorded at start, before
+ * anything is processed, and with each batch - and the next start cuts a longer file back to
+ * that length (sinks_open): the files then hold each record once, as after a clean run. A file
+ * that is not the stored one (another inode) or not a regular file is left alone; a run
+ * without the file deletes its stored position (a later run with it again must not cut what
+ * this run did not write). */
+static void stage_sink(struct sg_store_batch *batch, const char *name, FILE *f)
+{
+    struct stat sb;
+    if (f && fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode)) {
+        struct sg_sink_pos pos = {(uint64_t)sb.st_dev, (uint64_t)sb.st_ino, (uint64_t)sb.st_size};
+        sg_store_batch_put_sink(batch, name, &pos);
+    }
+}
+
+/* The pipeline's sink_flush (see stage_sink). */
+static int sinks_flush(void *ctx, struct sg_store_batch *batch)
 {
     struct sinks *s = ctx;
     if ((s->dlq && fflush(s->dlq) != 0) || (s->alerts && fflush(s->alerts) != 0) || s->failed)
         return SG_ERR_IO;
+    stage_sink(batch, "dlq", s->dlq);
+    stage_sink(batch, "alerts", s->alerts);
     return SG_OK;
+}
+
+/* At start, one sink (`what` names it in the log): cut back to its stored length if it is the
+ * stored file and longer; its position (or its absence) goes into `batch`. */
+static void sink_open(struct sg_store *st, struct sg_store_batch *batch, const char *name,
+                      const char *what, FILE *f)
+{
+    struct stat sb;
+    if (!f || fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        sg_store_batch_del_sink(batch, name);
+        return;
+    }
+    struct sg_sink_pos pos;
+    if (sg_store_sink_get(st, name, &pos) == SG_OK && pos.dev == (uint64_t)sb.st_dev &&
+        pos.ino == (uint64_t)sb.st_ino && (uint64_t)sb.st_size > pos.len) {
+        long long extra = (long long)((uint64_t)sb.st_size - pos.len);
+        if (ftruncate(fileno(f), (off_t)pos.len) != 0)
+            sg_log_warn("%s: cannot remove the last %lld bytes, written for a batch that was "
+                        "not stored (%s): its records will be in the file twice",
+                        what, extra, strerror(errno));
+        else
+            sg_log_info("%s: removed the last %lld bytes, written for a batch that was not "
+                        "stored (it is processed again)",
+                        what, extra);
+    }
+    stage_sink(batch, name, f);
+}
+
+/* sink_open for both sinks, and the positions written before anything is processed (so that
+ * even a first batch that fails to be stored is cut at the restart). */
+static int sinks_open(struct sg_store *st, const struct sinks *s)
+{
+    struct sg_store_batch *b = sg_store_batch_new(st);
+    sink_open(st, b, "dlq", "dead-letter file", s->dlq);
+    sink_open(st, b, "alerts", "alerts file", s->alerts);
+    int rc = sg_store_write(st, b, 0);
+    sg_store_batch_free(b);
+    return rc;
 }
 
 int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *totals,
@@ -191,13 +248,16 @@ int sg_replay_run(const struct sg_replay_opts *o, struct sg_pipeline_totals *tot
         sg_log_info("replay: resuming %s at line %lld", o->path, (long long)skip_to);
     struct sinks s = {o->dlq, o->alerts, {0}, 0, 0, is_stdin ? "standard input" : o->path, 0};
     sg_buf_init(&s.buf);
+    struct sg_pipeline *p;
+    int rc = sinks_open(o->pipe.store, &s);
+    if (rc != SG_OK)
+        goto out;
     struct sg_pipeline_opts po = o->pipe;
     po.alert = alert_sink;
     po.dlq = dlq_sink;
     po.sink_flush = sinks_flush;
     po.sink_ctx = &s;
-    struct sg_pipeline *p;
-    int rc = sg_pipeline_new(&po, &p);
+    rc = sg_pipeline_new(&po, &p);
     if (rc != SG_OK) {
         snprintf(errbuf, errlen, "cannot start the pipeline: %s", sg_strerror(rc));
         goto out;

@@ -787,6 +787,67 @@ int sg_store_outbox_get(struct sg_store *st, uint64_t seq, struct sg_buf *out)
     return rc;
 }
 
+/* ---- sink positions -------------------------------------------------------------------- */
+
+/* Meta CF: "sink" | 0x00 | name -> be64 dev | be64 ino | be64 length. */
+#define SINK_PREFIX "sink"
+#define SINK_PL 5 /* the prefix and its NUL */
+#define SINK_NAME_MAX 32
+
+static size_t sink_key(unsigned char *k, const char *name)
+{
+    size_t n = strnlen(name, SINK_NAME_MAX);
+    memcpy(k, SINK_PREFIX, SINK_PL);
+    memcpy(k + SINK_PL, name, n);
+    return SINK_PL + n;
+}
+
+void sg_store_batch_put_sink(struct sg_store_batch *b, const char *name,
+                             const struct sg_sink_pos *pos)
+{
+    unsigned char k[SINK_PL + SINK_NAME_MAX], v[24];
+    size_t kl = sink_key(k, name);
+    be64(v, pos->dev);
+    be64(v + 8, pos->ino);
+    be64(v + 16, pos->len);
+    rocksdb_writebatch_put_cf(b->wb, b->st->cf[CF_META], (const char *)k, kl, (const char *)v,
+                              sizeof v);
+    b->count++;
+}
+
+void sg_store_batch_del_sink(struct sg_store_batch *b, const char *name)
+{
+    unsigned char k[SINK_PL + SINK_NAME_MAX];
+    size_t kl = sink_key(k, name);
+    rocksdb_writebatch_delete_cf(b->wb, b->st->cf[CF_META], (const char *)k, kl);
+    b->count++;
+}
+
+int sg_store_sink_get(struct sg_store *st, const char *name, struct sg_sink_pos *pos)
+{
+    unsigned char k[SINK_PL + SINK_NAME_MAX];
+    size_t kl = sink_key(k, name);
+    char *v;
+    size_t vl;
+    int rc = get(st, CF_META, k, kl, &v, &vl);
+    if (rc != SG_OK)
+        return rc;
+    if (vl == 24) {
+        pos->dev = rd64((unsigned char *)v);
+        pos->ino = rd64((unsigned char *)v + 8);
+        pos->len = rd64((unsigned char *)v + 16);
+    } else {
+        rc = SG_ERR_FORMAT;
+    }
+    rocksdb_free(v);
+    return rc;
+}
+
+static int is_sink_key(enum cf c, const char *k, size_t kl)
+{
+    return c == CF_META && kl >= SINK_PL && memcmp(k, SINK_PREFIX, SINK_PL) == 0;
+}
+
 /* A partition's stored next offset, read with `ro` (the store's options, or a view's). */
 static int offset_read(struct sg_store *st, const rocksdb_readoptions_t *ro, const char *source,
                        int32_t partition, int64_t *next_offset)
@@ -1275,7 +1336,7 @@ int sg_store_dump(struct sg_store *st, FILE *f)
             const char *k = rocksdb_iter_key(it, &kl);
             const char *v = rocksdb_iter_value(it, &vl);
             int64_t ts = row_ts((enum cf)c, k, kl, v, vl);
-            if (ts >= 0 && ts < cut)
+            if ((ts >= 0 && ts < cut) || is_sink_key((enum cf)c, k, kl))
                 continue;
             sg_buf_reset(&line);
             sg_buf_printf(&line, "%s\t", cf_names[c]);

@@ -11,6 +11,9 @@
  *                      "schema"                             "1"
  *                      "outbox" | 0x00 | be64 seq           an undelivered alert/dead letter
  *                                                           (sg_outbox record; see below)
+ *                      "sink" | 0x00 | name                 be64 device | be64 inode | be64
+ *                                                           length: a replay's alerts or DLQ
+ *                                                           file as of the batch (see below)
  *   events             be64 ts_ms | event_id                u8 event type | canonical JSON
  *   events_by_user     user | 0x00 | be64 ts_ms | event_id  varint arrival number of the event
  *                                                           among the user's (points into
@@ -122,6 +125,16 @@ void sg_store_batch_watermark(struct sg_store_batch *b, int64_t ts_ms);
 void sg_store_batch_put_outbox(struct sg_store_batch *b, uint64_t seq, const void *rec,
                                size_t len);
 void sg_store_batch_del_outbox(struct sg_store_batch *b, uint64_t upto);
+/* Sink positions: where a replay's output file (`name`: "alerts", "dlq") ended when the batch
+ * was closed, so that a restart can cut off what a batch that was never stored wrote to it
+ * (speed/sg_replay.c). Left out of sg_store_dump: they name files of this machine, not
+ * content. The del form records that the run has no such file. */
+struct sg_sink_pos {
+    uint64_t dev, ino, len;
+};
+void sg_store_batch_put_sink(struct sg_store_batch *b, const char *name,
+                             const struct sg_sink_pos *pos);
+void sg_store_batch_del_sink(struct sg_store_batch *b, const char *name);
 /* Writes the batch atomically (all or nothing), then clears it. Returns SG_OK, SG_ERR_NOSPACE
  * or SG_ERR_STORE. Also runs the periodic retention range delete. */
 int sg_store_write(struct sg_store *st, struct sg_store_batch *b, int sync);
@@ -149,6 +162,9 @@ int sg_store_outbox_get(struct sg_store *st, uint64_t seq, struct sg_buf *out);
 size_t sg_store_outbox_each(struct sg_store *st,
                             void (*fn)(void *ctx, uint64_t seq, const void *rec, size_t len),
                             void *ctx);
+/* The stored position of sink `name`: SG_OK, SG_ERR_NOTFOUND, SG_ERR_FORMAT (not a
+ * position) or a store error. */
+int sg_store_sink_get(struct sg_store *st, const char *name, struct sg_sink_pos *pos);
 /* A counter written with put_stat; 0 when absent. */
 uint64_t sg_store_stat_get(struct sg_store *st, const char *name);
 /* Calls fn for every counter in name order. */

@@ -217,11 +217,14 @@ static void rec_alert(void *ctx, const char *user, size_t ul, const char *json, 
     ((struct sinkrec *)ctx)->alerts++;
 }
 
-static int rec_flush(void *ctx)
+/* Also stages a sink position (what a file sink stores: its length) into the batch. */
+static int rec_flush(void *ctx, struct sg_store_batch *batch)
 {
     struct sinkrec *r = ctx;
     r->alerts_at_flush = r->alerts;
     r->flushes++;
+    struct sg_sink_pos pos = {7, 8, (uint64_t)r->alerts};
+    sg_store_batch_put_sink(batch, "alerts", &pos);
     return SG_OK;
 }
 
@@ -247,6 +250,20 @@ static void test_alerts_before_write(void **state)
     assert_int_equal(r.alerts_at_flush, r.alerts);
     assert_int_equal(sg_pipeline_sync(f.p), SG_OK);
     assert_int_equal(sg_pipeline_totals(f.p).anomalies, r.alerts);
+    /* what the callback staged was written with the batch; the dump leaves it out */
+    struct sg_sink_pos pos;
+    assert_int_equal(sg_store_sink_get(f.st, "alerts", &pos), SG_OK);
+    assert_true(pos.dev == 7 && pos.ino == 8 && pos.len == (uint64_t)r.alerts);
+    assert_int_equal(sg_store_sink_get(f.st, "dlq", &pos), SG_ERR_NOTFOUND);
+    char *dump = NULL;
+    size_t dump_len = 0;
+    FILE *mf = open_memstream(&dump, &dump_len);
+    assert_non_null(mf);
+    assert_int_equal(sg_store_dump(f.st, mf), SG_OK);
+    fclose(mf);
+    assert_non_null(strstr(dump, "default\t"));       /* the meta rows are there... */
+    assert_null(strstr(dump, "default\t73696e6b00")); /* ...but not "sink" | 0x00 */
+    free(dump);
     close_all(&f);
 }
 

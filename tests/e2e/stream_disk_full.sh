@@ -4,9 +4,9 @@
 # through, then makes write(2) fail with ENOSPC (or EIO). Each such run must exit 1 with a clear
 # message - no abort, no sanitizer report or leak (ASan build) - and a restart with room must
 # resume where the store stands: after several fills at different points, the final store is
-# byte-identical (canonical dump) to a clean run's, and every invalid line is in the
-# dead-letter file (at least once: the file is flushed before each batch is stored). A restart
-# while the disk is still full fails at the open, as clearly.
+# byte-identical (canonical dump) to a clean run's, and so is the dead-letter file (each
+# restart cuts off the records of the batch that was not stored). A restart while the disk is
+# still full fails at the open, as clearly.
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 T=$(mktemp -d)
@@ -68,13 +68,9 @@ run "$T/full.db" "$T/full.dlq" > /dev/null 2> "$T/last.log"
 grep -q "resuming" "$T/last.log" || { echo "FAIL: the last run did not resume"; exit 1; }
 "$BIN" stream --dump-store --db "$T/full.db" > "$T/full.dump"
 cmp "$T/clean.dump" "$T/full.dump" || { echo "FAIL: store differs from the clean run"; exit 1; }
-python3 - "$T/clean.dlq" "$T/full.dlq" <<'PY'
-import json, sys
-clean = [json.loads(l) for l in open(sys.argv[1])]
-full = [json.loads(l) for l in open(sys.argv[2])]
-key = lambda r: (r["offset"], r["reason"], r["original_base64"])
-missing = {key(r) for r in clean} - {key(r) for r in full}
-assert clean and not missing, ("dead letters lost", sorted(missing)[:5])
-print(f"dead letters: {len(clean)} in the clean run, {len(full)} after the fills (none lost)")
-PY
+# the dead-letter file too: each restart cut off what the failed batch had written (a full
+# disk can also stop a write in the middle of a record), so it equals the clean run's
+[ -s "$T/clean.dlq" ]
+cmp "$T/clean.dlq" "$T/full.dlq" || { echo "FAIL: dead-letter file differs from the clean run"; exit 1; }
+echo "dead letters: $(wc -l < "$T/clean.dlq"), each once, as in the clean run"
 echo "disk full: $fills fills, each exit 1 with a clear message; the final store equals a clean run"
