@@ -662,11 +662,13 @@ static void backpressure(struct consumer *c)
 
 /* The first message of an assignment should be at the offset the store (or the changelog)
  * resumes from. When Kafka no longer has that offset, the consumer starts at the earliest one
- * (auto.offset.reset) without an error; this makes the jump visible. Further: Kafka retention
- * deleted messages this group never read (a process down longer than the retention). Back: the
- * partition's log restarts below what the store read (the topic was deleted and created
- * again) - its messages are processed, events already stored count as duplicates. A jump of
- * a few offsets can also be transaction markers at the resume point. */
+ * (auto.offset.reset) without an error; this makes the jump visible. Further: only the offsets
+ * below the log's start were deleted (Kafka retention shorter than an outage), which the
+ * broker is asked for (a ListOffsets round trip, only here); a jump within the log holds no
+ * message this consumer gets - a transaction's commit marker takes an offset, and a
+ * read_committed consumer skips aborted transactions - and is no loss. Back: the partition's
+ * log restarts below what the store read (the topic was deleted and created again) - its
+ * messages are processed, events already stored count as duplicates. */
 static void check_resume(struct consumer *c, int32_t pn, int64_t offset)
 {
     struct part *pt = &c->parts[pn];
@@ -674,19 +676,39 @@ static void check_resume(struct consumer *c, int32_t pn, int64_t offset)
     pt->check_resume = 0;
     if (offset == want)
         return;
-    if (offset > want) {
-        sg_counter_add(c->offsets_lost, (uint64_t)(offset - want));
-        sg_log_warn("%s[%d]: resumed at offset %lld, but the store had read up to %lld: the %lld "
-                    "messages between were deleted from the topic before this group read them "
-                    "(Kafka retention shorter than an outage?)",
-                    c->o->topic, (int)pn, (long long)offset, (long long)want,
-                    (long long)(offset - want));
-    } else {
+    if (offset < want) {
         sg_counter_inc(c->rewinds);
         sg_log_warn("%s[%d]: the partition's log restarts at offset %lld, below the %lld this "
                     "store had read (topic deleted and created again?): reading it from there",
                     c->o->topic, (int)pn, (long long)offset, (long long)want);
+        return;
     }
+    int64_t lo = -1, hi = -1;
+    rd_kafka_resp_err_t e =
+        rd_kafka_query_watermark_offsets(c->rk, c->o->topic, pn, &lo, &hi, 5000);
+    int64_t lost = sg_consumer_resume_lost(want, offset, e ? -1 : lo);
+    if (!lost) {
+        sg_log_info("%s[%d]: resumed at offset %lld, not %lld: the offsets between hold no "
+                    "message for this consumer (transaction markers, aborted transactions)",
+                    c->o->topic, (int)pn, (long long)offset, (long long)want);
+        return;
+    }
+    sg_counter_add(c->offsets_lost, (uint64_t)lost);
+    sg_log_warn("%s[%d]: resumed at offset %lld, but the store had read up to %lld: the %lld "
+                "messages from there to %lld were deleted from the topic before this group read "
+                "them (Kafka retention shorter than an outage?)%s%s",
+                c->o->topic, (int)pn, (long long)offset, (long long)want, (long long)lost,
+                (long long)(want + lost), e ? "; the log start could not be read: " : "",
+                e ? rd_kafka_err2str(e) : "");
+}
+
+int64_t sg_consumer_resume_lost(int64_t want, int64_t offset, int64_t log_start)
+{
+    if (offset <= want)
+        return 0;
+    if (log_start < 0 || log_start > offset) /* unknown, or moved on since the message came */
+        return offset - want;
+    return log_start > want ? log_start - want : 0;
 }
 
 static int handle(struct consumer *c, rd_kafka_message_t *m)

@@ -38,6 +38,13 @@ struct sg_consumer_opts {
     int64_t changelog_interval_ms; /* background snapshots (0 = only when partitions go) */
 };
 
+/* How many messages were lost when a partition resumed at `offset` instead of the stored
+ * `want` (offset > want), given the log's first offset `log_start` (-1: unknown): only the
+ * offsets below the log start were deleted; offsets skipped within the log held no message
+ * for this consumer (transaction markers, aborted transactions) and are no loss. Unknown log
+ * start: every skipped offset counts. */
+int64_t sg_consumer_resume_lost(int64_t want, int64_t offset, int64_t log_start);
+
 /* Consumes until *stop or the idle timeout; on the way out writes the open batch, commits
  * and closes the consumer (leaving the group cleanly). Returns SG_OK, SG_ERR_INTERRUPTED
  * (stopped by the flag, everything consumed is stored), SG_ERR_CONFIG (bad kafka.* property),

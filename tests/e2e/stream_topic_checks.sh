@@ -6,7 +6,8 @@
 # correctly count nothing. Messages are produced with kcat, an independent client.
 # (2) A topic with more partitions than the consumer handles (ids >= 4096) stops the stream
 # with a clear error instead of its messages being skipped without a trace. (3) A partition
-# whose log restarts below the offset the store resumes from is named in a warning.
+# whose log restarts below the offset the store resumes from is named in a warning. (4) Messages
+# deleted by retention before the group read them are named and counted.
 set -euo pipefail
 . tests/e2e/lib/e2e.sh
 command -v kcat >/dev/null || fail "kcat not installed (scripts/deps.sh)"
@@ -75,3 +76,36 @@ n=$(grep -c "warn  security-events\[[0-3]\]: the partition's log restarts at off
 [ "$n" -eq 4 ] || fail "rewind warnings: $n, want 4: $(grep warn "$T/second.err" | head -3)"
 [ "$(jget "$T/second.json" "j['events']")" -eq 400 ] || fail "the new log was not read: $(cat "$T/second.json")"
 echo "rewind: 4 partitions restarting below the stored offsets named, their 400 new events read"
+
+# (4) Messages deleted by retention while the stream was down: the development broker keeps
+# 5 MB per partition (librdkafka's mock cluster) and drops the oldest message sets beyond
+# that, as Kafka's retention.bytes does. The stream reads 5000 events, stops; 15000 more are
+# produced uncompressed (~9 MB), so the log's start moves past the stored offset; the restart
+# resumes at the new start, logs the gap and counts exactly the deleted offsets
+# (streamguard_stream_offsets_lost_total). Offsets skipped within the log (transaction
+# markers) are no loss: tests/unit/test_speed.c, test_resume_lost.
+bg broker5 "$BIN" broker --partitions 1 --bootstrap-file "$T/boot5"
+wait_for 20 test -s "$T/boot5"
+BOOT=$(cat "$T/boot5")
+"$BIN" generate -n 5000 -u 50 -s 7 -q -o "$T/ret.ndjson"
+python3 -c 'import json, sys
+for l in open(sys.argv[1]): print(json.loads(l)["user"] + "\t" + l, end="")' "$T/ret.ndjson" > "$T/ret.kv"
+kprod() { kcat -P -b "$BOOT" -t security-events -K $'\t' -l -X compression.codec=none "$T/ret.kv"; }
+log_start() { kcat -Q -b "$BOOT" -t security-events:0:-2 | awk '{print $NF}'; }
+kprod
+"$BIN" stream -b "$BOOT" -g g5 -d "$T/db5" "${RUN[@]}" > "$T/ret1.json" 2> "$T/ret1.err" \
+    || fail "retention: first stream: exit $?"
+[ "$(jget "$T/ret1.json" "j['events']")" -eq 5000 ] || fail "retention: first run: $(cat "$T/ret1.json")"
+! grep -q "deleted from the topic" "$T/ret1.err" || fail "retention: false warning"
+kprod; kprod; kprod
+start=$(log_start)
+[ "$start" -gt 5000 ] || fail "the broker kept the whole log (start $start): the test needs more data"
+stream_up r5 g5 "$T/db5"
+wait_for 30 grep -q "deleted from the topic" "$T/r5.err"
+lost=$(metric "$PORT_r5" streamguard_stream_offsets_lost_total)
+[ "$lost" -eq $((start - 5000)) ] || fail "offsets lost: $lost, want $((start - 5000)) (log start $start)"
+grep -q "warn  security-events\[0\]: resumed at offset $start, but the store had read up to 5000: the $lost messages from there to $start were deleted" "$T/r5.err" \
+    || fail "retention: unclear warning: $(grep warn "$T/r5.err" | head -2)"
+kill -TERM "$PID_r5"
+wait "$PID_r5" || fail "retention: second stream: exit $?"
+echo "retention: log start $start > stored 5000: $lost deleted offsets named and counted"
