@@ -570,8 +570,8 @@ static void add_deferred(struct sg_store_batch *b)
  * skiplist; straight into the batch where it is a vector (SG_STORE_PRIMARY_APPEND's by-user
  * indexes: see tune()), which sorts itself once when flushed and gains nothing from sorted
  * inserts - a third of the deferred puts and of their sorting work. */
-static void put_index(struct sg_store_batch *b, enum cf cf, const void *k, size_t kl,
-                      const void *v, size_t vl)
+static void put_index(struct sg_store_batch *b, enum cf cf, const void *k, size_t kl, const void *v,
+                      size_t vl)
 {
     if (b->st->mode == SG_STORE_PRIMARY_APPEND && (cf == CF_EVENTS_USER || cf == CF_ANOM_USER))
         rocksdb_writebatch_put_cf(b->wb, b->st->cf[cf], k, kl, v, vl);
