@@ -22,7 +22,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) rocksdb 2>/dev/null)
 # write and key comparison path) through __tls_get_addr calls; linked into the executable
 # they are plain TLS loads. A replay used 8-13 % less CPU (docs/BENCHMARKS.md, part 5).
 # Its own dependencies (librocksdb-dev pulls them in) follow it.
-ROCKSDB_LIBS := -Wl,-Bstatic -lrocksdb -Wl,-Bdynamic -lgflags -lsnappy -lz -lbz2 -llz4 -lzstd \
+# The wrap sends RocksDB's CRC32C (every WAL record) to the hardware one in
+# src/storage/sg_crc32c.c: Debian's portable build computes it in software.
+ROCKSDB_LIBS := -Wl,--wrap=_ZN7rocksdb6crc32c6ExtendEjPKcm \
+                -Wl,-Bstatic -lrocksdb -Wl,-Bdynamic -lgflags -lsnappy -lz -lbz2 -llz4 -lzstd \
                 -lstdc++
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(ROCKSDB_LIBS) -lm -lpthread
 
