@@ -12,6 +12,20 @@
 #include "core/sg_mem.h"
 #include "core/sg_version.h"
 
+const char sg_batch_opts_help_model[] =
+    "  -a, --algorithm A       iforest, kmeans or ensemble (default ensemble)\n"
+    "      --trees N           Isolation Forest trees (100)\n"
+    "      --sample-size N     Isolation Forest subsample psi (256)\n"
+    "  -k, --k N|auto          K-Means clusters, or auto by silhouette (5)\n"
+    "      --contamination F   fraction of users flagged (0.1)\n"
+    "      --seed S            random seed (7)\n";
+
+const char sg_batch_opts_help_general[] =
+    "  -c, --config FILE       configuration file (default conf/streamguard.yaml)\n"
+    "      --set KEY=VALUE     override a configuration key (repeatable)\n"
+    "  -q, --quiet             no progress on stderr\n"
+    "  -h, --help              this help\n";
+
 static const struct option longopts[] = {
     {"input", required_argument, NULL, 'i'},
     {"brokers", required_argument, NULL, 'b'},

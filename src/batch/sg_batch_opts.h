@@ -1,8 +1,8 @@
 /* sg_batch_opts: the command-line options shared by `streamguard batch` (src/cli/cmd_batch.c)
  * and `streamguard-mpi batch` (src/mpi/main.c): one getopt_long table, the flag -> config key
  * map, --set, and the choice of input (files, --brokers, or kafka.bootstrap.servers from the
- * configuration). It parses and reports errors as text; printing, --help texts and exit codes
- * stay with each binary. */
+ * configuration). It parses and reports errors as text; printing, exit codes and the --help
+ * texts stay with each binary, except the lines of the options both parse the same way. */
 #ifndef SG_BATCH_OPTS_H
 #define SG_BATCH_OPTS_H
 
@@ -29,6 +29,11 @@ struct sg_batch_opts {
     int quiet, help;
     long chunk_kb; /* --chunk-kb (MPI only), 0 = not given */
 };
+
+/* --help lines of the options both binaries share word for word: the model's (without -j,
+ * whose default differs) and the general ones (-c, --set, -q, -h). */
+extern const char sg_batch_opts_help_model[];
+extern const char sg_batch_opts_help_general[];
 
 /* Parses argv (argv[0] is the command name) into `o` (zeroed here). Returns SG_OK - with
  * o->help set when --help was given (the caller prints its help) - or SG_ERR_CONFIG with a

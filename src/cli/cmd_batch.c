@@ -36,22 +36,14 @@ static void help(void)
            "                          offsets are committed after the output is written\n"
            "  -n, --max-events N      stop after N messages\n"
            "      --max-invalid-ratio R  fail if more than R of the messages are invalid (0.01)\n\n"
-           "model:\n"
-           "  -a, --algorithm A       iforest, kmeans or ensemble (default ensemble)\n"
-           "      --trees N           Isolation Forest trees (100)\n"
-           "      --sample-size N     Isolation Forest subsample psi (256)\n"
-           "  -k, --k N|auto          K-Means clusters, or auto by silhouette (5)\n"
-           "      --contamination F   fraction of users flagged (0.1)\n"
-           "      --seed S            random seed (7)\n"
+           "model:\n%s"
            "  -j, --threads N         worker threads, 0 = one per core (0)\n\n"
            "output and general:\n"
            "  -o, --output DIR        output directory (batch.output, default data/batch)\n"
-           "  -c, --config FILE       configuration file (default conf/streamguard.yaml)\n"
-           "      --set KEY=VALUE     override a configuration key (repeatable)\n"
-           "  -q, --quiet             no progress on stderr\n"
-           "  -h, --help              this help\n\n"
+           "%s\n"
            "Flags override the batch.* keys of the configuration file.\n"
-           "exit codes: 0 ok, 1 failure (also: too many invalid events), 2 usage, 3 broker down\n");
+           "exit codes: 0 ok, 1 failure (also: too many invalid events), 2 usage, 3 broker down\n",
+           sg_batch_opts_help_model, sg_batch_opts_help_general);
 }
 
 /* Builds the model parameters from the effective configuration (default: one thread per

@@ -48,22 +48,14 @@ static void help(void)
         "  -g, --group G           start from G's committed offsets; commit after the output\n"
         "  -n, --max-events N      stop after N messages\n"
         "      --max-invalid-ratio R  fail if more than R of the messages are invalid (0.01)\n\n"
-        "model:\n"
-        "  -a, --algorithm A       iforest, kmeans or ensemble (default ensemble)\n"
-        "      --trees N           Isolation Forest trees (100)\n"
-        "      --sample-size N     Isolation Forest subsample psi (256)\n"
-        "  -k, --k N|auto          K-Means clusters, or auto by silhouette (5)\n"
-        "      --contamination F   fraction of users flagged (0.1)\n"
-        "      --seed S            random seed (7)\n"
+        "model:\n%s"
         "  -j, --threads N         threads per rank, 0 = cores / ranks on the node (0)\n\n"
         "output and general:\n"
         "  -o, --output DIR        output directory, shared by all ranks (batch.output)\n"
-        "  -c, --config FILE       configuration file (default conf/streamguard.yaml)\n"
-        "      --set KEY=VALUE     override a configuration key (repeatable)\n"
-        "  -q, --quiet             no progress on stderr\n"
-        "  -h, --help              this help\n\n"
+        "%s\n"
         "exit codes: 0 ok, 1 failure (a dead rank ends the job: mpirun exits non-zero and\n"
-        "nothing is committed), 2 usage, 3 broker unavailable\n");
+        "nothing is committed), 2 usage, 3 broker unavailable\n",
+        sg_batch_opts_help_model, sg_batch_opts_help_general);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -10,11 +10,8 @@ GEN="$PWD/$BUILD/tests/helpers/pq_gen"
 [ -x "$GEN" ] || { echo "missing $GEN (make)"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-shim="$tmp/fault_shim.so"
-cc -shared -fPIC -O1 -o "$shim" tests/fault/fault_shim.c -ldl
-# ASan must tolerate a preloaded library; sanitizer findings exit 99, distinct from our 1.
-export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:exitcode=99"
-export UBSAN_OPTIONS="halt_on_error=1:exitcode=99"
+. tests/fault/shim.sh
+fault_shim "$tmp"
 
 expect_fail() { # name msg_regex env... -- pq_gen args...
     local name=$1 re=$2; shift 2

@@ -11,11 +11,8 @@ set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-shim="$T/fault_shim.so"
-cc -shared -fPIC -O1 -o "$shim" tests/fault/fault_shim.c -ldl
-# ASan must tolerate a preloaded library; sanitizer findings exit 99, distinct from our 1.
-export ASAN_OPTIONS="verify_asan_link_order=0:detect_leaks=1:exitcode=99"
-export UBSAN_OPTIONS="halt_on_error=1:exitcode=99"
+. tests/fault/shim.sh
+fault_shim "$T"
 python3 tests/e2e/lib/gen_events.py --users 60 --events 30000 --seed 12 --invalid 0.02 \
     --dups 0.01 > "$T/in.ndjson"
 

@@ -2,7 +2,7 @@
  * bytes written to files (fd > 2) through, makes the write that crosses the limit short, and
  * fails every later write with $FAULT_ERRNO (ENOSPC default, or EIO) - a disk filling up.
  * $FAULT_FSYNC=1 fails fsync with EIO, $FAULT_RENAME=1 fails rename with EXDEV.
- * Built by tests/e2e/parquet_faults.sh; not part of the library. */
+ * Built by tests/fault/shim.sh for the fault tests; not part of the library. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
