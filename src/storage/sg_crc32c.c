@@ -44,8 +44,10 @@ __attribute__((target("sse4.2"))) static uint32_t extend_hw(uint32_t crc, const 
 int sg_crc32c_hw(void)
 {
     static int hw = -1; /* racing first calls compute the same value */
-    if (hw < 0)
+    if (hw < 0) {
+        __builtin_cpu_init(); /* in case RocksDB's static constructors get here first */
         hw = __builtin_cpu_supports("sse4.2") ? 1 : 0;
+    }
     return hw;
 }
 
