@@ -81,6 +81,12 @@ struct bstate {
     uint64_t batch_no;
     struct ustage *us;
     size_t nus, us_cap;
+    /* the batch's new events, encoded and put by the write (stage_event) */
+    struct sevent {
+        const struct sg_event *ev; /* a copy in the arena */
+        uint64_t seq;              /* the event's arrival number among its user's */
+    } *sev;
+    size_t nsev, sev_cap;
     struct sg_buf ubuf; /* the writer thread's encoding buffer */
     struct sg_buf obuf; /* outbox records staged in this batch: varint seq | varint len | bytes */
 };
@@ -421,6 +427,7 @@ void sg_pipeline_free(struct sg_pipeline *p)
         free(b->ids);
         free(b->id_ptrs);
         free(b->us);
+        free(b->sev);
         sg_buf_release(&b->ubuf);
         sg_buf_release(&b->obuf);
         sg_store_batch_free(b->batch);
@@ -769,6 +776,19 @@ static void duplicate(struct sg_pipeline *p)
     sg_counter_inc(p->m.dups);
 }
 
+/* Stages a new event for the batch's write, which encodes it (canonical JSON) and puts it with
+ * its index entries: for a batch written by the writer thread that work overlaps the
+ * processing of the next batch - the pipeline thread is what bounds a replay. The event's
+ * strings are in the batch's arena already; the struct itself is copied there too (`ev`
+ * lives in the pending array, reused). */
+static void stage_event(struct bstate *b, const struct sg_event *ev, uint64_t seq)
+{
+    struct sg_event *copy = sg_arena_alloc(&b->arena, sizeof *copy);
+    *copy = *ev;
+    b->sev = sg_xgrow(b->sev, &b->sev_cap, b->nsev + 1, sizeof *b->sev);
+    b->sev[b->nsev++] = (struct sevent){copy, seq};
+}
+
 /* Detection, profile update and staging of one new (not duplicate) event. */
 static int process(struct sg_pipeline *p, const struct pend *q)
 {
@@ -777,16 +797,14 @@ static int process(struct sg_pipeline *p, const struct pend *q)
     struct uentry *u = user_get(p, ev->user.p, ev->user.len, ev->ts_ms, &rc);
     if (!u)
         return rc;
-    sg_buf_reset(&p->scratch);
-    sg_event_encode(ev, &p->scratch);
-    sg_store_batch_put_event(p->cur->batch, ev->ts_ms, ev->event_id.p, ev->event_id.len,
-                             ev->user.p, ev->user.len, (int)ev->type, u->st.n_events + 1,
-                             p->scratch.data, p->scratch.len);
+    stage_event(p->cur, ev, u->st.n_events + 1);
     sg_detect_run(&u->st, ev, &p->o.params, &p->fs);
     if (p->fs.n) {
         double score = sg_detect_score(&p->fs);
         int sev = sg_detect_severity(score, p->o.params.threshold);
         if (sev >= 0) {
+            sg_buf_reset(&p->scratch); /* the anomaly carries the canonical event */
+            sg_event_encode(ev, &p->scratch);
             emit_anomaly(p, ev, score, sev);
             sg_user_note_anomaly(&u->st, ev->ts_ms, score);
         }
@@ -946,6 +964,14 @@ static int write_batch(struct sg_pipeline *p, struct bstate *b, int64_t *t_ns, i
                        int64_t *done_ns)
 {
     int64_t t0 = sg_time_mono_ns();
+    for (size_t i = 0; i < b->nsev; i++) {
+        const struct sg_event *ev = b->sev[i].ev;
+        sg_buf_reset(&b->ubuf);
+        sg_event_encode(ev, &b->ubuf);
+        sg_store_batch_put_event(b->batch, ev->ts_ms, ev->event_id.p, ev->event_id.len,
+                                 ev->user.p, ev->user.len, (int)ev->type, b->sev[i].seq,
+                                 b->ubuf.data, b->ubuf.len);
+    }
     for (size_t i = 0; i < b->nus; i++) {
         sg_buf_reset(&b->ubuf);
         sg_user_encode(&b->us[i].st, &b->ubuf);
@@ -1010,6 +1036,7 @@ static void writer_stop(struct sg_pipeline *p)
 static void bstate_reset(struct bstate *b)
 {
     b->nts = 0;
+    b->nsev = 0;
     b->pending = 0;
     b->nus = 0;
     sg_buf_reset(&b->obuf);
