@@ -85,7 +85,7 @@ struct bstate {
     struct sevent {
         const struct sg_event *ev; /* a copy in the arena */
         uint64_t seq;              /* the event's arrival number among its user's */
-    } *sev;
+    } * sev;
     size_t nsev, sev_cap;
     struct sg_buf ubuf; /* the writer thread's encoding buffer */
     struct sg_buf obuf; /* outbox records staged in this batch: varint seq | varint len | bytes */
@@ -968,9 +968,9 @@ static int write_batch(struct sg_pipeline *p, struct bstate *b, int64_t *t_ns, i
         const struct sg_event *ev = b->sev[i].ev;
         sg_buf_reset(&b->ubuf);
         sg_event_encode(ev, &b->ubuf);
-        sg_store_batch_put_event(b->batch, ev->ts_ms, ev->event_id.p, ev->event_id.len,
-                                 ev->user.p, ev->user.len, (int)ev->type, b->sev[i].seq,
-                                 b->ubuf.data, b->ubuf.len);
+        sg_store_batch_put_event(b->batch, ev->ts_ms, ev->event_id.p, ev->event_id.len, ev->user.p,
+                                 ev->user.len, (int)ev->type, b->sev[i].seq, b->ubuf.data,
+                                 b->ubuf.len);
     }
     for (size_t i = 0; i < b->nus; i++) {
         sg_buf_reset(&b->ubuf);
