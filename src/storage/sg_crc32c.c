@@ -11,9 +11,8 @@
  * libcrcutil is C++ and generic) - and calls RocksDB's own (__real_) on a CPU without it. The
  * checksums are bit-identical either way, so WALs and SST files written before or by another
  * build read back the same; tests/unit/test_crc32c.c compares the two on random input.
- * If a RocksDB upgrade renames the function, the wrap just stops applying (nothing calls the
- * __wrap_ symbol) and the build stays correct, only slower; the test then fails, because
- * __real_ no longer resolves - the signal to update the name. */
+ * If a RocksDB upgrade renames or re-signs the function, every link fails (the fallback's
+ * __real_ symbol no longer resolves): the signal to update the name here and in the Makefile. */
 #include "storage/sg_crc32c.h"
 
 #include <stdatomic.h>
