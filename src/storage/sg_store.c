@@ -177,6 +177,17 @@ static int is_primary(const struct sg_store *st)
     return st->mode == SG_STORE_PRIMARY || st->mode == SG_STORE_PRIMARY_APPEND;
 }
 
+/* SG_STORE_PRIMARY_APPEND: CFs this process only writes get an unsorted vector memtable (an
+ * append per insert instead of a skiplist search, sorted once by the flush thread). Not in a
+ * plain primary: the speed layer with a model reads a user's events back (rolling features),
+ * and a vector memtable sorts a copy of itself for every read. Secondary instances have their
+ * own (skiplist) memtables. */
+static int vector_memtable(const struct sg_store *st, enum cf cf)
+{
+    return st->mode == SG_STORE_PRIMARY_APPEND &&
+           (cf == CF_EVENTS || cf == CF_EVENTS_USER || cf == CF_ANOM_USER);
+}
+
 static void tune(struct sg_store *st)
 {
     rocksdb_options_t *o = st->opts;
@@ -226,13 +237,7 @@ static void tune(struct sg_store *st)
             rocksdb_options_set_memtable_whole_key_filtering(st->cf_opts[i], 1);
             rocksdb_options_set_memtable_prefix_bloom_size_ratio(st->cf_opts[i], 0.05);
         }
-        /* SG_STORE_PRIMARY_APPEND: CFs this process only writes get an unsorted vector
-         * memtable (an append per insert instead of a skiplist search, sorted once by the
-         * flush thread). Not in a plain primary: the speed layer with a model reads a user's
-         * events back (rolling features), and a vector memtable sorts a copy of itself for
-         * every read. Secondary instances have their own (skiplist) memtables. */
-        if (st->mode == SG_STORE_PRIMARY_APPEND &&
-            (i == CF_EVENTS || i == CF_EVENTS_USER || i == CF_ANOM_USER))
+        if (vector_memtable(st, (enum cf)i))
             rocksdb_options_set_memtable_vector_rep(st->cf_opts[i]);
         /* A writer's profiles CF gets a hash-indexed memtable: a bucket per user (the no-op
          * prefix transform: the whole key) instead of a skiplist whose every insert searches
@@ -571,13 +576,13 @@ static void add_deferred(struct sg_store_batch *b)
 }
 
 /* A put of a randomly keyed CF: deferred (sorted at write time) where the CF's memtable is a
- * skiplist; straight into the batch where it is a vector (SG_STORE_PRIMARY_APPEND's by-user
- * indexes: see tune()), which sorts itself once when flushed and gains nothing from sorted
- * inserts - a third of the deferred puts and of their sorting work. */
+ * skiplist; straight into the batch where it is a vector (vector_memtable), which sorts itself
+ * once when flushed and gains nothing from sorted inserts - a third of the deferred puts and
+ * of their sorting work. */
 static void put_index(struct sg_store_batch *b, enum cf cf, const void *k, size_t kl, const void *v,
                       size_t vl)
 {
-    if (b->st->mode == SG_STORE_PRIMARY_APPEND && (cf == CF_EVENTS_USER || cf == CF_ANOM_USER))
+    if (vector_memtable(b->st, cf))
         rocksdb_writebatch_put_cf(b->wb, b->st->cf[cf], k, kl, v, vl);
     else
         defer_put(b, cf, k, kl, v, vl);
