@@ -14,13 +14,13 @@
  * client.id = "streamguard"; librdkafka's log lines go through sg_log. Returns a new conf
  * (ownership passes to rd_kafka_new, or free with rd_kafka_conf_destroy), or NULL with a
  * message naming the bad property in errbuf. */
+rd_kafka_conf_t *sg_kafka_conf_new(const struct sg_config *cfg, const char *brokers,
+                                   char *errbuf, size_t errlen);
+
 /* The line of a client-level error that librdkafka hands an error callback ("1/1 brokers are
  * down"), as a warning or (warn = 0) at debug level: "kafka <client>: <reason> (<error>)".
  * Without an error callback librdkafka logs each such error itself, at error level. */
 void sg_kafka_log_client_error(rd_kafka_t *rk, int err, const char *reason, int warn);
-
-rd_kafka_conf_t *sg_kafka_conf_new(const struct sg_config *cfg, const char *brokers,
-                                   char *errbuf, size_t errlen);
 
 /* Sets one property on `conf`; returns SG_OK or SG_ERR_CONFIG with errbuf. */
 int sg_kafka_conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, char *errbuf,
