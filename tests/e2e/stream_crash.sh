@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # stream_crash.sh: `streamguard stream --input` (the same pipeline as the Kafka path) killed
 # with SIGKILL at 12 random points and restarted each time ends with a store byte-identical
-# (canonical dump) to a clean run, and alerts and dead-letter files identical to its; SIGTERM finishes cleanly with exit 0; a storm of invalid
-# lines all land in the dead-letter file with reasons while processing goes on; /metrics
-# passes `promtool check metrics` and counts what happened.
+# (canonical dump) to a clean run's, and with the same alerts and dead-letter files; SIGTERM
+# finishes cleanly with exit 0; a storm of invalid lines all land in the dead-letter file with
+# reasons while processing goes on; /metrics passes `promtool check metrics` and counts what
+# happened.
 set -euo pipefail
 BIN=${STREAMGUARD_BIN:-build/streamguard}
 T=$(mktemp -d)
